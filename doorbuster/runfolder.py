@@ -1,0 +1,88 @@
+"""The run folder: the only channel between load, chaos, audit and report.
+
+File names and column names live here, once (docs/contracts.md, section 1).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+__all__ = [
+    "AUDIT",
+    "CHAOS_DIR",
+    "GENERATOR",
+    "GENERATOR_COLUMNS",
+    "ITERATIONS",
+    "ITERATION_COLUMNS",
+    "LEDGER",
+    "LEDGER_COLUMNS",
+    "LOCUST_PREFIX",
+    "META",
+    "PLANNED_RATE",
+    "PLANNED_RATE_COLUMNS",
+    "REQUESTS_CSV",
+    "REQUESTS_PARQUET",
+    "REQUEST_COLUMNS",
+    "SHOP_DIR",
+    "new_run_dir",
+]
+
+META = "meta.json"
+REQUESTS_PARQUET = "requests.parquet"
+REQUESTS_CSV = "requests.csv"
+ITERATIONS = "iterations.csv"
+PLANNED_RATE = "planned_rate.csv"
+GENERATOR = "generator.csv"
+LOCUST_PREFIX = "locust"  # Locust --csv prefix: locust_stats.csv, locust_stats_history.csv, ...
+LEDGER = "ledger.csv"
+CHAOS_DIR = "chaos"
+AUDIT = "audit.json"
+SHOP_DIR = "shop"
+REPORT_HTML = "report.html"
+SUMMARY = "summary.json"
+JUNIT = "junit.xml"
+CHARTS_DIR = "charts"
+
+REQUEST_COLUMNS = (
+    "ts",
+    "intended_ts",
+    "journey",
+    "name",
+    "method",
+    "latency_ms",
+    "status",
+    "bytes",
+    "ok",
+    "error",
+    "order_id",
+    "iteration",
+    "worker",
+)
+ITERATION_COLUMNS = (
+    "iteration",
+    "journey",
+    "worker",
+    "intended_ts",
+    "started_ts",
+    "ended_ts",
+    "lag_ms",
+    "missed",
+)
+PLANNED_RATE_COLUMNS = ("ts", "planned_rps", "users", "stage", "multiplier", "phase")
+GENERATOR_COLUMNS = ("ts", "worker", "cpu_percent", "rss_mb")
+LEDGER_COLUMNS = ("order_id", "idempotency_key", "items", "total_cents", "confirmed_ts", "journey")
+
+RUNS_ENV = "DOORBUSTER_RUNS_DIR"
+RUN_DIR_ENV = "DOORBUSTER_RUN_DIR"
+
+
+def new_run_dir(base: str | os.PathLike[str] | None = None, run_id: str | None = None) -> Path:
+    """Create and return `runs/<run-id>/` (base from DOORBUSTER_RUNS_DIR, default ./runs)."""
+    root = Path(base or os.environ.get(RUNS_ENV, "runs"))
+    run_id = run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    path = root / run_id
+    path.mkdir(parents=True, exist_ok=False)
+    return path
