@@ -1,0 +1,1 @@
+"""What every RetailFlow service shares: config, app factory, stores, cache, bus, outbox."""

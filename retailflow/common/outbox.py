@@ -1,0 +1,70 @@
+"""The transactional outbox: an event is written in the same transaction as the change it
+reports, and a relay publishes it to the bus afterwards, so no event is lost and none is
+published for a change that rolled back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from retailflow.common.bus import Bus
+from retailflow.common.db import Database
+
+__all__ = ["OutboxRelay", "add_to_outbox", "outbox_schema"]
+
+log = logging.getLogger("retailflow.outbox")
+
+
+def outbox_schema(db: Database) -> str:
+    return f"""
+    CREATE TABLE IF NOT EXISTS outbox (id {db.autoincrement}, topic VARCHAR(100) NOT NULL,
+        msg_key VARCHAR(200) NOT NULL, payload TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+        published_at DOUBLE PRECISION);
+    CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published_at, id)
+    """
+
+
+
+
+def add_to_outbox(db: Database, topic: str, key: str, payload: dict[str, Any]) -> None:
+    """Record an event; call inside the transaction that makes the change it reports."""
+    db.execute(
+        "INSERT INTO outbox (topic, msg_key, payload, created_at) VALUES (?, ?, ?, ?)",
+        (topic, key, orjson.dumps(payload).decode(), time.time()),
+    )
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order; a row is marked only after the bus took it."""
+
+    def __init__(self, db: Database, bus: Bus, service: str, poll_s: float = 0.05) -> None:
+        self.db = db
+        self.bus = bus
+        self.service = service
+        self.poll_s = poll_s
+        self.published = 0
+
+    async def relay_once(self, limit: int = 200) -> int:
+        rows = self.db.fetchall(
+            "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+        for row in rows:
+            await self.bus.publish(row["topic"], f"{self.service}:{row['id']}", orjson.loads(row["payload"]))
+            self.db.execute("UPDATE outbox SET published_at = ? WHERE id = ?", (time.time(), row["id"]))
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if not await self.relay_once():
+                    await asyncio.sleep(self.poll_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay failed; retrying", exc_info=True)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,288 @@
+"""HTTP plumbing shared by every service: the app factory, JSON in and out, health and metrics.
+
+Starlette + orjson on uvicorn (uvloop, httptools): the cheapest Python stack per request that
+still generates an OpenAPI document from the routes. Middleware is pure ASGI, not
+BaseHTTPMiddleware, because the latter costs a task per request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.schemas import SchemaGenerator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from retailflow.common.errors import BadRequest, ShopHTTPError
+
+__all__ = [
+    "JSON",
+    "ReadyCheck",
+    "correlation_id",
+    "create_service_app",
+    "json_body",
+    "query_int",
+    "require",
+]
+
+log = logging.getLogger("retailflow.http")
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+ReadyCheck = Callable[[], Awaitable[bool]]
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(status: int, code: str, detail: str, **extra: object) -> JSON:
+    return JSON({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+# -- request helpers ---------------------------------------------------------------------------
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    raw = await request.body()
+    if not raw:
+        raise BadRequest("the request needs a JSON object body", code="malformed_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="malformed_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", code="malformed_json")
+    return body
+
+
+def require(
+    body: Mapping[str, Any],
+    key: str,
+    kind: type,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    max_length: int = 200,
+    default: Any = ...,
+) -> Any:
+    """One validated field of a JSON body: its type, bounds and length, with a 422 naming it."""
+    if key not in body or body[key] is None:
+        if default is not ...:
+            return default
+        raise ShopHTTPError(f"'{key}' is required", code="invalid", status=422)
+    value = body[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ShopHTTPError(f"'{key}' must be a whole number", code="invalid", status=422)
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ShopHTTPError(f"'{key}' must be a number", code="invalid", status=422)
+    if kind in (str, list, dict) and not isinstance(value, kind):
+        raise ShopHTTPError(f"'{key}' must be a {kind.__name__}", code="invalid", status=422)
+    if kind in (int, float):
+        if minimum is not None and value < minimum:
+            raise ShopHTTPError(f"'{key}' must be at least {minimum}", code="invalid", status=422)
+        if maximum is not None and value > maximum:
+            raise ShopHTTPError(f"'{key}' must be at most {maximum}", code="invalid", status=422)
+    if kind in (str, list) and len(value) > max_length:
+        raise ShopHTTPError(f"'{key}' is longer than {max_length}", code="invalid", status=422)
+    if kind is str and not value:
+        raise ShopHTTPError(f"'{key}' must not be empty", code="invalid", status=422)
+    return value
+
+
+def query_int(request: Request, key: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+    raw = request.query_params.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter '{key}' must be a whole number, got {raw[:40]!r}") from None
+    if not minimum <= value <= maximum:
+        raise BadRequest(f"query parameter '{key}' must be between {minimum} and {maximum}")
+    return value
+
+
+# -- middleware ----------------------------------------------------------------------------------
+
+
+class EdgeMiddleware:
+    """Correlation id, body-size limit, metrics and one JSON access-log line per request."""
+
+    def __init__(self, app: ASGIApp, *, service: str, routes: Sequence[BaseRoute], max_body: int,
+                 registry: CollectorRegistry) -> None:
+        self.app = app
+        self.service = service
+        self.routes = routes
+        self.max_body = max_body
+        self.requests = Counter("http_requests_total", "HTTP requests", ["route", "method", "status"],
+                                registry=registry)
+        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"],
+                                 registry=registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    def _route_name(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "path", "?")
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = correlation_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+        length = headers.get(b"content-length")
+        try:
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                response = error_response(413, "payload_too_large", f"bodies are limited to {self.max_body} bytes")
+                response.headers["x-request-id"] = rid
+                status = 413
+                await response(scope, receive, send)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise ShopHTTPError(f"bodies are limited to {self.max_body} bytes",
+                                            code="payload_too_large", status=413)
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
+                await send(message)
+
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = self._route_name(scope) if status != 404 else "unmatched"
+            self.requests.labels(route, scope["method"], str(status)).inc()
+            self.latency.labels(route).observe(elapsed)
+            if status >= 500 or log.isEnabledFor(logging.DEBUG):
+                log.log(logging.WARNING if status >= 500 else logging.DEBUG, "request",
+                        extra={"method": scope["method"], "path": scope["path"], "status": status,
+                               "ms": round(elapsed * 1000, 2), "service": self.service})
+            correlation_id.reset(token)
+
+
+# -- the app factory -----------------------------------------------------------------------------
+
+
+async def _shop_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShopHTTPError)
+    if exc.status >= 500:
+        log.warning("error", extra={"error": exc.code, "detail": exc.detail})
+    return error_response(exc.status, exc.code, exc.detail, **exc.extra)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(500, "internal", "the service failed to answer; see its log")
+
+
+def create_service_app(
+    service: str,
+    routes: Sequence[BaseRoute],
+    *,
+    ready_checks: Mapping[str, ReadyCheck] | None = None,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    max_body_bytes: int = 64 * 1024,
+    title: str | None = None,
+) -> Starlette:
+    """A service's ASGI app: its routes plus /healthz, /readyz, /metrics and /openapi.json.
+
+    `ready_checks` name the service's own dependencies (its store, the bus); /readyz is 200
+    only when every one answers.
+    """
+    registry = CollectorRegistry()
+    checks = dict(ready_checks or {})
+    schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": title or f"RetailFlow {service}",
+                                                             "version": "1.0.0"}})
+
+    async def healthz(request: Request) -> Response:
+        """Liveness: the process answers.
+        ---
+        responses:
+          200:
+            description: alive
+        """
+        return JSON({"status": "ok", "service": service})
+
+    async def readyz(request: Request) -> Response:
+        """Readiness: every dependency of this service answers.
+        ---
+        responses:
+          200:
+            description: ready
+          503:
+            description: a dependency is down
+        """
+        results = {}
+        for name, check in checks.items():
+            try:
+                results[name] = bool(await check())
+            except Exception:
+                results[name] = False
+        ok = all(results.values())
+        return JSON({"ready": ok, "checks": results}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    document: dict[str, Any] = {}
+
+    async def openapi(request: Request) -> Response:
+        if not document:  # generated from the routes' docstrings, once
+            document.update(schemas.get_schema(routes=list(app.routes)))
+        # YAML docstrings give integer status keys; OpenAPI wants strings.
+        return Response(orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+
+    all_routes = [
+        *routes,
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics, include_in_schema=False),
+        Route("/openapi.json", openapi, include_in_schema=False),
+    ]
+    app = Starlette(
+        routes=all_routes,
+        lifespan=lifespan,
+        exception_handlers={ShopHTTPError: _shop_error, HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.state.registry = registry
+    app.add_middleware(EdgeMiddleware, service=service, routes=all_routes, max_body=max_body_bytes,
+                       registry=registry)
+    return app

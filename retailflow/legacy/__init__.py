@@ -1,0 +1,1 @@
+"""The legacy monolith's database, during the strangler-fig migration: only inventory writes here."""

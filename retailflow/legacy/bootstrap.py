@@ -1,0 +1,53 @@
+"""Wires the legacy store's concrete adapters; the only module that knows them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from retailflow.common.config import ServiceConfig
+from retailflow.common.db import Database
+from retailflow.common.web import create_service_app
+from retailflow.legacy.adapters.store import LegacyStock, LegacyStore
+from retailflow.legacy.entrypoints.http import routes
+
+__all__ = ["create_app", "seed"]
+
+
+def _store(config: ServiceConfig) -> LegacyStore:
+    return LegacyStore(Database(config.store_url("legacy"), schema="legacy"))
+
+
+def seed(config: ServiceConfig) -> None:
+    """The monolith already holds the catalog's initial stock when the migration starts."""
+    from fixtures.catalog import generate
+
+    store = _store(config)
+    store.db.connect()
+    try:
+        store.create_schema()
+        if store.is_empty():
+            catalog = generate(seed=config.seed, products=config.products)
+            store.load(LegacyStock(sku, units, 0, 0, 0) for sku, units in catalog.stock.items())
+    finally:
+        store.db.close()
+
+
+def create_app(config: ServiceConfig) -> Starlette:
+    store = _store(config)
+
+    async def db_ready() -> bool:
+        return store.db.ping()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store.db.connect()
+        try:
+            yield
+        finally:
+            store.db.close()
+
+    return create_service_app("legacy", routes(store), ready_checks={"store": db_ready}, lifespan=lifespan,
+                              max_body_bytes=config.max_body_bytes)

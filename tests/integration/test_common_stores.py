@@ -1,0 +1,113 @@
+"""The shared store adapters behave the same on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retailflow.common.bus import BusMessage, EmbeddedBus, NatsBus, RabbitBus
+from retailflow.common.db import Database, IntegrityError
+from retailflow.common.outbox import OutboxRelay, add_to_outbox, outbox_schema
+from tests.support.servers import fresh_mariadb, fresh_postgres, require_server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services),
+                        pytest.param("mariadb", marks=pytest.mark.services)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+        yield database.connect()
+        database.close()
+        return
+    fresh = fresh_postgres if request.param == "postgresql" else fresh_mariadb
+    with fresh() as url:
+        database = Database(url, schema="svc").connect()
+        try:
+            yield database
+        finally:
+            database.close()
+
+
+def test_a_rolled_back_transaction_leaves_no_trace_and_a_committed_one_stays(db: Database) -> None:
+    db.script(f"CREATE TABLE t (id {db.autoincrement}, name VARCHAR(20) NOT NULL UNIQUE)")
+    with db.transaction():
+        db.insert("INSERT INTO t (name) VALUES (?)", ("kept",))
+    with pytest.raises(RuntimeError, match="boom"), db.transaction():
+        db.insert("INSERT INTO t (name) VALUES (?)", ("lost",))
+        raise RuntimeError("boom")
+    assert [r["name"] for r in db.fetchall("SELECT name FROM t ORDER BY id")] == ["kept"]
+
+
+def test_a_duplicate_key_is_an_integrity_error_and_insert_ignore_skips_it(db: Database) -> None:
+    db.script(f"CREATE TABLE t (id {db.autoincrement}, name VARCHAR(20) NOT NULL UNIQUE)")
+    db.insert("INSERT INTO t (name) VALUES (?)", ("a",))
+    with pytest.raises(IntegrityError):
+        db.insert("INSERT INTO t (name) VALUES (?)", ("a",))
+    assert db.execute(db.insert_ignore("t", ["name"]), ("a",)) == 0
+    assert db.fetchone("SELECT COUNT(*) AS n FROM t")["n"] == 1
+
+
+def test_percent_signs_in_sql_survive_placeholder_translation(db: Database) -> None:
+    db.script("CREATE TABLE t (name VARCHAR(20))")
+    db.execute("INSERT INTO t (name) VALUES (?)", ("50% off",))
+    assert db.fetchone("SELECT name FROM t WHERE name LIKE '50%'")["name"] == "50% off"
+
+
+def test_the_outbox_relay_publishes_committed_events_once_in_order(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}").connect()
+    db.script(outbox_schema(db))
+    bus = EmbeddedBus(tmp_path / "bus.db", poll_s=0.01)
+    received: list[BusMessage] = []
+
+    async def scenario() -> None:
+        async def handler(message: BusMessage) -> None:
+            received.append(message)
+
+        await bus.subscribe("orders", "test", handler)
+        with db.transaction():
+            add_to_outbox(db, "orders", "o-1", {"type": "OrderPlaced", "n": 1})
+            add_to_outbox(db, "orders", "o-1", {"type": "OrderConfirmed", "n": 2})
+        with pytest.raises(RuntimeError), db.transaction():
+            add_to_outbox(db, "orders", "o-2", {"type": "OrderPlaced", "n": 3})
+            raise RuntimeError("rolled back")
+        relay = OutboxRelay(db, bus, "orders")
+        assert await relay.relay_once() == 2
+        assert await relay.relay_once() == 0
+        for _ in range(200):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await bus.close()
+
+    asyncio.run(scenario())
+    assert [m.payload["n"] for m in received] == [1, 2]
+    assert [m.msg_id for m in received] == ["orders:1", "orders:2"]
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("server", ["rabbitmq", "nats"])
+def test_the_networked_bus_delivers_a_published_event_to_a_consumer_group(server: str) -> None:
+    require_server(server)
+    bus = RabbitBus("amqp://guest:guest@127.0.0.1:5672/") if server == "rabbitmq" else NatsBus("nats://127.0.0.1:4222")
+    import uuid
+
+    topic = f"test_{uuid.uuid4().hex[:8]}"
+    got: list[BusMessage] = []
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+
+        async def handler(message: BusMessage) -> None:
+            got.append(message)
+            done.set()
+
+        await bus.subscribe(topic, "test", handler)
+        await bus.publish(topic, "m-1", {"hello": "world"})
+        await asyncio.wait_for(done.wait(), timeout=10)
+        await bus.close()
+
+    asyncio.run(scenario())
+    assert got[0].payload == {"hello": "world"} and got[0].msg_id == "m-1"
