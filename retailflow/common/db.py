@@ -73,11 +73,14 @@ class Database:
                 import psycopg
                 from psycopg.rows import dict_row
 
-                conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=5)
+                pg = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=5)
                 if self.schema:
-                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                    conn.execute(f'SET search_path TO "{self.schema}"')
-                self._conn = conn
+                    try:
+                        pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                    except psycopg.errors.UniqueViolation:
+                        pass  # another replica created it at the same moment
+                    pg.execute(f'SET search_path TO "{self.schema}"')
+                self._conn = pg
             else:
                 import pymysql
                 import pymysql.cursors
