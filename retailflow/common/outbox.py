@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ log = logging.getLogger("retailflow.outbox")
 
 def outbox_schema(db: Database) -> str:
     return f"""
-    CREATE TABLE IF NOT EXISTS outbox (id {db.autoincrement}, topic VARCHAR(100) NOT NULL,
+    CREATE TABLE IF NOT EXISTS outbox (id {db.autoincrement}, msg_id VARCHAR(64) NOT NULL, topic VARCHAR(100) NOT NULL,
         msg_key VARCHAR(200) NOT NULL, payload TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
         published_at DOUBLE PRECISION);
     CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (published_at, id)
@@ -31,10 +32,14 @@ def outbox_schema(db: Database) -> str:
 
 
 def add_to_outbox(db: Database, topic: str, key: str, payload: dict[str, Any]) -> None:
-    """Record an event; call inside the transaction that makes the change it reports."""
+    """Record an event; call inside the transaction that makes the change it reports.
+
+    Its message id is a UUID, not the row id: a broker's de-duplication window (JetStream's
+    Nats-Msg-Id) outlives a fresh store, whose row ids start again at 1.
+    """
     db.execute(
-        "INSERT INTO outbox (topic, msg_key, payload, created_at) VALUES (?, ?, ?, ?)",
-        (topic, key, orjson.dumps(payload).decode(), time.time()),
+        "INSERT INTO outbox (msg_id, topic, msg_key, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        (uuid.uuid4().hex, topic, key, orjson.dumps(payload).decode(), time.time()),
     )
 
 
@@ -50,10 +55,10 @@ class OutboxRelay:
 
     async def relay_once(self, limit: int = 200) -> int:
         rows = self.db.fetchall(
-            "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?", (limit,)
+            "SELECT id, msg_id, topic, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?", (limit,)
         )
         for row in rows:
-            await self.bus.publish(row["topic"], f"{self.service}:{row['id']}", orjson.loads(row["payload"]))
+            await self.bus.publish(row["topic"], row["msg_id"], orjson.loads(row["payload"]))
             self.db.execute("UPDATE outbox SET published_at = ? WHERE id = ?", (time.time(), row["id"]))
         self.published += len(rows)
         return len(rows)

@@ -84,7 +84,7 @@ def test_the_outbox_relay_publishes_committed_events_once_in_order(tmp_path: Pat
 
     asyncio.run(scenario())
     assert [m.payload["n"] for m in received] == [1, 2]
-    assert [m.msg_id for m in received] == ["orders:1", "orders:2"]
+    assert len({m.msg_id for m in received}) == 2
 
 
 @pytest.mark.services
@@ -95,6 +95,7 @@ def test_the_networked_bus_delivers_a_published_event_to_a_consumer_group(server
     import uuid
 
     topic = f"test_{uuid.uuid4().hex[:8]}"
+    msg_id = uuid.uuid4().hex  # JetStream drops a repeated id within its window, across runs
     got: list[BusMessage] = []
 
     async def scenario() -> None:
@@ -105,9 +106,9 @@ def test_the_networked_bus_delivers_a_published_event_to_a_consumer_group(server
             done.set()
 
         await bus.subscribe(topic, "test", handler)
-        await bus.publish(topic, "m-1", {"hello": "world"})
+        await bus.publish(topic, msg_id, {"hello": "world"})
         await asyncio.wait_for(done.wait(), timeout=10)
         await bus.close()
 
     asyncio.run(scenario())
-    assert got[0].payload == {"hello": "world"} and got[0].msg_id == "m-1"
+    assert got[0].payload == {"hello": "world"} and got[0].msg_id == msg_id
