@@ -1,0 +1,230 @@
+"""The invariants of shared/DESIGN.md as pure functions of a store snapshot and a client ledger.
+
+Each returns a `Verdict`; `details` lists the violating orders, SKUs or rows (capped, with the
+full count in `violations`), so a reader of audit.json sees what broke, not just that it broke.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from retailflow.audit.ledger import LedgerEntry
+from retailflow.audit.snapshot import ShopSnapshot, StockRow
+
+__all__ = ["INVARIANTS", "MAX_DETAILS", "Verdict", "check_all"]
+
+MAX_DETAILS = 50
+
+
+@dataclass
+class Verdict:
+    name: str
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_json(self) -> dict[str, Any]:
+        details: list[Any] = list(self.violations[:MAX_DETAILS])
+        if len(self.violations) > MAX_DETAILS:
+            details.append({"note": f"{len(self.violations) - MAX_DETAILS} more not listed"})
+        details.extend({"note": note} for note in self.notes)
+        return {"name": self.name, "ok": self.ok, "violations": len(self.violations), "details": details}
+
+
+def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """Every order confirmed to a client exists, confirmed, with the total the client was told."""
+    verdict = Verdict("ledger_orders_exist")
+    if ledger is None:
+        verdict.notes.append("no ledger given: nothing to check against")
+        return verdict
+    orders = {o.order_id: o for o in snap.orders}
+    for entry in ledger:
+        order = orders.get(entry.order_id)
+        if order is None:
+            verdict.violations.append({"order_id": entry.order_id, "problem": "missing from the order store"})
+        elif not order.confirmed:
+            verdict.violations.append(
+                {"order_id": entry.order_id, "problem": f"status is {order.status!r}, the client was told confirmed"}
+            )
+        elif order.total_cents != entry.total_cents:
+            verdict.violations.append(
+                {
+                    "order_id": entry.order_id,
+                    "problem": f"total_cents is {order.total_cents}, the client was told {entry.total_cents}",
+                }
+            )
+    verdict.notes.append(f"{len(ledger)} ledger orders checked")
+    return verdict
+
+
+def no_double_confirmation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """No order confirmed twice, and no purchase (idempotency key) confirmed as two orders."""
+    verdict = Verdict("no_double_confirmation")
+    for order_id, count in sorted(snap.confirmations.items()):
+        if count > 1:
+            verdict.violations.append({"order_id": order_id, "problem": f"confirmed {count} times"})
+    by_key: dict[str, set[str]] = defaultdict(set)
+    for order in snap.orders:
+        if order.confirmed and order.idempotency_key:
+            by_key[order.idempotency_key].add(order.order_id)
+    for entry in ledger or ():
+        if entry.idempotency_key:
+            by_key[entry.idempotency_key].add(entry.order_id)
+    for key, order_ids in sorted(by_key.items()):
+        if len(order_ids) > 1:
+            verdict.violations.append(
+                {
+                    "idempotency_key": key,
+                    "order_ids": sorted(order_ids),
+                    "problem": f"one idempotency key confirmed as {len(order_ids)} orders",
+                }
+            )
+    return verdict
+
+
+def no_double_capture(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """No payment captured twice, and no order paid by two captured payments."""
+    verdict = Verdict("no_double_capture")
+    for cap in snap.captures:
+        if cap.captures > 1:
+            verdict.violations.append(
+                {"payment_id": cap.payment_id, "order_id": cap.order_id, "problem": f"captured {cap.captures} times"}
+            )
+    per_order: dict[str, list[str]] = defaultdict(list)
+    for cap in snap.captures:
+        per_order[cap.order_id].append(cap.payment_id)
+    for order_id, payment_ids in sorted(per_order.items()):
+        if len(payment_ids) > 1:
+            verdict.violations.append(
+                {
+                    "order_id": order_id,
+                    "payment_ids": sorted(payment_ids),
+                    "problem": f"{len(payment_ids)} captured payments for one order",
+                }
+            )
+    return verdict
+
+
+def no_capture_without_order(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """Money is only taken for an order that exists and is confirmed."""
+    verdict = Verdict("no_capture_without_order")
+    orders = {o.order_id: o for o in snap.orders}
+    for cap in snap.captures:
+        order = orders.get(cap.order_id)
+        if order is None:
+            verdict.violations.append(
+                {"payment_id": cap.payment_id, "order_id": cap.order_id, "problem": "no such order"}
+            )
+        elif not order.confirmed:
+            verdict.violations.append(
+                {
+                    "payment_id": cap.payment_id,
+                    "order_id": cap.order_id,
+                    "problem": f"captured for an order whose status is {order.status!r}",
+                }
+            )
+    return verdict
+
+
+def stock_conservation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """Per SKU: initial = available + reserved + sold; sold = units in confirmed orders;
+    reserved = units held by open reservations (when the store lists them)."""
+    verdict = Verdict("stock_conservation")
+    ordered: Counter[str] = Counter()
+    for order in snap.orders:
+        if order.confirmed:
+            for sku, qty in order.items:
+                ordered[sku] += qty
+    held: Counter[str] | None = None
+    if snap.reservations is not None:
+        held = Counter()
+        for res in snap.reservations:
+            held[res.sku] += res.qty
+    known = set()
+    for row in snap.stock:
+        known.add(row.sku)
+        problems = []
+        if row.initial is not None and row.initial != row.available + row.reserved + row.sold:
+            problems.append(
+                f"initial {row.initial} != available {row.available} + reserved {row.reserved} + sold {row.sold}"
+            )
+        if row.sold != ordered[row.sku]:
+            problems.append(f"sold {row.sold} != {ordered[row.sku]} units in confirmed orders")
+        if held is not None and row.reserved != held[row.sku]:
+            problems.append(f"reserved {row.reserved} != {held[row.sku]} units held by open reservations")
+        if problems:
+            verdict.violations.append({"sku": row.sku, "problem": "; ".join(problems)})
+    for sku in sorted(set(ordered) - known):
+        verdict.violations.append({"sku": sku, "problem": f"{ordered[sku]} units ordered of a SKU inventory lacks"})
+    return verdict
+
+
+def no_negative_stock(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """No stock figure below zero, in the new store or the legacy one (no oversell)."""
+    verdict = Verdict("no_negative_stock")
+    for store, rows in (("inventory", snap.stock), ("legacy", snap.legacy)):
+        for row in rows:
+            negative = {
+                k: v for k, v in (("available", row.available), ("reserved", row.reserved), ("sold", row.sold)) if v < 0
+            }
+            if negative:
+                verdict.violations.append({"store": store, "sku": row.sku, **negative})
+    return verdict
+
+
+def _figures(row: StockRow) -> tuple[int, int, int]:
+    return row.available, row.reserved, row.sold
+
+
+def legacy_convergence(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """The legacy store holds the same stock as inventory, row for row."""
+    verdict = Verdict("legacy_convergence")
+    legacy = {row.sku: row for row in snap.legacy}
+    for row in snap.stock:
+        old = legacy.pop(row.sku, None)
+        if old is None:
+            verdict.violations.append({"sku": row.sku, "problem": "missing from the legacy store"})
+        elif _figures(old) != _figures(row):
+            verdict.violations.append(
+                {
+                    "sku": row.sku,
+                    "inventory": dict(zip(("available", "reserved", "sold"), _figures(row), strict=True)),
+                    "legacy": dict(zip(("available", "reserved", "sold"), _figures(old), strict=True)),
+                    "problem": "legacy differs from inventory",
+                }
+            )
+    for sku in sorted(legacy):
+        verdict.violations.append({"sku": sku, "problem": "in the legacy store but not in inventory"})
+    return verdict
+
+
+def projection_replay(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
+    """Each order's projection equals a replay of its event log."""
+    verdict = Verdict("projection_replay")
+    verdict.violations.extend(snap.projection_mismatches)
+    return verdict
+
+
+Check = Callable[[ShopSnapshot, Sequence[LedgerEntry] | None], Verdict]
+
+# In the order of docs/contracts.md (audit.json).
+INVARIANTS: tuple[Check, ...] = (
+    ledger_orders_exist,
+    no_double_confirmation,
+    no_double_capture,
+    no_capture_without_order,
+    stock_conservation,
+    no_negative_stock,
+    legacy_convergence,
+    projection_replay,
+)
+
+
+def check_all(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> list[Verdict]:
+    return [check(snap, ledger) for check in INVARIANTS]

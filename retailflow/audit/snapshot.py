@@ -1,0 +1,60 @@
+"""What the audit reads from the stores, as plain data: the invariants are functions of this.
+
+The store readers (`stores.py`) fill it; the unit tests can build one by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Capture", "Order", "Reservation", "ShopSnapshot", "StockRow"]
+
+
+@dataclass(frozen=True)
+class StockRow:
+    sku: str
+    available: int
+    reserved: int
+    sold: int
+    initial: int | None = None  # inventory knows the initial stock; the legacy store does not
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    status: str
+    total_cents: int
+    items: tuple[tuple[str, int], ...] = ()  # (sku, qty)
+    idempotency_key: str | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == "confirmed"
+
+
+@dataclass(frozen=True)
+class Capture:
+    payment_id: str
+    order_id: str
+    amount_cents: int
+    captures: int = 1  # how many times the store recorded this payment captured
+
+
+@dataclass
+class ShopSnapshot:
+    stock: list[StockRow]
+    orders: list[Order]
+    confirmations: dict[str, int]  # order_id -> number of confirmations recorded (events)
+    captures: list[Capture]
+    legacy: list[StockRow]
+    projection_mismatches: list[dict[str, object]]  # orders whose projection differs from its replay
+    reservations: list[Reservation] | None = None  # open (held) reservations; None when unknown
+    notes: list[str] = field(default_factory=list)
