@@ -26,6 +26,9 @@ def bind(port: int, *, reuse_port: bool, host: str = "127.0.0.1") -> socket.sock
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    # Accepted connections inherit TCP_NODELAY on Linux; without it a keep-alive response written in
+    # two sends waits for the client's delayed ACK: 44 ms per request instead of 0.5 ms.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.set_inheritable(True)
