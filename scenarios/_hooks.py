@@ -1,0 +1,457 @@
+"""Locust wiring: our command-line options, the shape, the schedule, safety and recording.
+
+Imported by every journey module, so `locust -f locustfile.py` and `locust -f scenarios/`
+both get it. Roles: a local runner does everything itself; with `--processes N` or
+master/workers, workers generate load and send their rows to the master in batches
+(Locust messages), and the master alone writes the run folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+import locust
+import psutil
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+import doorbuster
+from doorbuster.runfolder import RUN_DIR_ENV, new_run_dir
+from scenarios._errors import LoadError
+from scenarios._pacing import Schedule
+from scenarios._profile import Profile, load_profile
+from scenarios._recording import Outbox, RunRecorder
+from scenarios._safety import check_target
+from scenarios._shapes import SHAPES, Demand, JourneyDemand, RateShape, make_shape, parse_shape_args
+
+__all__ = ["STATE", "LoadState"]
+
+log = logging.getLogger("doorbuster.load")
+
+MSG_ROWS = "doorbuster_rows"  # worker -> master: a batch of rows
+MSG_FINAL = "doorbuster_final"  # worker -> master: the last batch of a test
+MSG_STOP = "doorbuster_stop"  # master -> workers: stop now and send your last batch
+ALLOW_ENV = "DOORBUSTER_ALLOW_HOSTS"
+_FLUSH_S = 1.0
+_FINAL_WAIT_S = 30.0
+_GRACE_S = 30.0
+
+
+class LoadState:
+    """What this generator process knows about the run (one per process)."""
+
+    def __init__(self) -> None:
+        self.role = "local"
+        self.worker = "?"
+        self.environment: Any = None
+        self.profile: Profile | None = None
+        self.shape: RateShape | None = None
+        self.demand: Demand | None = None
+        self.schedules: dict[str, Schedule] = {}
+        self.outbox = Outbox()
+        self.recorder: RunRecorder | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.final_sent = False
+        self.finals: set[str] = set()
+        self.expected_workers: set[str] = set()
+        self.processes = 1
+
+
+STATE = LoadState()
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--shape",
+        default=os.environ.get("DOORBUSTER_SHAPE", "steady"),
+        choices=sorted(SHAPES),
+        help="traffic shape planning the request rate (default: steady)",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--shape-args",
+        default="",
+        help="shape arguments, e.g. hold=30,ramp=5,steps=1/5/10",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--traffic-profile",
+        default=os.environ.get("DOORBUSTER_PROFILE", "default"),
+        help="traffic profile: a name in fixtures/profiles/ or a YAML path (default: default)",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--run-dir",
+        default=os.environ.get(RUN_DIR_ENV, ""),
+        help=f"run folder to record into (default: ${RUN_DIR_ENV} or a new runs/<run-id>/)",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--allow-host",
+        default=os.environ.get(ALLOW_ENV, ""),
+        help="comma-separated non-loopback hosts load may be sent to (default: loopback only)",
+        include_in_web_ui=False,
+    )
+
+
+def _demand(environment: Any, profile: Profile, min_users: int) -> Demand:
+    """Each journey's iteration cost, from its class attributes and the profile's think times."""
+    classes = {getattr(c, "journey", ""): c for c in environment.user_classes if getattr(c, "journey", "")}
+    unknown = sorted(set(profile.mix) - set(classes))
+    if not set(profile.mix) & set(classes):
+        raise LoadError(
+            f"profile {profile.source}: mix names {', '.join(sorted(profile.mix))} but the loaded "
+            f"journeys are {', '.join(sorted(classes)) or 'none'}"
+        )
+    if unknown:
+        log.warning("profile %s: no journey class for %s; their share is dropped", profile.source, unknown)
+    mix = {j: s for j, s in profile.mix.items() if j in classes}
+    total = sum(mix.values()) or 1.0
+    journeys = []
+    for journey, cls in sorted(classes.items()):
+        share = mix.get(journey, 0.0) / total
+        requests = float(cls.requests_per_iteration)
+        duration = cls.think_pauses * profile.mean_think_s + requests * profile.expected_latency_ms / 1000
+        journeys.append(JourneyDemand(journey, share, requests, max(duration, 0.05)))
+    return Demand(tuple(journeys), headroom=profile.headroom, min_users=min_users)
+
+
+def _set_weights(environment: Any, demand: Demand) -> None:
+    # Locust splits users by weight: make the split follow each journey's share of the pool.
+    pools = demand.users(1000.0)
+    for cls in environment.user_classes:
+        cls.weight = max(1, pools.get(getattr(cls, "journey", ""), 1))
+
+
+def _options(environment: Any) -> Any:
+    return environment.parsed_options
+
+
+def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RateShape]:
+    opts = _options(environment)
+    profile = load_profile(getattr(opts, "traffic_profile", None))
+    demand = _demand(environment, profile, min_users)
+    run_time = getattr(opts, "run_time", None)
+    shape = make_shape(
+        getattr(opts, "shape", "steady"),
+        parse_shape_args(getattr(opts, "shape_args", "")),
+        one_x_rps=profile.one_x_rps,
+        demand=demand,
+        time_limit=float(run_time) if run_time else None,
+    )
+    return profile, demand, shape
+
+
+def _fail(exc: LoadError) -> None:
+    """A user error during startup: one sentence and the error's exit code, no traceback."""
+    log.error("%s", exc)
+    sys.stderr.write(f"doorbuster: error: {exc}\n")
+    sys.stderr.flush()
+    os._exit(exc.exit_code)  # SystemExit inside an event handler would leave workers behind
+
+
+@events.init.add_listener
+def _on_init(environment: Any, runner: Any, **_: Any) -> None:
+    STATE.environment = environment
+    STATE.worker = f"{socket.gethostname()}:{os.getpid()}"
+    STATE.outbox = Outbox()
+    events.request.add_listener(_on_request)
+    gevent.spawn(_sample_generator)
+    if isinstance(runner, WorkerRunner):
+        STATE.role = "worker"
+        runner.register_message(MSG_STOP, _on_stop_message)
+        gevent.spawn(_worker_sender, runner)
+        return
+    STATE.role = "master" if isinstance(runner, MasterRunner) else "local"
+    opts = _options(environment)
+    try:
+        if environment.host or getattr(opts, "headless", False):
+            check_target(environment.host, _allowed(opts))
+        min_users = max(1, int(getattr(opts, "expect_workers", 1) or 1)) if STATE.role == "master" else 1
+        STATE.profile, STATE.demand, STATE.shape = _build_plan(environment, min_users)
+        run_dir = Path(opts.run_dir) if getattr(opts, "run_dir", "") else new_run_dir()
+        STATE.recorder = RunRecorder(run_dir)
+    except LoadError as exc:
+        _fail(exc)
+    _set_weights(environment, STATE.demand)
+    STATE.shape.runner = runner
+    environment.shape_class = STATE.shape
+    opts.run_dir = str(STATE.recorder.run_dir)
+    if not getattr(opts, "csv_prefix", None):
+        log.warning("no --csv: Locust's own CSVs are not recorded (use --csv %s/locust --csv-full-history)", run_dir)
+    if STATE.role == "master":
+        runner.register_message(MSG_ROWS, _on_rows_message)
+        runner.register_message(MSG_FINAL, _on_final_message)
+    gevent.spawn(_writer_loop)
+    if getattr(opts, "headless", False):
+        # Every headless run is bounded, whatever happens to the shape greenlet.
+        gevent.spawn_later(STATE.shape.bound + _GRACE_S, _watchdog, runner)
+    log.info(
+        "doorbuster: shape %s %s, profile %s (1x = %g req/s), recording into %s",
+        STATE.shape.name,
+        STATE.shape.args(),
+        STATE.profile.name,
+        STATE.profile.one_x_rps,
+        STATE.recorder.run_dir,
+    )
+
+
+def _allowed(opts: Any) -> list[str]:
+    return [h for h in str(getattr(opts, "allow_host", "") or "").split(",") if h.strip()]
+
+
+def _watchdog(runner: Any) -> None:
+    log.error("doorbuster: the run outlived its time bound (%.0f s); quitting", STATE.shape.bound + _GRACE_S)
+    runner.quit()
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Any, **_: Any) -> None:
+    now = time.time()
+    STATE.started_at, STATE.ended_at = now, None
+    STATE.final_sent = False
+    STATE.finals = set()
+    opts = _options(environment)
+    runner = environment.runner
+    if STATE.role == "master":
+        # Custom options travel to the workers with each spawn message: the plan's origin too.
+        opts.doorbuster_t0 = now
+        opts.doorbuster_workers = max(1, runner.worker_count)
+        STATE.processes = opts.doorbuster_workers
+        STATE.expected_workers = {c.id for c in runner.clients.all}
+        return
+    if STATE.role == "local":
+        check = environment.host
+        try:
+            check_target(check, _allowed(opts))
+        except LoadError as exc:
+            log.error("%s", exc)
+            gevent.spawn(runner.quit)
+            return
+        _make_schedules(now, share=1.0, phase=0.5)
+        return
+    # worker: the custom options have just arrived from the master
+    try:
+        STATE.profile, STATE.demand, STATE.shape = _build_plan(environment, 1)
+    except LoadError as exc:
+        log.error("%s", exc)
+        return
+    t0 = float(getattr(opts, "doorbuster_t0", now) or now)
+    workers = max(1, int(getattr(opts, "doorbuster_workers", 1) or 1))
+    index = max(0, int(getattr(runner, "worker_index", 0) or 0)) % workers
+    _make_schedules(t0, share=1.0 / workers, phase=(index + 0.5) / workers)
+
+
+def _make_schedules(t0: float, *, share: float, phase: float) -> None:
+    shape, demand = STATE.shape, STATE.demand
+    assert shape is not None and demand is not None
+
+    def rate_for(journey: str) -> Any:
+        def rate_at(elapsed: float) -> float | None:
+            point = shape.plan_at(elapsed)
+            return None if point is None else demand.iteration_rate(point.planned_rps, journey)
+
+        return rate_at
+
+    STATE.schedules = {
+        j.journey: Schedule(rate_for(j.journey), t0, share=share, phase=phase) for j in demand.journeys if j.share > 0
+    }
+
+
+def _close_schedules(end: float) -> None:
+    rows = STATE.outbox.rows["iterations"]
+    for journey, schedule in STATE.schedules.items():
+        for slot in schedule.unserved(end):
+            iteration = f"{STATE.worker}/{journey}/{slot.seq}"
+            waited_ms = (end - slot.intended) * 1000  # how long it had waited when the run ended
+            rows.append((iteration, journey, STATE.worker, slot.intended, None, None, waited_ms, True))
+    STATE.schedules = {}
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    end = time.time()
+    STATE.ended_at = end
+    if STATE.role == "worker":
+        if not STATE.final_sent:
+            _close_schedules(end)
+            STATE.final_sent = True
+            environment.runner.send_message(MSG_FINAL, STATE.outbox.drain())
+        return
+    if STATE.role == "local":
+        _close_schedules(end)
+    else:
+        _collect_finals(environment.runner)
+    _drain_into_recorder()
+
+
+def _collect_finals(runner: Any) -> None:
+    """Ask every worker to stop and wait for its last batch, so the files are complete."""
+    waiting = STATE.expected_workers - STATE.finals
+    if not waiting:
+        return
+    runner.send_message(MSG_STOP, None)
+    deadline = time.monotonic() + _FINAL_WAIT_S
+    while STATE.expected_workers - STATE.finals and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    missing = STATE.expected_workers - STATE.finals
+    if missing:
+        log.error("doorbuster: no final batch from worker(s) %s; their last rows are missing", sorted(missing))
+
+
+def _on_stop_message(environment: Any, msg: Any, **_: Any) -> None:
+    if STATE.final_sent:
+        environment.runner.send_message(MSG_FINAL, STATE.outbox.drain())
+        return
+    environment.runner.stop()  # fires test_stop, which sends the final batch
+
+
+def _on_rows_message(environment: Any, msg: Any, **_: Any) -> None:
+    if STATE.recorder is not None:
+        STATE.recorder.add_batch(msg.data or {})
+
+
+def _on_final_message(environment: Any, msg: Any, **_: Any) -> None:
+    _on_rows_message(environment, msg)
+    STATE.finals.add(msg.node_id)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Any, **_: Any) -> None:
+    if STATE.recorder is None:
+        return
+    _drain_into_recorder()
+    recorder, STATE.recorder = STATE.recorder, None
+    recorder.close(_meta(environment, recorder))
+    log.info("doorbuster: run recorded in %s (%s requests)", recorder.run_dir, recorder.counts["requests"])
+
+
+def _drain_into_recorder() -> None:
+    recorder = STATE.recorder
+    if recorder is None:
+        return
+    recorder.add_batch(STATE.outbox.drain())
+    if STATE.shape is not None and STATE.shape.timeline:
+        timeline, STATE.shape.timeline = STATE.shape.timeline, []
+        recorder.add("planned", timeline)
+    recorder.flush()
+
+
+def _writer_loop() -> None:
+    while STATE.recorder is not None:
+        gevent.sleep(_FLUSH_S)
+        _drain_into_recorder()
+
+
+def _worker_sender(runner: Any) -> None:
+    while True:
+        gevent.sleep(_FLUSH_S)
+        if not STATE.final_sent or STATE.outbox.rows["generator"]:
+            batch = STATE.outbox.drain()
+            if batch:
+                runner.send_message(MSG_ROWS, batch)
+
+
+def _sample_generator() -> None:
+    """The generator's own CPU and memory every second (Locust's CPU warning comes too late)."""
+    process = psutil.Process()
+    process.cpu_percent(None)
+    while True:
+        gevent.sleep(1.0)
+        if STATE.started_at is None or STATE.ended_at is not None:
+            continue
+        rss_mb = process.memory_info().rss / 1e6
+        STATE.outbox.rows["generator"].append((time.time(), STATE.worker, process.cpu_percent(None), rss_mb))
+
+
+def _error_text(exception: Any) -> str:
+    text = str(exception) or type(exception).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _on_request(
+    request_type: str,
+    name: str,
+    response_time: float | None,
+    response_length: int | None,
+    response: Any = None,
+    context: dict[str, Any] | None = None,
+    exception: Any = None,
+    start_time: float | None = None,
+    **_: Any,
+) -> None:
+    ctx = context or {}
+    ts = start_time or time.time()
+    lag = ctx.get("lag_s")
+    STATE.outbox.rows["requests"].append(
+        (
+            ts,
+            ts - lag if lag is not None else math.nan,
+            ctx.get("journey", ""),
+            name,
+            request_type,
+            float(response_time or 0.0),
+            int(getattr(response, "status_code", 0) or 0),
+            int(response_length or 0),
+            exception is None,
+            "" if exception is None else _error_text(exception),
+            ctx.get("order_id", ""),
+            ctx.get("iteration", ""),
+            STATE.worker,
+        )
+    )
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _meta(environment: Any, recorder: RunRecorder) -> dict[str, Any]:
+    shape, profile = STATE.shape, STATE.profile
+    ran = (STATE.ended_at or time.time()) - STATE.started_at if STATE.started_at else 0.0
+    completed = shape is not None and (shape.completed or ran >= shape.bound - 1)
+    return {
+        "run_id": recorder.run_dir.name,
+        "started_at": _iso(STATE.started_at),
+        "ended_at": _iso(STATE.ended_at or time.time()),
+        "target": environment.host,
+        "profile": profile.as_dict() if profile else None,
+        "shape": {"name": shape.name, "args": shape.args()} if shape else None,
+        "one_x_rps": profile.one_x_rps if profile else None,
+        "processes": STATE.processes,
+        "versions": {
+            "doorbuster": doorbuster.__version__,
+            "locust": locust.__version__,
+            "python": sys.version.split()[0],
+        },
+        "git_sha": _git_sha(),
+        "status": "completed" if completed else ("interrupted" if STATE.started_at else "failed"),
+        "rows": dict(recorder.counts),
+    }

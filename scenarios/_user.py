@@ -1,0 +1,84 @@
+"""PacedUser: a FastHttpUser whose iterations start when the plan says, not when it is free.
+
+A journey subclasses it, names itself (`journey`), states its expected cost
+(`requests_per_iteration`, `think_pauses`) and implements `run_journey()`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import gevent
+from locust import FastHttpUser, constant, task
+
+from scenarios._hooks import STATE
+
+__all__ = ["PacedUser"]
+
+_user_ids = itertools.count()
+
+
+class PacedUser(FastHttpUser):
+    abstract = True
+    journey: ClassVar[str] = ""
+    requests_per_iteration: ClassVar[float] = 1.0  # expected, sizes the user pool
+    think_pauses: ClassVar[float] = 0.0  # expected number of think pauses per iteration
+    wait_time = constant(0)  # the schedule paces iterations, see iterate()
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        seed = STATE.profile.seed if STATE.profile else 0
+        self.rng = random.Random(f"{seed}/{STATE.worker}/{self.journey}/{next(_user_ids)}")
+        self._ctx: dict[str, Any] = {}
+
+    def context(self) -> dict[str, Any]:
+        return self._ctx
+
+    @task
+    def iterate(self) -> None:
+        schedule = STATE.schedules.get(self.journey)
+        slot = schedule.take() if schedule is not None else None
+        if schedule is None or slot is None:
+            gevent.sleep(0.2)  # no plan (yet, or any more): the shape starts and ends the run
+            return
+        try:
+            delay = slot.intended - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+        except BaseException:
+            schedule.give_back(slot)  # stopped while waiting: the intended start is not lost
+            raise
+        started = time.time()
+        schedule.started(slot)
+        iteration = f"{STATE.worker}/{self.journey}/{slot.seq}"
+        lag = max(0.0, started - slot.intended)
+        self._ctx = {"journey": self.journey, "iteration": iteration, "lag_s": lag}
+        try:
+            self.run_journey()
+        finally:
+            STATE.outbox.rows["iterations"].append(
+                (iteration, self.journey, STATE.worker, slot.intended, started, time.time(), lag * 1000, False)
+            )
+            self._ctx = {}
+
+    def run_journey(self) -> None:
+        raise NotImplementedError
+
+    def think(self) -> None:
+        """A shopper's pause between two steps (the profile's think time)."""
+        profile = STATE.profile
+        if profile is not None and profile.think_max_s > 0:
+            gevent.sleep(self.rng.uniform(profile.think_min_s, profile.think_max_s))
+
+    def record_order(
+        self, order_id: str, idempotency_key: str, items: Sequence[dict[str, Any]], total_cents: int
+    ) -> None:
+        """Add an order the shop confirmed to this client to the ledger."""
+        STATE.outbox.rows["ledger"].append(
+            (order_id, idempotency_key, json.dumps(list(items)), int(total_cents), time.time(), self.journey)
+        )
