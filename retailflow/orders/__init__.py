@@ -1,0 +1,1 @@
+"""Orders: carts, event-sourced orders and the checkout saga."""

@@ -1,0 +1,106 @@
+"""Wires the orders service's concrete adapters; the only module that knows them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from retailflow.common.bus import make_bus
+from retailflow.common.config import ServiceConfig
+from retailflow.common.db import Database, DatabaseError
+from retailflow.common.outbox import OutboxRelay
+from retailflow.common.upstream import Upstream
+from retailflow.common.web import ReadyCheck, create_service_app
+from retailflow.orders.adapters.carts import RedisCartRepository, SqlCartRepository, create_cart_schema
+from retailflow.orders.adapters.event_store import SqlOrderRepository, create_schema
+from retailflow.orders.adapters.upstreams import HttpCatalog, HttpInventory, HttpPayments
+from retailflow.orders.config import OrdersSettings
+from retailflow.orders.entrypoints.http import OrdersApp, routes
+from retailflow.orders.service_layer.handlers import Checkout
+from retailflow.orders.service_layer.recovery import run_recovery
+from retailflow.orders.service_layer.saga import CheckoutSaga
+
+__all__ = ["create_app", "seed"]
+
+log = logging.getLogger("retailflow.orders")
+
+
+def _database(config: ServiceConfig) -> Database:
+    return Database(config.store_url("orders"), schema="orders")
+
+
+def seed(config: ServiceConfig) -> None:
+    """Create the event log, projection, key and cart tables; orders has no fixtures to load."""
+    db = _database(config).connect()
+    try:
+        create_schema(db)
+        create_cart_schema(db)
+    finally:
+        db.close()
+
+
+def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) -> Starlette:
+    settings = settings or OrdersSettings.from_env()
+    db = _database(config)
+    orders = SqlOrderRepository(db)
+    redis_carts = RedisCartRepository(config.cache_url) if config.cache_url else None
+    carts = redis_carts or SqlCartRepository(db)
+    timeout = settings.upstream_timeout_s
+    upstreams = [
+        Upstream(name, config.upstream(name), timeout_s=timeout) for name in ("inventory", "payments", "catalog")
+    ]
+    inventory_up, payments_up, catalog_up = upstreams
+    saga = CheckoutSaga(
+        orders, HttpInventory(inventory_up), HttpPayments(payments_up), reservation_ttl_s=settings.reservation_ttl_s
+    )
+    app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), Checkout(orders, carts, saga))
+    bus = make_bus(config.bus_url, config.data_dir)
+    relay = OutboxRelay(db, bus, "orders")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db.connect()
+        try:  # normally the seed job made them; a replica started alone still works
+            create_schema(db)
+            create_cart_schema(db)
+        except DatabaseError:
+            log.warning("creating the orders schema failed; assuming the seed job made it", exc_info=True)
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(
+                run_recovery(
+                    orders, saga, older_than_s=settings.stale_after_s, interval_s=settings.recovery_interval_s
+                ),
+                name="saga-recovery",
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for upstream in upstreams:
+                await upstream.close()
+            if redis_carts is not None:
+                await redis_carts.close()
+            with contextlib.suppress(Exception):
+                await bus.close()
+            db.close()
+
+    async def store_ready() -> bool:
+        return db.ping()
+
+    checks: dict[str, ReadyCheck] = {"store": store_ready, "bus": bus.ping}
+    if redis_carts is not None:
+        checks["carts"] = redis_carts.ping
+    return create_service_app(
+        "orders", routes(app_services), ready_checks=checks, lifespan=lifespan, max_body_bytes=config.max_body_bytes
+    )

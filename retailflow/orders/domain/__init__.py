@@ -1,0 +1,1 @@
+"""The orders domain: pure Python, no framework, no driver."""

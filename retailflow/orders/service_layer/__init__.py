@@ -1,0 +1,1 @@
+"""Use cases: placement with idempotency, the checkout saga and its recovery."""
