@@ -1,0 +1,38 @@
+"""`doorbuster report RUN_DIR [--slo FILE] [--baseline RUN_DIR]`: the verdict as an exit code."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from doorbuster import runfolder as rf
+
+__all__ = ["register"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `doorbuster --help` does not pay for pandas and matplotlib.
+    from reports.build import build_report
+
+    ev = build_report(args.run_dir, args.slo, args.baseline)
+    print(f"{ev.verdict}: {args.run_dir}/{rf.REPORT_HTML}")
+    for reason in ev.reasons:
+        print(f"  - {reason}")
+    return ev.exit_code
+
+
+def register(subparsers: Any) -> None:
+    """Add the `report` sub-command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="evaluate a run folder against the SLOs: report.html, summary.json, junit.xml",
+        description=(
+            "Evaluate a run folder against an SLO file and write report.html, summary.json, junit.xml "
+            "and charts/ into it. Exit code: 0 GO, 1 NO-GO (an SLO breached), 2 could not evaluate, "
+            "3 INCONCLUSIVE (the planned load was not reached or the generator was overloaded)."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (runs/<run-id>/)")
+    parser.add_argument("--slo", metavar="FILE", default=None, help="SLO file (default: fixtures/slo.yaml)")
+    parser.add_argument("--baseline", metavar="RUN_DIR", default=None, help="an earlier run to compare against")
+    parser.set_defaults(func=_run)

@@ -1,0 +1,57 @@
+"""Column names, in one place: the run folder's from doorbuster/runfolder.py, plus derived ones."""
+
+from __future__ import annotations
+
+from doorbuster import runfolder as rf
+
+__all__ = [
+    "BAD",
+    "BYTES",
+    "CATEGORICAL_REQUEST_COLUMNS",
+    "CORRECTED_MS",
+    "CPU_PERCENT",
+    "ENDED_TS",
+    "ERROR",
+    "FAULT",
+    "INTENDED_TS",
+    "ITERATION",
+    "JOURNEY",
+    "LAG_MS",
+    "LATENCY_MS",
+    "METHOD",
+    "MISSED",
+    "MULTIPLIER",
+    "NAME",
+    "OK",
+    "ORDER_ID",
+    "PHASE",
+    "PLANNED_RPS",
+    "REQUEST_READ_COLUMNS",
+    "RSS_MB",
+    "STAGE",
+    "STARTED_TS",
+    "STATUS",
+    "TS",
+    "USERS",
+    "WINDOW",
+    "WORKER",
+]
+
+# Unpacking (rather than retyping) fails at import if the contract's columns ever change.
+(TS, INTENDED_TS, JOURNEY, NAME, METHOD, LATENCY_MS, STATUS, BYTES, OK, ERROR, ORDER_ID, ITERATION, WORKER) = (
+    rf.REQUEST_COLUMNS
+)
+(_IT, _IJ, _IW, _IINT, STARTED_TS, ENDED_TS, LAG_MS, MISSED) = rf.ITERATION_COLUMNS
+(_PTS, PLANNED_RPS, USERS, STAGE, MULTIPLIER, PHASE) = rf.PLANNED_RATE_COLUMNS
+(_GTS, _GW, CPU_PERCENT, RSS_MB) = rf.GENERATOR_COLUMNS
+
+# Derived by reports.transform.
+CORRECTED_MS = "corrected_ms"  # latency corrected for coordinated omission (from intended_ts)
+BAD = "bad"  # not ok: failed status or body check
+WINDOW = "window"  # start of the evaluation window, epoch s
+FAULT = "in_fault"  # the request started inside a fault window
+
+# The columns ingestion needs from requests; the wide per-request strings (order ids,
+# iteration ids) stay on disk, which is most of the cost of reading the file.
+REQUEST_READ_COLUMNS = (TS, INTENDED_TS, JOURNEY, NAME, LATENCY_MS, STATUS, OK)
+CATEGORICAL_REQUEST_COLUMNS = (JOURNEY, NAME)

@@ -1,0 +1,162 @@
+"""One SLO's measured value: from raw requests where they exist, else from Locust's CSVs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatch
+
+import numpy as np
+import pandas as pd
+
+from reports import columns as c
+from reports.slo import LOAD_PHASES, Objective, Settings
+from reports.transform import SEGMENT, minute_availability
+
+__all__ = ["Measurement", "locust_measure", "measure", "scope_mask"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: float | None  # None: no data for this scope
+    source: str
+    note: str = ""
+    requests: int = 0
+
+
+def _category_mask(column: pd.Series, globs: tuple[str, ...]) -> np.ndarray:
+    # Match the globs against the few distinct names, then map to rows through the codes.
+    cats = column.cat.categories
+    hit = np.array([any(fnmatch(str(name), g) for g in globs) for name in cats], dtype=bool)
+    codes = column.cat.codes.to_numpy()
+    return np.where(codes >= 0, np.append(hit, False)[codes], False)
+
+
+def scope_mask(requests: pd.DataFrame, objective: Objective) -> tuple[np.ndarray | None, str]:
+    """Rows in the objective's journey/endpoint/phase scope; None with a reason when unknowable."""
+    mask = np.ones(len(requests), dtype=bool)
+    if objective.journeys:
+        mask &= _category_mask(requests[c.JOURNEY], objective.journeys)
+    if objective.endpoints:
+        mask &= _category_mask(requests[c.NAME], objective.endpoints)
+    if objective.exclude:
+        mask &= ~_category_mask(requests[c.NAME], objective.exclude)
+    if objective.phase == "fault":
+        mask &= requests[c.FAULT].to_numpy()
+    elif objective.phase == "no-fault":
+        mask &= ~requests[c.FAULT].to_numpy()
+    elif objective.phase in LOAD_PHASES:
+        if c.PHASE not in requests:
+            return None, "no planned_rate.csv: load phases unknown"
+        mask &= (requests[c.PHASE] == objective.phase).to_numpy()
+    return mask, ""
+
+
+def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Objective, settings: Settings) -> Measurement:
+    phase = objective.phase if objective.phase in LOAD_PHASES else "steady"
+    chosen = segments[segments[c.PHASE] == phase]
+    if chosen.empty:
+        chosen = segments
+    chosen = chosen[chosen["planned_requests"] > 0]
+    if chosen.empty:
+        return Measurement(None, "planned_rate.csv", "the plan has no load steps")
+    in_seg = requests[SEGMENT].isin(chosen.index.to_numpy())
+    p95 = requests.loc[in_seg].groupby(c.MULTIPLIER)[c.CORRECTED_MS].quantile(0.95)
+    by_step = chosen.groupby(c.MULTIPLIER)[["planned_requests", "achieved_requests", "bad_requests"]].sum()
+    by_step = by_step.assign(
+        ratio=by_step["achieved_requests"] / by_step["planned_requests"],
+        error_rate=by_step["bad_requests"] / by_step["achieved_requests"].where(by_step["achieved_requests"] > 0),
+        p95=p95.reindex(by_step.index),
+    )
+    held = by_step["ratio"] >= settings.min_achieved_ratio
+    if "error_rate_max" in objective.params:
+        held &= by_step["error_rate"] <= objective.params["error_rate_max"]
+    if "latency_p95_ms_max" in objective.params:
+        held &= by_step["p95"] <= objective.params["latency_p95_ms_max"]
+    # Sustained up to the first step that did not hold: 10x is not "survived" if 5x broke.
+    held_upto = held.sort_index().cummin()
+    value = float(held_upto.index[held_upto].max()) if held_upto.any() else 0.0
+    steps = ", ".join(f"{m:g}x {'held' if ok else 'not held'}" for m, ok in held.items())
+    return Measurement(value, "requests + planned_rate.csv", steps, int(by_step["achieved_requests"].sum()))
+
+
+def _achieved(segments: pd.DataFrame, objective: Objective) -> Measurement:
+    chosen = segments if objective.phase == "all" else segments[segments[c.PHASE] == objective.phase]
+    if objective.phase in ("fault", "no-fault"):
+        return Measurement(None, "planned_rate.csv", "achieved/planned is not defined per fault phase")
+    planned = float(chosen["planned_requests"].sum())
+    if planned <= 0:
+        return Measurement(None, "planned_rate.csv", f"no load planned in phase {objective.phase}")
+    sent = int(chosen["achieved_requests"].sum())
+    return Measurement(sent / planned, "requests + planned_rate.csv", f"{sent} sent of {planned:.0f} planned", sent)
+
+
+def measure(
+    requests: pd.DataFrame, segments: pd.DataFrame | None, objective: Objective, settings: Settings, t0: float
+) -> Measurement:
+    """The objective's value over its scope of the raw requests (exact percentiles, never averaged)."""
+    source = "requests (exact)"
+    if objective.metric in ("achieved_ratio", "sustained_multiplier"):
+        if segments is None:
+            return Measurement(None, "planned_rate.csv", "no planned_rate.csv: planned load unknown")
+        if objective.metric == "achieved_ratio":
+            return _achieved(segments, objective)
+        return _sustained(requests, segments, objective, settings)
+    mask, why = scope_mask(requests, objective)
+    if mask is None:
+        return Measurement(None, source, why)
+    count = int(mask.sum())
+    if count == 0:
+        return Measurement(None, source, f"no requests in scope ({objective.scope_label})")
+    if objective.metric == "error_rate":
+        return Measurement(float(requests[c.BAD].to_numpy()[mask].mean()), source, requests=count)
+    if objective.metric == "availability":
+        minutes = minute_availability(requests.loc[mask], t0=t0, good_ratio=settings.good_minute_ratio)
+        value = float(minutes["available"].mean())
+        note = f"{int(minutes['available'].sum())} of {len(minutes)} minutes available"
+        return Measurement(value, source, note, count)
+    latency = requests[c.CORRECTED_MS].to_numpy()[mask]
+    if objective.metric == "latency_mean_ms":
+        return Measurement(float(latency.mean()), source, requests=count)
+    if objective.metric == "latency_max_ms":
+        return Measurement(float(latency.max()), source, requests=count)
+    q = objective.percentile
+    assert q is not None  # parse_slo admits no other metric
+    return Measurement(float(np.quantile(latency, q / 100.0)), source, requests=count)
+
+
+_LOCUST_SOURCE = "locust_stats.csv (Locust's bucketed figures)"
+
+
+def locust_measure(stats: pd.DataFrame, objective: Objective) -> Measurement:
+    """Fallback for a plain Locust run: Locust's aggregated rows (no journeys, phases or minutes)."""
+    if objective.journeys or objective.phase != "all" or objective.metric in ("availability",):
+        return Measurement(None, _LOCUST_SOURCE, "needs per-request data (requests.parquet)")
+    if objective.metric in ("achieved_ratio", "sustained_multiplier"):
+        return Measurement(None, _LOCUST_SOURCE, "needs planned_rate.csv and per-request data")
+    is_total = stats["Name"] == "Aggregated"
+    rows = stats[~is_total]
+    label = (rows["Type"].astype(str) + " " + rows["Name"].astype(str)).str.strip()
+    if objective.endpoints or objective.exclude:
+        keep = np.ones(len(rows), dtype=bool)
+        if objective.endpoints:
+            keep &= label.map(lambda n: any(fnmatch(n, g) for g in objective.endpoints)).to_numpy(dtype=bool)
+        if objective.exclude:
+            keep &= ~label.map(lambda n: any(fnmatch(n, g) for g in objective.exclude)).to_numpy(dtype=bool)
+        rows, note = rows[keep], "worst matching endpoint (an upper bound)"
+    else:
+        rows, note = stats[is_total], ""
+    counts = pd.to_numeric(rows["Request Count"], errors="coerce").fillna(0)
+    total = int(counts.sum())
+    if total == 0:
+        return Measurement(None, _LOCUST_SOURCE, f"no requests in scope ({objective.scope_label})")
+    if objective.metric == "error_rate":
+        failures = pd.to_numeric(rows["Failure Count"], errors="coerce").fillna(0).sum()
+        return Measurement(float(failures / total), _LOCUST_SOURCE, requests=total)
+    if objective.metric == "latency_mean_ms":
+        mean = pd.to_numeric(rows["Average Response Time"], errors="coerce")
+        return Measurement(float((mean * counts).sum() / total), _LOCUST_SOURCE, requests=total)
+    column = "Max Response Time" if objective.metric == "latency_max_ms" else f"{objective.percentile:g}%"
+    if column not in rows.columns:
+        return Measurement(None, _LOCUST_SOURCE, f"Locust does not report {column}")
+    values = pd.to_numeric(rows.loc[counts > 0, column], errors="coerce")
+    return Measurement(float(values.max()), _LOCUST_SOURCE, note, total)

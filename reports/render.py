@@ -1,0 +1,216 @@
+"""Outputs of an evaluation: report.html (self-contained), summary.json, junit.xml, charts/*.png."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from doorbuster import __version__
+from doorbuster import runfolder as rf
+from reports import plot
+from reports.evaluate import Evaluation, fmt_value
+from reports.results import FAIL, NO_DATA, WARN
+
+__all__ = ["charts", "html", "junit", "summary", "write_outputs"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("reports", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+)
+_ENV.filters["value"] = lambda v, metric: fmt_value(None if v is None else float(v), metric)
+_ENV.filters["vclass"] = lambda verdict: "v-" + str(verdict).replace(" ", "-")
+_ENV.filters["met"] = lambda m: "not checked" if m is None else ("met" if m else "NOT met")
+_ENV.filters["offset"] = lambda ts, t0: "—" if ts is None else f"+{ts - t0:.0f} s"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "unknown"
+
+
+def _p95_target(ev: Evaluation) -> float | None:
+    # The unscoped p95 target, drawn on the latency chart as the line to stay under.
+    for o in ev.slo.objectives:
+        if o.metric == "latency_p95_ms" and not (o.journeys or o.endpoints or o.exclude):
+            return o.bound
+    return None
+
+
+def charts(ev: Evaluation) -> dict[str, bytes]:
+    """The report's charts as PNG bytes, by file stem."""
+    out: dict[str, bytes] = {}
+    w, faults, t0 = ev.windows, ev.run.faults, ev.t0
+    if w is not None and len(w):
+        out["latency"] = plot.png(lambda ax: plot.plot_latency(ax, w, faults, t0, _p95_target(ev)))
+        out["throughput"] = plot.png(lambda ax: plot.plot_throughput(ax, w, ev.segments, faults, t0))
+        out["errors"] = plot.png(lambda ax: plot.plot_errors(ax, w, ev.minutes, faults, t0))
+    if ev.headroom is not None:
+        head = ev.headroom
+        out["headroom"] = plot.png(lambda ax: plot.plot_headroom(ax, head), width=6, height=3)
+    return out
+
+
+def _endpoint_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], str]:
+    if ev.endpoints is not None:
+        return ev.endpoints.to_dict("records"), "Exact percentiles from every request (requests file)."
+    stats = ev.run.locust_stats
+    if stats is None:
+        return [], ""
+    rows = []
+    for _, s in stats.iterrows():
+        count = int(pd.to_numeric(s["Request Count"], errors="coerce") or 0)
+        failures = int(pd.to_numeric(s["Failure Count"], errors="coerce") or 0)
+
+        def num(col: str, s: pd.Series = s) -> float:
+            value = pd.to_numeric(s.get(col, float("nan")), errors="coerce")
+            return float(value) if pd.notna(value) else float("nan")
+
+        rows.append(
+            {
+                "journey": "—",
+                "name": f"{s['Type']} {s['Name']}".strip(),
+                "requests": count,
+                "failures": failures,
+                "error_rate": failures / count if count else 0.0,
+                "mean_ms": num("Average Response Time"),
+                "p50": num("50%"),
+                "p95": num("95%"),
+                "p99": num("99%"),
+                "max_ms": num("Max Response Time"),
+            }
+        )
+    return rows, "From Locust's own locust_stats.csv (bucketed percentiles): no per-request data in this run."
+
+
+def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
+    """The self-contained HTML report: charts inline as base64, CSS inline, no external reference."""
+    titles = {"latency": "Latency percentiles", "throughput": "Throughput", "errors": "Errors and availability"}
+    embedded = [
+        {"title": titles[k], "data": base64.b64encode(v).decode("ascii")} for k, v in pngs.items() if k in titles
+    ]
+    endpoints, endpoints_source = _endpoint_rows(ev)
+    meta = ev.run.meta or {}
+    duration = max(0.0, ev.t_end - ev.t0)
+    context = {
+        "verdict": ev.verdict,
+        "reasons": ev.reasons,
+        "run_id": meta.get("run_id") or ev.run.run_dir.name,
+        "target": meta.get("target"),
+        "started": _iso(ev.t0),
+        "ended": _iso(ev.t_end),
+        "duration": f"{duration / 60:.1f} min" if duration >= 120 else f"{duration:.0f} s",
+        "total_requests": ev.total_requests,
+        "source": ev.run.requests_file or "Locust CSVs",
+        "slo_path": ev.slo.path,
+        "not_measured": ev.run.not_measured,
+        "results": [r for r in ev.results if r.kind != "integrity"],
+        "integrity": [r for r in ev.results if r.kind == "integrity"],
+        "load_checks": ev.load_checks,
+        "charts": embedded,
+        "budgets": ev.budgets,
+        "t0": ev.t0,
+        "headroom": ev.headroom,
+        "headroom_chart": base64.b64encode(pngs["headroom"]).decode("ascii") if "headroom" in pngs else None,
+        "endpoints": endpoints,
+        "endpoints_source": endpoints_source,
+        "experiments": ev.run.experiments,
+        "regressions": ev.regressions,
+        "metrics": {r.name: r.metric for r in ev.results},
+        "baseline_dir": ev.baseline_dir,
+        "version": __version__,
+        "generated": _iso(datetime.now(UTC).timestamp()),
+    }
+    return _ENV.get_template("report.html.j2").render(context)
+
+
+def _clean(value: Any) -> Any:
+    # JSON has no NaN or infinity: not measured is null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def summary(ev: Evaluation) -> dict[str, Any]:
+    """The machine-readable verdict (summary.json)."""
+    return _clean(
+        {
+            "verdict": ev.verdict,
+            "exit_code": ev.exit_code,
+            "reasons": ev.reasons,
+            "run_dir": str(ev.run.run_dir),
+            "slo_file": ev.slo.path,
+            "started": ev.t0,
+            "ended": ev.t_end,
+            "total_requests": ev.total_requests,
+            "requests_source": ev.run.requests_file or "locust_stats.csv",
+            "not_measured": ev.run.not_measured,
+            "slos": [{**asdict(r), "margin": r.margin} for r in ev.results],
+            "load_checks": [asdict(x) for x in ev.load_checks],
+            "error_budget": [asdict(b) for b in ev.budgets],
+            "headroom": asdict(ev.headroom) if ev.headroom else None,
+            "faults": [{**asdict(f), "is_kill": f.is_kill} for f in ev.run.faults],
+            "experiments": [asdict(x) for x in ev.run.experiments],
+            "baseline": {"run_dir": ev.baseline_dir, "regressions": [asdict(g) for g in ev.regressions]}
+            if ev.baseline_dir
+            else None,
+        }
+    )
+
+
+def junit(ev: Evaluation) -> bytes:
+    """JUnit XML: one test case per SLO (a breach fails, no data errors) and per load check."""
+    suite = ET.Element("testsuite", name=f"doorbuster SLOs ({ev.verdict})")
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for r in ev.results:
+        case = ET.SubElement(suite, "testcase", classname=f"doorbuster.{r.kind}", name=r.name)
+        counts["tests"] += 1
+        text = f"measured {fmt_value(r.measured, r.metric)}, target {'≤' if r.direction == 'max' else '≥'} "
+        text += f"{fmt_value(r.target, r.metric)} ({r.scope})"
+        if r.verdict == FAIL:
+            ET.SubElement(case, "failure", message=text, type="slo-breach").text = r.note
+            counts["failures"] += 1
+        elif r.verdict == NO_DATA:
+            ET.SubElement(case, "error", message=f"not measured: {r.note or 'no data'}", type="no-data")
+            counts["errors"] += 1
+        else:
+            ET.SubElement(case, "system-out").text = text + (" (warning level reached)" if r.verdict == WARN else "")
+    for x in ev.load_checks:
+        case = ET.SubElement(suite, "testcase", classname="doorbuster.load", name=x.name)
+        counts["tests"] += 1
+        if x.ok is None:
+            ET.SubElement(case, "skipped", message=f"not measured: {x.explanation}")
+            counts["skipped"] += 1
+        elif not x.ok:
+            ET.SubElement(case, "failure", message=f"{x.measured:.3g} against limit {x.limit:g}", type="inconclusive")
+            counts["failures"] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write_outputs(ev: Evaluation, out_dir: Path | None = None) -> Path:
+    """Write report.html, summary.json, junit.xml and charts/*.png into the run folder."""
+    out = out_dir or ev.run.run_dir
+    pngs = charts(ev)
+    chart_dir = out / rf.CHARTS_DIR
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in pngs.items():
+        (chart_dir / f"{name}.png").write_bytes(data)
+    (out / rf.SUMMARY).write_text(json.dumps(summary(ev), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    (out / rf.JUNIT).write_bytes(junit(ev))
+    report = out / rf.REPORT_HTML
+    report.write_text(html(ev, pngs), encoding="utf-8")
+    return report

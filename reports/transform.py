@@ -1,0 +1,145 @@
+"""Pure DataFrame -> DataFrame steps, vectorised, chained with `.pipe` by reports.evaluate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from reports import columns as c
+from reports.load import Fault
+
+__all__ = [
+    "PERCENTILES",
+    "achieved_per_segment",
+    "endpoint_table",
+    "locust_timeline",
+    "minute_availability",
+    "plan_segments",
+    "window_stats",
+    "with_corrected_latency",
+    "with_faults",
+    "with_plan",
+    "with_windows",
+]
+
+PERCENTILES = (50.0, 95.0, 99.0)
+SEGMENT = "segment"
+
+
+def with_corrected_latency(requests: pd.DataFrame) -> pd.DataFrame:
+    """Add `corrected_ms` (latency as the schedule saw it: from intended start to end) and `bad`.
+
+    A request that started late because the generator or the shop stalled waited for that long
+    too; measuring from `ts` alone hides it (coordinated omission). Unknown intended_ts -> raw.
+    """
+    delay_ms = (requests[c.TS] - requests[c.INTENDED_TS]).clip(lower=0).fillna(0) * 1000.0
+    return requests.assign(**{c.CORRECTED_MS: requests[c.LATENCY_MS] + delay_ms, c.BAD: ~requests[c.OK]})
+
+
+def with_windows(requests: pd.DataFrame, *, t0: float, window_s: float) -> pd.DataFrame:
+    """Add `window`: the start (epoch s) of the evaluation window each request started in."""
+    index = np.floor((requests[c.TS].to_numpy() - t0) / window_s)
+    return requests.assign(**{c.WINDOW: t0 + index * window_s})
+
+
+def plan_segments(planned: pd.DataFrame, *, run_end: float) -> pd.DataFrame:
+    """The planned-rate step function: one row per planned_rate.csv tick, lasting to the next."""
+    seg = planned.reset_index(drop=True)
+    ends = np.append(seg[c.TS].to_numpy()[1:], max(run_end, float(seg[c.TS].iloc[-1])))
+    duration = np.clip(ends - seg[c.TS].to_numpy(), 0, None)
+    return seg.assign(
+        end=ends,
+        duration_s=duration,
+        planned_requests=seg[c.PLANNED_RPS].astype(float).to_numpy() * duration,
+        **{c.PHASE: seg[c.PHASE].astype(str), c.STAGE: seg[c.STAGE].astype(str)},
+    )
+
+
+def with_plan(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Add the plan's segment, phase, stage and multiplier in force when each request started."""
+    starts = segments[c.TS].to_numpy()
+    index = np.searchsorted(starts, requests[c.TS].to_numpy(), side="right") - 1
+    inside = index >= 0  # requests before the plan's first tick belong to no phase
+    safe = np.where(inside, index, 0)
+    phases = pd.Categorical(segments[c.PHASE].to_numpy()[safe]).add_categories([""]) if len(segments) else None
+    phase = pd.Series(phases, index=requests.index).where(inside, "") if phases is not None else ""
+    return requests.assign(
+        **{
+            SEGMENT: np.where(inside, index, -1),
+            c.PHASE: phase,
+            c.MULTIPLIER: np.where(inside, segments[c.MULTIPLIER].astype(float).to_numpy()[safe], np.nan),
+        }
+    )
+
+
+def with_faults(requests: pd.DataFrame, faults: Sequence[Fault]) -> pd.DataFrame:
+    """Add `in_fault`: the request started while a fault was active."""
+    ts = requests[c.TS].to_numpy()
+    inside = np.zeros(len(requests), dtype=bool)
+    for fault in faults:
+        inside |= (ts >= fault.start) & (ts <= fault.end)
+    return requests.assign(**{c.FAULT: inside})
+
+
+def achieved_per_segment(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Add per plan segment the requests actually sent, their errors and their p95 latency."""
+    seg = requests[SEGMENT].to_numpy()
+    valid = seg >= 0
+    sent = np.bincount(seg[valid], minlength=len(segments))
+    bad = np.bincount(seg[valid], weights=requests[c.BAD].to_numpy()[valid], minlength=len(segments))
+    return segments.assign(achieved_requests=sent, bad_requests=bad)
+
+
+def _quantiles(grouped: pd.core.groupby.SeriesGroupBy, prefix: str = "p") -> pd.DataFrame:
+    return pd.DataFrame({f"{prefix}{q:g}": grouped.quantile(q / 100.0) for q in PERCENTILES})
+
+
+def window_stats(requests: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
+    """Per window: requests, errors, error rate, throughput and exact latency percentiles."""
+    grouped = requests.groupby(c.WINDOW, sort=True)
+    counts = grouped.agg(requests=(c.TS, "size"), bad=(c.BAD, "sum"), mean_ms=(c.CORRECTED_MS, "mean"))
+    frame = counts.join(_quantiles(grouped[c.CORRECTED_MS]))
+    frame = frame.assign(error_rate=frame["bad"] / frame["requests"], rps=frame["requests"] / window_s)
+    return frame.reset_index()
+
+
+def minute_availability(requests: pd.DataFrame, *, t0: float, good_ratio: float) -> pd.DataFrame:
+    """Per minute of the run: the share of requests that succeeded and whether the minute was up."""
+    minute = t0 + np.floor((requests[c.TS].to_numpy() - t0) / 60.0) * 60.0
+    grouped = pd.DataFrame({"minute": minute, c.OK: requests[c.OK].to_numpy()}).groupby("minute")
+    frame = grouped[c.OK].agg(requests="size", ok="sum")
+    frame = frame.assign(ok_ratio=frame["ok"] / frame["requests"])
+    return frame.assign(available=frame["ok_ratio"] >= good_ratio).reset_index()
+
+
+def endpoint_table(requests: pd.DataFrame) -> pd.DataFrame:
+    """Per journey and endpoint: requests, failures, error rate, mean and exact percentiles."""
+    grouped = requests.groupby([c.JOURNEY, c.NAME], observed=True, sort=True)
+    frame = grouped.agg(
+        requests=(c.TS, "size"),
+        failures=(c.BAD, "sum"),
+        mean_ms=(c.CORRECTED_MS, "mean"),
+        max_ms=(c.CORRECTED_MS, "max"),
+    )
+    frame = frame.join(_quantiles(grouped[c.CORRECTED_MS]))
+    frame = frame.assign(error_rate=frame["failures"] / frame["requests"])
+    return frame.reset_index().astype({c.JOURNEY: str, c.NAME: str})
+
+
+def locust_timeline(history: pd.DataFrame) -> pd.DataFrame:
+    """Locust's own 'Aggregated' history rows as a timeline (used when no per-request data exist)."""
+    rows = history[history["Name"] == "Aggregated"]
+    out = pd.DataFrame(
+        {
+            c.WINDOW: pd.to_numeric(rows["Timestamp"], errors="coerce"),
+            "rps": pd.to_numeric(rows["Requests/s"], errors="coerce"),
+            "fps": pd.to_numeric(rows["Failures/s"], errors="coerce"),
+        }
+    )
+    for q in PERCENTILES:
+        column = f"{q:g}%"
+        out[f"p{q:g}"] = pd.to_numeric(rows[column], errors="coerce") if column in rows else np.nan
+    out = out.assign(error_rate=(out["fps"] / out["rps"]).where(out["rps"] > 0))
+    return out.dropna(subset=[c.WINDOW]).reset_index(drop=True)
