@@ -1,0 +1,67 @@
+"""The supervisor's options, shared by `doorbuster up` and `python -m retailflow.runtime.supervisor`.
+
+Kept free of the runtime's heavy imports: the doorbuster CLI imports it to build its parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retailflow.common.config import SERVICES
+from retailflow.runtime.errors import PodRuntimeError
+from retailflow.runtime.topology import DEFAULT_REPLICAS, parse_replicas, parse_services
+
+__all__ = ["Options", "add_arguments", "build_options", "parse_duration"]
+
+
+@dataclass
+class Options:
+    data_dir: Path
+    port: int = 8080
+    services: tuple[str, ...] = SERVICES
+    replicas: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_REPLICAS))
+    ttl_s: float = 4 * 3600.0
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    backoff_base_s: float = 0.5
+
+
+def parse_duration(raw: str) -> float:
+    """`90`, `90s`, `30m`, `4h` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = raw.strip().lower()
+    factor = units.get(text[-1:])
+    number = text[:-1] if factor else text
+    try:
+        value = float(number) * (factor or 1)
+    except ValueError:
+        raise PodRuntimeError(f"duration {raw!r} is not a number of seconds or like 30m, 4h") from None
+    if value <= 0:
+        raise PodRuntimeError(f"duration {raw!r} must be positive")
+    return value
+
+
+def build_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
+    services = parse_services(args.services)
+    return Options(
+        data_dir=Path(args.data_dir),
+        port=args.port,
+        services=services,
+        replicas=parse_replicas(args.replicas or [], services),
+        ttl_s=parse_duration(args.ttl),
+        env=dict(os.environ if env is None else env),
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, data_dir_required: bool = True) -> None:
+    help_text = "the shop's folder: stores, logs, runtime.json"
+    if not data_dir_required:
+        help_text += " (default: $DOORBUSTER_DATA_DIR or ./.doorbuster)"
+    parser.add_argument("--data-dir", required=data_dir_required, default=None, help=help_text)
+    parser.add_argument("--port", type=int, default=8080, help="the gateway's port (0 = any free one)")
+    parser.add_argument("--services", default=None, help="comma-separated services to run (default: all)")
+    parser.add_argument("--replicas", action="append", metavar="SERVICE=N", help="replicas of a service")
+    parser.add_argument("--ttl", default="4h", help="stop by itself after this long (e.g. 90s, 30m, 4h)")
