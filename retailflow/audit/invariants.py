@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retailflow.audit.ledger import LedgerEntry
-from retailflow.audit.snapshot import ShopSnapshot, StockRow
+from retailflow.audit.snapshot import CAPTURED, STOCK_SOLD, ShopSnapshot, StockRow
 
 __all__ = ["INVARIANTS", "MAX_DETAILS", "Verdict", "check_all"]
 
@@ -121,7 +121,7 @@ def no_capture_without_order(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] |
             verdict.violations.append(
                 {"payment_id": cap.payment_id, "order_id": cap.order_id, "problem": "no such order"}
             )
-        elif not order.confirmed:
+        elif order.status not in CAPTURED:
             verdict.violations.append(
                 {
                     "payment_id": cap.payment_id,
@@ -133,14 +133,18 @@ def no_capture_without_order(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] |
 
 
 def stock_conservation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
-    """Per SKU: initial = available + reserved + sold; sold = units in confirmed orders;
-    reserved = units held by open reservations (when the store lists them)."""
+    """Per SKU: initial = available + reserved + sold; sold = units of the orders that bought
+    them; reserved = units held by open reservations (when the store lists them)."""
     verdict = Verdict("stock_conservation")
     ordered: Counter[str] = Counter()
     for order in snap.orders:
-        if order.confirmed:
+        if order.status in STOCK_SOLD:
             for sku, qty in order.items:
                 ordered[sku] += qty
+    in_flight = sum(order.in_flight for order in snap.orders)
+    if in_flight:
+        # Legitimate while checkouts run; after the load has stopped, a saga that never finished.
+        verdict.notes.append(f"{in_flight} orders still in flight (neither confirmed nor failed)")
     held: Counter[str] | None = None
     if snap.reservations is not None:
         held = Counter()
@@ -155,7 +159,7 @@ def stock_conservation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None)
                 f"initial {row.initial} != available {row.available} + reserved {row.reserved} + sold {row.sold}"
             )
         if row.sold != ordered[row.sku]:
-            problems.append(f"sold {row.sold} != {ordered[row.sku]} units in confirmed orders")
+            problems.append(f"sold {row.sold} != {ordered[row.sku]} units bought by orders")
         if held is not None and row.reserved != held[row.sku]:
             problems.append(f"reserved {row.reserved} != {held[row.sku]} units held by open reservations")
         if problems:

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Capture", "Order", "Reservation", "ShopSnapshot", "StockRow"]
+__all__ = ["CAPTURED", "STOCK_SOLD", "Capture", "Order", "Reservation", "ShopSnapshot", "StockRow"]
+
+# The orders saga runs reserve -> authorize -> commit stock -> capture -> confirm; past the
+# commit it rolls forward, never back. So an order in these states has sold its units, and one
+# in CAPTURED has been paid for, even while it is still in flight (orders/domain/model.py).
+STOCK_SOLD = ("stock_committed", "captured", "confirmed")
+CAPTURED = ("captured", "confirmed")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,10 @@ class Order:
     @property
     def confirmed(self) -> bool:
         return self.status == "confirmed"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status not in ("confirmed", "failed")
 
 
 @dataclass(frozen=True)
