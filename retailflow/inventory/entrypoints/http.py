@@ -1,0 +1,253 @@
+"""Inventory's HTTP face (docs/contracts.md, section 3). Domain refusals become 4xx here."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from retailflow.common.db import DatabaseError
+from retailflow.common.errors import NotFound, ServiceUnavailable, ShopHTTPError
+from retailflow.common.web import JSON, json_body, require
+from retailflow.inventory.adapters.legacy_client import LegacyUnavailable
+from retailflow.inventory.domain import errors
+from retailflow.inventory.domain.commands import CommitReservation, ReleaseReservation, ReserveStock
+from retailflow.inventory.domain.model import SKU_LENGTH, parse_items, validate_reservation_id, validate_ttl
+from retailflow.inventory.service_layer.handlers import InventoryHandlers
+from retailflow.inventory.service_layer.legacy_sync import LegacyReconciler, LegacySyncRelay, sync_status
+
+__all__ = ["routes"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BATCH = 500
+
+
+def _translate(exc: errors.InventoryError) -> ShopHTTPError:
+    message = str(exc)
+    if isinstance(exc, errors.InvalidReservation):
+        return ShopHTTPError(message, code="invalid", status=422)
+    if isinstance(exc, errors.UnknownSku):
+        return ShopHTTPError(message, code="unknown_sku", status=404, sku=exc.sku)
+    if isinstance(exc, errors.InsufficientStock):
+        return ShopHTTPError(message, code="insufficient_stock", status=409, sku=exc.sku)
+    if isinstance(exc, errors.ReservationNotFound):
+        return NotFound(message)
+    if isinstance(exc, errors.ReservationClosed):
+        return ShopHTTPError(message, code=f"reservation_{exc.status}", status=409)
+    if isinstance(exc, errors.ReservationConflict):
+        return ShopHTTPError(message, code="reservation_conflict", status=409)
+    return ShopHTTPError(message, code="inconsistent", status=500)
+
+
+def boundary(endpoint: Endpoint) -> Endpoint:
+    """Domain and store errors leave as the shop's HTTP errors (`{"error", "detail"}`)."""
+
+    @functools.wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except errors.InventoryError as exc:
+            raise _translate(exc) from exc
+        except DatabaseError as exc:
+            raise ServiceUnavailable(f"the inventory store failed: {exc}", code="store_unavailable") from exc
+
+    return wrapped
+
+
+def _reservation_id(request: Request) -> str:
+    try:
+        return validate_reservation_id(request.path_params["reservation_id"])
+    except errors.InvalidReservation:
+        raise NotFound(f"no reservation {request.path_params['reservation_id'][:100]!r}") from None
+
+
+def routes(
+    handlers: InventoryHandlers,
+    relay: LegacySyncRelay | None,
+    reconciler: LegacyReconciler | None,
+    legacy_url: str | None,
+    default_ttl_s: int,
+) -> list[Route]:
+    @boundary
+    async def get_stock(request: Request) -> Response:
+        """Stock of one sku.
+        ---
+        parameters:
+          - {name: sku, in: path, required: true, schema: {type: string}}
+        responses:
+          200:
+            description: '{"sku", "available", "reserved", "sold", "initial", "version"}'
+          404:
+            description: unknown sku
+        """
+        sku = request.path_params["sku"]
+        if len(sku) > SKU_LENGTH:
+            raise errors.UnknownSku(sku[:SKU_LENGTH])
+        return JSON(handlers.stock(sku).to_json())
+
+    @boundary
+    async def stock_batch(request: Request) -> Response:
+        """Stock of many skus at once; unknown skus are left out.
+        ---
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [skus]
+                properties:
+                  skus: {type: array, maxItems: 500, items: {type: string, maxLength: 64}}
+        responses:
+          200:
+            description: '{"items": [stock]}'
+          422:
+            description: skus missing or not a list of strings
+        """
+        body = await json_body(request)
+        skus = require(body, "skus", list, max_length=MAX_BATCH)
+        if not all(isinstance(sku, str) and len(sku) <= SKU_LENGTH for sku in skus):
+            raise ShopHTTPError(
+                f"'skus' must be strings of at most {SKU_LENGTH} characters", code="invalid", status=422
+            )
+        return JSON({"items": [stock.to_json() for stock in handlers.stocks(skus)]})
+
+    @boundary
+    async def reserve(request: Request) -> Response:
+        """Hold stock for an order: every line or none. The same reservation_id again gives the same answer.
+        ---
+        requestBody:
+          required: true
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [reservation_id, items]
+                properties:
+                  reservation_id: {type: string, pattern: '^[A-Za-z0-9._:-]{1,100}$'}
+                  ttl_s: {type: integer, minimum: 1, maximum: 86400}
+                  items:
+                    type: array
+                    minItems: 1
+                    maxItems: 50
+                    items:
+                      type: object
+                      required: [sku, qty]
+                      properties:
+                        sku: {type: string, minLength: 1, maxLength: 64}
+                        qty: {type: integer, minimum: 1, maximum: 100}
+        responses:
+          201:
+            description: held (or the reservation as it stands, for a repeated id)
+          404:
+            description: a line names an unknown sku
+          409:
+            description: insufficient_stock (with the sku), or the id was used with other items
+          422:
+            description: a field is missing or out of range
+        """
+        body = await json_body(request)
+        ttl = body.get("ttl_s")
+        cmd = ReserveStock(
+            reservation_id=validate_reservation_id(body.get("reservation_id")),
+            lines=parse_items(body.get("items")),
+            ttl_s=default_ttl_s if ttl is None else validate_ttl(ttl),
+        )
+        reservation, created = handlers.reserve(cmd)
+        headers = {} if created else {"idempotent-replayed": "true"}
+        return JSON(reservation.to_json(), status_code=201, headers=headers)
+
+    @boundary
+    async def get_reservation(request: Request) -> Response:
+        """One reservation and its status (held, committed, released, expired, rejected).
+        ---
+        parameters:
+          - {name: reservation_id, in: path, required: true, schema: {type: string}}
+        responses:
+          200:
+            description: the reservation
+          404:
+            description: no such reservation
+        """
+        return JSON(handlers.reservation(_reservation_id(request)).to_json())
+
+    @boundary
+    async def commit(request: Request) -> Response:
+        """Turn held units into sold ones (idempotent).
+        ---
+        parameters:
+          - {name: reservation_id, in: path, required: true, schema: {type: string}}
+        responses:
+          200:
+            description: committed
+          404:
+            description: no such reservation
+          409:
+            description: the reservation was released or expired
+        """
+        return JSON(handlers.commit(CommitReservation(_reservation_id(request))).to_json())
+
+    @boundary
+    async def release(request: Request) -> Response:
+        """Give held units back (idempotent).
+        ---
+        parameters:
+          - {name: reservation_id, in: path, required: true, schema: {type: string}}
+        responses:
+          200:
+            description: released (or already released or expired)
+          404:
+            description: no such reservation
+          409:
+            description: the reservation was committed
+        """
+        return JSON(handlers.release(ReleaseReservation(_reservation_id(request))).to_json())
+
+    @boundary
+    async def admin_sync(request: Request) -> Response:
+        """The dual-write's backlog: pending legacy writes, last success, divergence found and repaired.
+        ---
+        responses:
+          200:
+            description: the legacy sync status
+        """
+        return JSON(sync_status(handlers.repo, relay, legacy_url))
+
+    @boundary
+    async def admin_reconcile(request: Request) -> Response:
+        """Compare legacy with this store now and repair divergent rows.
+        ---
+        responses:
+          200:
+            description: '{"checked", "divergent", "repaired", "seconds"}'
+          409:
+            description: the dual-write is off (no RF_LEGACY_URL)
+          503:
+            description: legacy did not answer
+        """
+        if reconciler is None:
+            raise ShopHTTPError(
+                "the dual-write is off: RF_LEGACY_URL is not set", code="dual_write_disabled", status=409
+            )
+        try:
+            result: dict[str, Any] = await reconciler.reconcile()
+        except LegacyUnavailable as exc:
+            raise ServiceUnavailable(
+                f"legacy did not answer the reconciler: {exc.detail}", code="legacy_unavailable"
+            ) from exc
+        return JSON(result)
+
+    return [
+        Route("/stock/batch", stock_batch, methods=["POST"]),
+        Route("/stock/{sku}", get_stock, methods=["GET"]),
+        Route("/reservations", reserve, methods=["POST"]),
+        Route("/reservations/{reservation_id}", get_reservation, methods=["GET"]),
+        Route("/reservations/{reservation_id}/commit", commit, methods=["POST"]),
+        Route("/reservations/{reservation_id}/release", release, methods=["POST"]),
+        Route("/admin/sync", admin_sync, methods=["GET"]),
+        Route("/admin/reconcile", admin_reconcile, methods=["POST"]),
+    ]
