@@ -1,0 +1,1 @@
+"""The catalog service: products, categories and full-text search, read-through cached."""

@@ -1,0 +1,72 @@
+"""Wires the catalog's concrete adapters; the only module that knows them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from retailflow.catalog.adapters.repository import CatalogRepository, make_repository
+from retailflow.catalog.domain.model import Category, Product
+from retailflow.catalog.entrypoints.http import routes
+from retailflow.catalog.service_layer.views import CatalogViews
+from retailflow.common.cache import make_cache
+from retailflow.common.config import ServiceConfig
+from retailflow.common.db import Database
+from retailflow.common.web import create_service_app
+
+__all__ = ["create_app", "seed"]
+
+
+def _repository(config: ServiceConfig) -> CatalogRepository:
+    return make_repository(Database(config.store_url("catalog"), schema="catalog"))
+
+
+def seed(config: ServiceConfig) -> None:
+    """Create the schema and load the seeded catalog (RF_SEED, RF_PRODUCTS) into an empty store."""
+    from fixtures.catalog import generate
+
+    repository = _repository(config)
+    repository.db.connect()
+    try:
+        repository.create_schema()
+        if repository.is_empty():
+            catalog = generate(seed=config.seed, products=config.products)
+            repository.load(
+                (Category(c.slug, c.name, c.parent) for c in catalog.categories),
+                (
+                    Product(p.sku, p.name, p.description, p.category, p.price_cents, p.brand, p.doorbuster)
+                    for p in catalog.products
+                ),
+            )
+    finally:
+        repository.db.close()
+
+
+def create_app(config: ServiceConfig) -> Starlette:
+    repository = _repository(config)
+    # The data is a function of (seed, size): keyed by both, a shared Redis never serves another catalog.
+    cache = make_cache(config.cache_url, prefix=f"catalog:{config.seed}:{config.products}:")
+    views = CatalogViews(repository, cache)
+
+    async def store_ready() -> bool:
+        return repository.db.ping()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        repository.db.connect()
+        try:
+            yield
+        finally:
+            repository.db.close()
+            await cache.close()
+
+    # The cache is not a readiness dependency: without Redis the catalog still answers, from the store.
+    return create_service_app(
+        "catalog",
+        routes(views),
+        ready_checks={"store": store_ready},
+        lifespan=lifespan,
+        max_body_bytes=config.max_body_bytes,
+    )

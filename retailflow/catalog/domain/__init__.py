@@ -1,0 +1,1 @@
+"""The catalog's model: pure data and rules, importing nothing outside the standard library."""
