@@ -88,6 +88,15 @@ def _capture(row: Any) -> Capture:
     )
 
 
+def _reservations(row: Any) -> list[Reservation]:
+    """A held reservation, one entry per SKU it holds (a reservation may span a whole cart)."""
+    reservation_id = str(_get(row, "reservation_id", "id"))
+    items = _get(row, "items", "lines")
+    if items is None:
+        return [Reservation(reservation_id, str(_get(row, "sku")), int(_get(row, "qty")))]
+    return [Reservation(reservation_id, sku, qty) for sku, qty in _items(items)]
+
+
 def _mismatches(raw: Any) -> list[dict[str, object]]:
     """The orders view answers with the orders whose projection differs from their replay."""
     if raw is True or raw is None:
@@ -160,10 +169,8 @@ def read_snapshot(config: ServiceConfig) -> ShopSnapshot:
         stock = [_stock_row(r) for r in _read("inventory", "stock", lambda: inventory.stock_rows(db))]
         reservations = None
         if hasattr(inventory, "open_reservations"):
-            reservations = [
-                Reservation(str(_get(r, "reservation_id", "id")), str(_get(r, "sku")), int(_get(r, "qty")))
-                for r in _read("inventory", "reservations", lambda: inventory.open_reservations(db))
-            ]
+            held = _read("inventory", "reservations", lambda: inventory.open_reservations(db))
+            reservations = [res for row in held for res in _reservations(row)]
     legacy = _read_legacy(config)
     return ShopSnapshot(
         stock=stock,
