@@ -21,7 +21,7 @@ from retailflow.gateway.shop import ShopClient
 
 __all__ = ["api_routes", "passthrough"]
 
-KEY_LENGTH = 128
+KEY_LENGTH = 200  # as orders accepts
 
 
 def passthrough(response: UpstreamResponse) -> Response:
@@ -57,7 +57,7 @@ def api_routes(shop: ShopClient, breakers: dict[str, CircuitBreaker]) -> list[Ro
           - {name: category, in: query, schema: {type: string, maxLength: 64}}
           - {name: page, in: query, schema: {type: integer, minimum: 1, maximum: 10000}}
           - {name: per_page, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
-          - {name: sort, in: query, schema: {type: string, enum: [relevance, price_asc, price_desc, name]}}
+          - {name: sort, in: query, schema: {type: string, enum: [featured, price_asc, price_desc, name]}}
         responses:
           200:
             description: '{"items", "page", "per_page", "total"}'
@@ -98,10 +98,10 @@ def api_routes(shop: ShopClient, breakers: dict[str, CircuitBreaker]) -> list[Ro
         ---
         summary: search products
         parameters:
-          - {name: q, in: query, schema: {type: string, maxLength: 200}}
+          - {name: q, in: query, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
           - {name: category, in: query, schema: {type: string, maxLength: 64}}
-          - {name: min_price, in: query, schema: {type: integer, minimum: 0}}
-          - {name: max_price, in: query, schema: {type: integer, minimum: 0}}
+          - {name: min_price, in: query, schema: {type: integer, minimum: 0, maximum: 1000000000}}
+          - {name: max_price, in: query, schema: {type: integer, minimum: 0, maximum: 1000000000}}
           - {name: sort, in: query, schema: {type: string, enum: [relevance, price_asc, price_desc, name]}}
           - {name: page, in: query, schema: {type: integer, minimum: 1, maximum: 10000}}
           - {name: per_page, in: query, schema: {type: integer, minimum: 1, maximum: 100}}
@@ -198,7 +198,7 @@ def api_routes(shop: ShopClient, breakers: dict[str, CircuitBreaker]) -> list[Ro
         ---
         summary: place an order
         parameters:
-          - {name: Idempotency-Key, in: header, required: true, schema: {type: string, minLength: 1, maxLength: 128}}
+          - {name: Idempotency-Key, in: header, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
         requestBody:
           required: true
           content:

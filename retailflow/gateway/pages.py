@@ -20,7 +20,14 @@ from starlette.routing import Route
 
 from retailflow.common.errors import BadRequest, NotFound, ServiceUnavailable, ShopHTTPError
 from retailflow.common.upstream import UpstreamResponse
-from retailflow.gateway.queries import ID_LENGTH, SORTS, listing_query, path_id, search_query, to_query_string
+from retailflow.gateway.queries import (
+    ID_LENGTH,
+    SEARCH_SORTS,
+    listing_query,
+    path_id,
+    search_query,
+    to_query_string,
+)
 from retailflow.gateway.shop import ShopClient
 from retailflow.gateway.views import Views
 
@@ -28,7 +35,7 @@ __all__ = ["page_routes"]
 
 CART_COOKIE = "rf_cart"
 PER_PAGE = 24
-MAX_QTY = 99
+MAX_QTY = 100  # per cart line, as orders allows
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -142,7 +149,7 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
         parameters:
           - {name: slug, in: path, required: true, schema: {type: string}}
           - {name: page, in: query, schema: {type: integer, minimum: 1, maximum: 10000}}
-          - {name: sort, in: query, schema: {type: string, enum: [relevance, price_asc, price_desc, name]}}
+          - {name: sort, in: query, schema: {type: string, enum: [featured, price_asc, price_desc, name]}}
         responses:
           200:
             description: HTML
@@ -223,7 +230,8 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
 
         async def render() -> HTMLResponse:
             tree = await categories()
-            results = expect_ok(await shop.catalog_get(f"/search?{canonical}"), "search")
+            # an empty search is the search form, not a question for the catalog
+            results = expect_ok(await shop.catalog_get(f"/search?{canonical}"), "search") if query["q"] else {}
             total = int(results.get("total", 0))
 
             def page_url(n: int) -> str:
@@ -234,7 +242,7 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
                 query=query,
                 search_q=query["q"],
                 categories=tree,
-                sorts=SORTS,
+                sorts=SEARCH_SORTS,
                 items=results.get("items", []),
                 total=total,
                 page=query["page"],
