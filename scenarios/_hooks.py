@@ -29,10 +29,11 @@ import doorbuster
 from doorbuster.runfolder import RUN_DIR_ENV, new_run_dir
 from scenarios._errors import LoadError
 from scenarios._pacing import Schedule
+from scenarios._plan import PLANS, Demand, JourneyDemand, RatePlan, make_plan, parse_shape_args
 from scenarios._profile import Profile, load_profile
 from scenarios._recording import Outbox, RunRecorder
 from scenarios._safety import check_target
-from scenarios._shapes import SHAPES, Demand, JourneyDemand, RateShape, make_shape, parse_shape_args
+from scenarios._shapes import PlannedShape
 
 __all__ = ["STATE", "LoadState"]
 
@@ -55,7 +56,7 @@ class LoadState:
         self.worker = "?"
         self.environment: Any = None
         self.profile: Profile | None = None
-        self.shape: RateShape | None = None
+        self.shape: RatePlan | None = None
         self.demand: Demand | None = None
         self.schedules: dict[str, Schedule] = {}
         self.outbox = Outbox()
@@ -76,7 +77,7 @@ def _add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--shape",
         default=os.environ.get("DOORBUSTER_SHAPE", "steady"),
-        choices=sorted(SHAPES),
+        choices=sorted(PLANS),
         help="traffic shape planning the request rate (default: steady)",
         include_in_web_ui=False,
     )
@@ -139,12 +140,12 @@ def _options(environment: Any) -> Any:
     return environment.parsed_options
 
 
-def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RateShape]:
+def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RatePlan]:
     opts = _options(environment)
     profile = load_profile(getattr(opts, "traffic_profile", None))
     demand = _demand(environment, profile, min_users)
     run_time = getattr(opts, "run_time", None)
-    shape = make_shape(
+    shape = make_plan(
         getattr(opts, "shape", "steady"),
         parse_shape_args(getattr(opts, "shape_args", "")),
         one_x_rps=profile.one_x_rps,
@@ -186,8 +187,9 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     except LoadError as exc:
         _fail(exc)
     _set_weights(environment, STATE.demand)
-    STATE.shape.runner = runner
-    environment.shape_class = STATE.shape
+    shape = PlannedShape(STATE.shape)
+    shape.runner = runner
+    environment.shape_class = shape
     opts.run_dir = str(STATE.recorder.run_dir)
     if not getattr(opts, "csv_prefix", None):
         log.warning("no --csv: Locust's own CSVs are not recorded (use --csv %s/locust --csv-full-history)", run_dir)

@@ -78,7 +78,9 @@ class Schedule:
             if rate is None:
                 return None
             if rate > 0:
-                return t + 1.0 / (rate * self._share)
+                candidate = t + 1.0 / (rate * self._share)
+                # the plan may end between two starts
+                return candidate if self._rate_at(candidate - self._t0) is not None else None
             t += _IDLE_STEP_S
 
     def take(self) -> Slot | None:
