@@ -292,7 +292,13 @@ def test_two_writers_at_the_same_position_conflict_instead_of_forking_the_log(wo
     again = Order.place(order_id, [{"sku": "SKU-1", "qty": 1, "price_cents": 1, "name": "x"}], "c", "k2")
     with pytest.raises(ports.ConcurrencyConflict, match=f"order {order_id} was changed by someone else"):
         world.orders.save(again)
-    assert world.event_types(order_id) == ["OrderPlaced", "StockReserved", "StockReleased", "OrderFailed"]
+    assert world.event_types(order_id) == [
+        "OrderPlaced",
+        "StockReserved",
+        "PaymentVoided",
+        "StockReleased",
+        "OrderFailed",
+    ]
 
 
 def test_a_rebuilt_projection_equals_the_one_kept_in_step(world: World) -> None:
