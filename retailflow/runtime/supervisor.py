@@ -130,7 +130,7 @@ class Supervisor:
 
     async def audit(self, ledger: list[Any]) -> dict[str, Any]:
         try:
-            from retailflow.audit import run_audit  # type: ignore[attr-defined,unused-ignore]
+            from retailflow.audit import LedgerError, StoreUnreachable, run_audit
         except ImportError as exc:
             raise ControlError(
                 f"the audit is not available in this build ({exc})", code="not_implemented", status=501
@@ -138,7 +138,14 @@ class Supervisor:
         # The audit reads the stores directly, not through the links an experiment may have cut.
         env = {**self.options.env, "RF_DATA_DIR": str(self.data_dir)}
         config = ServiceConfig.from_env("gateway", env)
-        result = await asyncio.to_thread(run_audit, config, ledger)
+        try:
+            result = await asyncio.to_thread(run_audit, config, ledger)
+        except LedgerError as exc:
+            raise ControlError(f"the ledger is not valid: {exc}", code="invalid_ledger", status=422) from None
+        except StoreUnreachable as exc:
+            raise ControlError(
+                f"the audit could not read a store: {exc}", code="store_unreachable", status=503
+            ) from None
         return dict(result)
 
     def request_stop(self, reason: str) -> None:
