@@ -1,0 +1,1 @@
+"""Payments: authorizations and idempotent captures through a simulated provider."""

@@ -1,0 +1,1 @@
+"""The payments domain: a payment and its legal transitions."""

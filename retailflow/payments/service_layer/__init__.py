@@ -1,0 +1,1 @@
+"""Use cases: authorize, capture, void."""
