@@ -1,0 +1,209 @@
+"""The supervisor with real replica processes: restarts, service continuity, links, control API.
+
+One small shop (inventory + two legacy replicas, a 2,000-product catalog) serves the module;
+it is always torn down with `doorbuster down` and a SIGKILL, by PID, of anything left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+from retailflow.runtime.client import RuntimeClient
+from retailflow.runtime.errors import ControlError
+from tests.support.processes import wait_until
+from tests.support.shop import _reap, _started_processes
+
+pytestmark = pytest.mark.slow
+
+UP_TIMEOUT_S = 180.0
+LINK = "inventory->legacy"
+
+
+def shop_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RF_") and k != "DOORBUSTER_DATA_DIR"}
+    env.update({"RF_PRODUCTS": "2000", "RF_LOG_LEVEL": "WARNING"})
+    return env
+
+
+def doorbuster(*args: str, timeout: float = UP_TIMEOUT_S, env: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "doorbuster.cli", *args],
+        env=env or shop_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeClient]:
+    data_dir: Path = tmp_path_factory.mktemp("runtime")
+    seen: list[psutil.Process] = []
+    try:
+        up = doorbuster(
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--ttl",
+            "15m",
+            "--services",
+            "inventory,legacy",
+            "--replicas",
+            "legacy=2,inventory=1",
+        )
+        seen += _started_processes(data_dir)
+        assert up.returncode == 0, f"up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
+        client = RuntimeClient(data_dir)
+        client.wait_ready(UP_TIMEOUT_S)
+        yield client
+    finally:
+        seen += _started_processes(data_dir)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            doorbuster("down", "--data-dir", str(data_dir), timeout=60)
+        _reap(seen + _started_processes(data_dir))
+
+
+def service_url(client: RuntimeClient, name: str) -> str:
+    return next(s["url"] for s in client.status()["services"] if s["name"] == name)
+
+
+def link_url(client: RuntimeClient) -> str:
+    return "http://" + next(link["listen"] for link in client.links() if link["name"] == LINK)
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    # A fresh connection each time, so the kernel picks among the live replicas anew.
+    try:
+        return requests.get(url, timeout=timeout, headers={"Connection": "close"}).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_status_lists_services_pods_and_links_as_the_contract_says(shop: RuntimeClient) -> None:
+    status = shop.status()
+    assert status["storefront_url"] is None  # no gateway in this shop
+    assert status["profile"] == "embedded"
+    assert [(s["name"], s["replicas"], s["ready"]) for s in status["services"]] == [
+        ("inventory", 1, 1),
+        ("legacy", 2, 2),
+    ]
+    pods = {(p["service"], p["replica"]): p for p in status["pods"]}
+    assert set(pods) == {("inventory", 0), ("legacy", 0), ("legacy", 1)}
+    for pod in pods.values():
+        assert pod["ready"] and pod["state"] == "running"
+        assert psutil.pid_exists(pod["pid"])
+        assert answers(f"http://127.0.0.1:{pod['port']}/readyz")  # the pod port reaches that very replica
+    (link,) = status["links"]
+    legacy_port = next(s["url"] for s in status["services"] if s["name"] == "legacy").rsplit(":", 1)[1]
+    assert (link["name"], link["src"], link["dst"], link["state"], link["latency_ms"]) == (
+        LINK,
+        "inventory",
+        "legacy",
+        "ok",
+        0,
+    )
+    assert link["target"] == f"127.0.0.1:{legacy_port}"
+    assert shop.pods("legacy") == [p for p in status["pods"] if p["service"] == "legacy"]
+
+
+def test_a_killed_replica_is_restarted_while_the_service_keeps_answering(shop: RuntimeClient) -> None:
+    url = service_url(shop, "legacy") + "/healthz"
+    victim = shop.pods("legacy")[0]
+    killed = shop.kill_pod("legacy", victim["replica"], "SIGKILL")
+    assert killed["pid"] == victim["pid"]
+
+    served_while_down = failures = 0
+    deadline = time.monotonic() + 60
+    while True:
+        pod = shop.pods("legacy")[0]
+        back = pod["ready"] and pod["pid"] not in (None, victim["pid"])
+        if back:
+            break
+        assert time.monotonic() < deadline, f"legacy/0 was not restarted within 60 s: {pod}"
+        if answers(url):
+            served_while_down += 1
+        else:
+            failures += 1
+    assert not psutil.pid_exists(victim["pid"]) or psutil.Process(victim["pid"]).status() == psutil.STATUS_ZOMBIE
+    assert pod["restarts"] == victim["restarts"] + 1
+    assert served_while_down >= 1, "the service did not answer while one replica was down"
+    # At most the one connection the kernel had queued on the dying replica is lost.
+    assert failures <= 1, f"{failures} requests failed while the other replica was up"
+    assert answers(url)
+
+
+def test_a_link_cut_affects_open_connections_and_heals(shop: RuntimeClient) -> None:
+    url = link_url(shop) + "/healthz"
+    pooled = requests.Session()  # keeps its connection open, as a service's client pool does
+    try:
+        assert pooled.get(url, timeout=5).status_code == 200
+
+        assert shop.cut_link(LINK, "blackhole")["state"] == "blackhole"
+        with pytest.raises(requests.Timeout):
+            pooled.get(url, timeout=1.0)
+        assert not answers(url, timeout=1.0)  # new connections hang too
+
+        shop.heal_link(LINK)
+        wait_until(lambda: answers(url), timeout=10, what="the healed link to answer")
+
+        assert pooled.get(url, timeout=5).status_code == 200
+        assert shop.cut_link(LINK, "reset")["state"] == "reset"
+        with pytest.raises(requests.ConnectionError):
+            pooled.get(url, timeout=5)  # the pooled connection was reset, and so is the retry
+        assert not answers(url)
+
+        shop.heal_link(LINK)
+        shop.add_latency(LINK, 400)
+        start = time.monotonic()
+        assert answers(url, timeout=10)
+        assert time.monotonic() - start >= 0.4
+        link = next(link for link in shop.links() if link["name"] == LINK)
+        assert (link["state"], link["latency_ms"]) == ("ok", 400)
+    finally:
+        pooled.close()
+        shop.heal_link(LINK)
+    start = time.monotonic()
+    assert answers(url)
+    assert time.monotonic() - start < 0.4
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "message"),
+    [
+        (lambda c: c.kill_pod("billing", 0), 404, "no pod billing/0; pods are inventory/0, legacy/0, legacy/1"),
+        (lambda c: c.kill_pod("legacy", 0, "SIGNOPE"), 422, "signal 'SIGNOPE' is unknown"),
+        (lambda c: c.cut_link("orders->legacy"), 404, "no link 'orders->legacy'; links are inventory->legacy"),
+        (lambda c: c.cut_link(LINK, "sideways"), 422, "mode 'sideways' is not a partition"),
+        (lambda c: c.add_latency(LINK, -1), 422, "latency -1 must be a whole number of ms"),
+        (lambda c: c.audit("nope"), 422, "'ledger' must be a list"),
+    ],
+)
+def test_the_control_api_refuses_bad_requests_naming_the_fault(
+    shop: RuntimeClient, call: Any, status: int, message: str
+) -> None:
+    with pytest.raises(ControlError, match=message) as exc:
+        call(shop)
+    assert exc.value.status == status
+    assert all(link["state"] == "ok" for link in shop.links())
+
+
+def test_malformed_json_to_the_control_api_is_a_400_with_a_json_error(shop: RuntimeClient) -> None:
+    resp = requests.post(f"{shop.control_url}/links/{LINK}/cut", data=b"{not json", timeout=5)
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "malformed_json"
+    assert "not valid JSON" in resp.json()["detail"]
+    resp = requests.get(f"{shop.control_url}/nowhere", timeout=5)
+    assert resp.status_code == 404 and resp.json()["error"] == "not_found"
