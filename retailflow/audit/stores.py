@@ -120,27 +120,37 @@ def _view(service: str) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
-            raise AuditError(f"this shop has no {name} module: the audit cannot read {service}'s store") from None
+            raise AuditError(f"this shop has no {name} module: the audit cannot read the {service} store") from None
         raise
+
+
+STORES = ("payments", "orders", "inventory", "legacy")
+
+
+def _check_embedded_stores(config: ServiceConfig) -> None:
+    """Name every missing SQLite store at once; connecting would create an empty one instead."""
+    missing = []
+    for service in STORES:
+        url = config.store_url(service)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+            missing.append(url.removeprefix("sqlite:///"))
+    if missing:
+        raise StoreUnreachable(
+            f"no such store: {', '.join(missing)}; is {config.data_dir} the data dir of a shop that was up?"
+        )
 
 
 @contextmanager
 def _store(config: ServiceConfig, service: str, view: Any = None) -> Iterator[Database]:
-    """Connect to one service's store; a missing embedded file is not created but reported."""
+    """Connect to one service's store (the caller checked that an embedded one exists)."""
     url = config.store_url(service)
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            raise StoreUnreachable(
-                f"{service}'s store {path} does not exist; is {config.data_dir} the shop's data dir?"
-            )
     try:
         if view is not None and hasattr(view, "connect"):
             db = view.connect(config)
         else:
             db = Database(url, schema=service).connect()
     except DatabaseError as exc:
-        raise StoreUnreachable(f"{service}'s store is unreachable: {exc}") from None
+        raise StoreUnreachable(f"the {service} store is unreachable: {exc}") from None
     try:
         yield db
     finally:
@@ -151,11 +161,12 @@ def _read(service: str, what: str, fn: Callable[[], T]) -> T:
     try:
         return fn()
     except DatabaseError as exc:
-        raise StoreUnreachable(f"reading {what} from {service}'s store failed: {exc}") from None
+        raise StoreUnreachable(f"reading {what} from the {service} store failed: {exc}") from None
 
 
 def read_snapshot(config: ServiceConfig) -> ShopSnapshot:
     """Read every store the invariants need; raises StoreUnreachable naming the store at fault."""
+    _check_embedded_stores(config)
     payments, orders_view, inventory = _view("payments"), _view("orders"), _view("inventory")
     with _store(config, "payments", payments) as db:
         captures = [_capture(r) for r in _read("payments", "captures", lambda: payments.captures(db))]
