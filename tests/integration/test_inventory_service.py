@@ -1,0 +1,244 @@
+"""Inventory as real processes: concurrency across replicas, idempotency, expiry, bad input, dual-write."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import requests
+
+from retailflow.common.config import ServiceConfig
+from retailflow.inventory import audit_view
+from tests.support.processes import ServiceProcess, free_port, run_service, seed_service, wait_until
+from tests.support.servers import fresh_postgres
+
+DOORBUSTER = "DB-0001"  # 20 units in the fixtures
+
+
+def stock_of(env: dict[str, str], data_dir: Path) -> list[dict[str, int]]:
+    db = audit_view.connect(ServiceConfig.from_env("inventory", {**env, "RF_DATA_DIR": str(data_dir)}))
+    try:
+        return audit_view.stock_rows(db)
+    finally:
+        db.close()
+
+
+def open_holds(env: dict[str, str], data_dir: Path) -> list[dict[str, object]]:
+    db = audit_view.connect(ServiceConfig.from_env("inventory", {**env, "RF_DATA_DIR": str(data_dir)}))
+    try:
+        return audit_view.open_reservations(db)
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One embedded replica with a quick reaper, shared by the tests that don't care about the store."""
+    data_dir = tmp_path_factory.mktemp("inventory")
+    with run_service("inventory", data_dir, {"RF_INVENTORY_EXPIRY_INTERVAL_S": "0.2"}) as [proc]:
+        yield proc
+
+
+@pytest.mark.parametrize("profile", ["embedded", pytest.param("postgresql", marks=pytest.mark.services)])
+def test_concurrent_reservations_never_oversell_a_doorbuster_sku(profile: str, tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        env = {} if profile == "embedded" else {"RF_DB_URL": stack.enter_context(fresh_postgres())}
+        replicas = stack.enter_context(run_service("inventory", tmp_path, env, replicas=2))
+
+        def reserve(n: int) -> int:
+            body = {"reservation_id": f"order-{n}", "items": [{"sku": DOORBUSTER, "qty": 1}], "ttl_s": 600}
+            # Half the requests go to each replica's own port, so both processes surely compete.
+            url = replicas[n % 2].pod_url
+            return requests.post(f"{url}/reservations", json=body, timeout=60).status_code
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            statuses = Counter(pool.map(reserve, range(100)))
+        assert statuses == Counter({201: 20, 409: 80})
+        row = next(r for r in stock_of(env, tmp_path) if r["sku"] == DOORBUSTER)
+        assert (row["available"], row["reserved"], row["sold"]) == (0, 20, 0)
+        holds = open_holds(env, tmp_path)
+        assert sum(item["qty"] for hold in holds for item in hold["items"]) == 20
+        assert all(r["initial"] == r["available"] + r["reserved"] + r["sold"] for r in stock_of(env, tmp_path))
+
+
+def test_a_repeated_reservation_answers_the_same_and_holds_stock_once(inventory: ServiceProcess) -> None:
+    body = {"reservation_id": "idem-1", "items": [{"sku": "DB-0002", "qty": 2}], "ttl_s": 600}
+    first = requests.post(f"{inventory.url}/reservations", json=body, timeout=10)
+    second = requests.post(f"{inventory.url}/reservations", json=body, timeout=10)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert requests.get(f"{inventory.url}/stock/DB-0002", timeout=10).json()["reserved"] == 2
+    commit = requests.post(f"{inventory.url}/reservations/idem-1/commit", timeout=10)
+    assert commit.status_code == 200 and commit.json()["status"] == "committed"
+    release = requests.post(f"{inventory.url}/reservations/idem-1/release", timeout=10)
+    assert release.status_code == 409 and release.json()["error"] == "reservation_committed"
+    stock = requests.get(f"{inventory.url}/stock/DB-0002", timeout=10).json()
+    assert (stock["available"], stock["reserved"], stock["sold"], stock["initial"]) == (18, 0, 2, 20)
+
+
+def test_a_stale_reservation_is_expired_by_the_background_task(inventory: ServiceProcess) -> None:
+    body = {"reservation_id": "short-1", "items": [{"sku": "DB-0003", "qty": 5}], "ttl_s": 1}
+    assert requests.post(f"{inventory.url}/reservations", json=body, timeout=10).status_code == 201
+    assert requests.get(f"{inventory.url}/stock/DB-0003", timeout=10).json()["available"] == 15
+
+    def expired() -> bool:
+        return requests.get(f"{inventory.url}/reservations/short-1", timeout=10).json()["status"] == "expired"
+
+    wait_until(expired, timeout=30, what="the reservation to expire")
+    stock = requests.get(f"{inventory.url}/stock/DB-0003", timeout=10).json()
+    assert (stock["available"], stock["reserved"]) == (20, 0)
+    late = requests.post(f"{inventory.url}/reservations/short-1/commit", timeout=10)
+    assert late.status_code == 409 and late.json()["error"] == "reservation_expired"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error", "detail"),
+    [
+        ("POST", "/reservations", b"{not json", 400, "malformed_json", "not valid JSON"),
+        ("POST", "/reservations", b"[1]", 400, "malformed_json", "must be a JSON object"),
+        ("POST", "/reservations", {"items": [{"sku": "DB-0004", "qty": 1}]}, 422, "invalid", "'reservation_id'"),
+        ("POST", "/reservations", {"reservation_id": "a", "items": []}, 422, "invalid", "'items' must be a list"),
+        (
+            "POST",
+            "/reservations",
+            {"reservation_id": "a", "items": [{"sku": "DB-0004", "qty": -1}]},
+            422,
+            "invalid",
+            "items[0].qty must be a whole number from 1 to 100",
+        ),
+        (
+            "POST",
+            "/reservations",
+            {"reservation_id": "a", "items": [{"sku": "DB-0004", "qty": 10**12}]},
+            422,
+            "invalid",
+            "items[0].qty",
+        ),
+        (
+            "POST",
+            "/reservations",
+            {"reservation_id": "a", "items": [{"sku": "DB-0004", "qty": 1}], "ttl_s": 0},
+            422,
+            "invalid",
+            "'ttl_s'",
+        ),
+        (
+            "POST",
+            "/reservations",
+            {"reservation_id": "u", "items": [{"sku": "NOPE", "qty": 1}]},
+            404,
+            "unknown_sku",
+            "no stock for sku 'NOPE'",
+        ),
+        ("POST", "/reservations", b"x" * 70_000, 413, "payload_too_large", "bodies are limited"),
+        ("GET", "/stock/NOPE", None, 404, "unknown_sku", "no stock for sku 'NOPE'"),
+        ("GET", "/reservations/missing", None, 404, "not_found", "no reservation 'missing'"),
+        ("POST", "/reservations/missing/commit", None, 404, "not_found", "no reservation 'missing'"),
+        ("POST", "/stock/batch", {"skus": "DB-0001"}, 422, "invalid", "'skus' must be a list"),
+        ("POST", "/stock/batch", {"skus": [1]}, 422, "invalid", "'skus' must be strings"),
+        ("POST", "/admin/reconcile", None, 409, "dual_write_disabled", "RF_LEGACY_URL is not set"),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_an_error_body_naming_the_problem(
+    inventory: ServiceProcess, method: str, path: str, body: object, status: int, error: str, detail: str
+) -> None:
+    kwargs: dict[str, object] = {"data": body} if isinstance(body, bytes) else {"json": body}
+    response = requests.request(method, inventory.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
+    assert detail in response.json()["detail"]
+
+
+def test_schemathesis_finds_no_server_error(inventory: ServiceProcess) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{inventory.url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "15",
+            "--seed",
+            "7",
+            "--workers",
+            "1",
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_the_dual_write_waits_out_a_legacy_outage_and_legacy_converges(tmp_path: Path) -> None:
+    legacy_port = free_port()  # nothing listens here until legacy starts: the partition
+    env = {"RF_LEGACY_URL": f"http://127.0.0.1:{legacy_port}", "RF_INVENTORY_RECONCILE_INTERVAL_S": "0"}
+    seed_service("legacy", tmp_path)
+    with run_service("inventory", tmp_path, env) as [inventory]:
+        api = inventory.url
+        for n in range(6):
+            body = {
+                "reservation_id": f"dw-{n}",
+                "items": [{"sku": "DB-0005", "qty": 1}, {"sku": "SKU-000010", "qty": 1}],
+            }
+            assert requests.post(f"{api}/reservations", json=body, timeout=10).status_code == 201
+        for n in range(3):
+            assert requests.post(f"{api}/reservations/dw-{n}/commit", timeout=10).status_code == 200
+        assert requests.post(f"{api}/reservations/dw-3/release", timeout=10).status_code == 200
+        assert requests.get(f"{inventory.pod_url}/readyz", timeout=10).status_code == 200  # legacy is not its store
+        sync = wait_until(
+            lambda: (s := requests.get(f"{api}/admin/sync", timeout=10).json())["last_error"] and s,
+            timeout=30,
+            what="the relay to notice legacy is down",
+        )
+        assert sync["pending"] == 20 and sync["enabled"]
+        metrics = requests.get(f"{api}/metrics", timeout=10).text
+        assert "inventory_legacy_sync_pending 20.0" in metrics
+        reconcile = requests.post(f"{api}/admin/reconcile", timeout=30)
+        assert reconcile.status_code == 503 and reconcile.json()["error"] == "legacy_unavailable"
+
+        with run_service("legacy", tmp_path, seed=False, service_port=legacy_port) as [legacy]:
+            wait_until(
+                lambda: requests.get(f"{api}/admin/sync", timeout=10).json()["pending"] == 0,
+                timeout=60,
+                what="the legacy_sync backlog to drain",
+            )
+            for sku in ("DB-0005", "SKU-000010"):
+                ours = requests.get(f"{api}/stock/{sku}", timeout=10).json()
+                theirs = requests.get(f"{legacy.url}/stock/{sku}", timeout=10).json()
+                assert {k: theirs[k] for k in ("available", "reserved", "sold", "version")} == {
+                    k: ours[k] for k in ("available", "reserved", "sold", "version")
+                }
+            assert requests.get(f"{legacy.url}/stock/DB-0005", timeout=10).json()["sold"] == 3
+            assert requests.post(f"{api}/admin/reconcile", timeout=60).json()["divergent"] == 0
+
+            # Someone writes the monolith directly: the reconciler finds the row and puts it right.
+            tamper = {"available": 0, "reserved": 0, "sold": 99, "version": 10_000}
+            assert requests.put(f"{legacy.url}/stock/DB-0004", json=tamper, timeout=10).json()["applied"]
+            result = requests.post(f"{api}/admin/reconcile", timeout=60).json()
+            assert (result["divergent"], result["repaired"]) == (1, 1)
+
+            def repaired() -> bool:
+                row = requests.get(f"{legacy.url}/stock/DB-0004", timeout=10).json()
+                return (row["available"], row["sold"], row["version"]) == (20, 0, 10_001)
+
+            wait_until(repaired, timeout=30, what="legacy's DB-0004 to be repaired")
+            assert requests.post(f"{api}/admin/reconcile", timeout=60).json()["divergent"] == 0
+            sync = requests.get(f"{api}/admin/sync", timeout=10).json()
+            assert (sync["divergence_found_total"], sync["divergence_repaired_total"]) == (1, 1)
+            assert sync["last_success_at"] > time.time() - 60
