@@ -1,0 +1,367 @@
+"""Real Locust runs against a small real HTTP server: the run folder, multi-process merging,
+coordinated omission. The server runs in its own process so that a test can freeze it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doorbuster.runfolder import (
+    GENERATOR_COLUMNS,
+    ITERATION_COLUMNS,
+    LEDGER_COLUMNS,
+    PLANNED_RATE_COLUMNS,
+    REQUEST_COLUMNS,
+)
+
+pytestmark = pytest.mark.slow
+
+SERVER = textwrap.dedent(
+    """
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = b"pong" if self.path.startswith("/ping") else b"not what you expected"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    print("ready", flush=True)
+    server.serve_forever()
+    """
+)
+
+LOCUSTFILE = textwrap.dedent(
+    """
+    from locust import FastHttpUser  # noqa: F401  (gevent before anything else)
+
+    from scenarios._user import PacedUser
+
+
+    class PingJourney(PacedUser):
+        journey = "ping"
+        requests_per_iteration = 1
+
+        def run_journey(self):
+            with self.client.get("/ping", name="GET /ping", catch_response=True) as resp:
+                if resp.text != "pong":
+                    resp.failure(f"expected pong, got {resp.text[:20]!r}")
+
+
+    class WrongBodyJourney(PacedUser):
+        journey = "wrongbody"
+        requests_per_iteration = 1
+
+        def run_journey(self):
+            with self.client.get("/other", name="GET /other", catch_response=True) as resp:
+                if resp.text != "pong":
+                    resp.failure(f"expected pong, got {resp.text[:20]!r}")
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process we started (by its PID), even if it is frozen."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.kill()
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready", "the test server did not start"
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        reap(proc)
+
+
+@pytest.fixture
+def locustfile(tmp_path: Path) -> Path:
+    path = tmp_path / "ping_locustfile.py"
+    path.write_text(LOCUSTFILE)
+    return path
+
+
+def profile(tmp_path: Path, rps: float, mix: dict[str, float]) -> Path:
+    path = tmp_path / "profile.yaml"
+    doc = {
+        "name": "test",
+        "one_x_rps": rps,
+        "mix": mix,
+        "think_time_s": {"min": 0, "max": 0},
+        "seed": 1,
+        # a loaded shared machine answers slowly now and then: size the pool for it
+        "pacing": {"headroom": 2, "expected_latency_ms": 150},
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def locust_args(locustfile: Path, host: str, run_dir: Path, prof: Path, shape_args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+        "--traffic-profile", str(prof), "--shape", "steady", "--shape-args", shape_args,
+        "--run-dir", str(run_dir), "--csv", str(run_dir / "locust"), "--csv-full-history",
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+
+
+def run(args: list[str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def read_run(run_dir: Path) -> dict[str, pd.DataFrame]:
+    return {
+        "requests": pd.read_parquet(run_dir / "requests.parquet"),
+        "iterations": pd.read_csv(run_dir / "iterations.csv"),
+        "planned": pd.read_csv(run_dir / "planned_rate.csv"),
+        "generator": pd.read_csv(run_dir / "generator.csv"),
+        "ledger": pd.read_csv(run_dir / "ledger.csv"),
+    }
+
+
+def test_a_local_run_records_every_request_iteration_plan_tick_and_failed_check(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 60, {"ping": 2, "wrongbody": 1})
+    # the shape would run for 5 minutes: --run-time bounds it
+    started = time.monotonic()
+    result = run([*locust_args(locustfile, host, run_dir, prof, "duration=300"), "--run-time", "4s"])
+    assert result.returncode in (0, 1), result.stderr[-2000:]  # 1: Locust saw failed checks
+    assert time.monotonic() - started < 60
+
+    data = read_run(run_dir)
+    assert tuple(data["requests"].columns) == REQUEST_COLUMNS
+    assert tuple(data["iterations"].columns) == ITERATION_COLUMNS
+    assert tuple(data["planned"].columns) == PLANNED_RATE_COLUMNS
+    assert tuple(data["generator"].columns) == GENERATOR_COLUMNS
+    assert tuple(data["ledger"].columns) == LEDGER_COLUMNS
+    for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"):
+        assert (run_dir / name).exists(), name
+
+    requests = data["requests"]
+    planned = 60 * 4
+    assert 0.8 * planned <= len(requests) <= 1.1 * planned
+    ping = requests[requests.journey == "ping"]
+    wrong = requests[requests.journey == "wrongbody"]
+    assert ping.ok.all() and (ping.status == 200).all() and (ping.name == "GET /ping").all()
+    assert not wrong.ok.any(), "a 200 with the wrong body must be recorded as a failure"
+    assert wrong.error.str.contains("expected pong, got 'not what you").all()
+    assert len(ping) == pytest.approx(2 * len(wrong), rel=0.25)
+    assert requests.intended_ts.notna().all() and (requests.intended_ts <= requests.ts + 1e-3).all()
+    assert set(requests.iteration) <= set(data["iterations"].iteration)
+
+    iterations = data["iterations"]
+    assert not iterations.iteration.duplicated().any()
+    assert (data["planned"].planned_rps == 60).all() and (data["planned"].stage == "1x").all()
+    assert len(data["planned"]) >= 3
+    assert data["generator"].cpu_percent.notna().all() and len(data["generator"]) >= 2
+
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["run_id"] == "run"
+    assert meta["target"] == host
+    assert meta["shape"] == {"name": "steady", "args": {"multiplier": 1.0, "duration": 300.0}}
+    assert meta["one_x_rps"] == 60 and meta["profile"]["mix"]["ping"] == pytest.approx(2 / 3)
+    assert meta["status"] == "completed" and meta["processes"] == 1
+    assert set(meta["versions"]) == {"doorbuster", "locust", "python"}
+    assert meta["started_at"] < meta["ended_at"]
+
+
+def assert_one_merged_run(run_dir: Path, workers: int, planned: int) -> None:
+    assert sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("locust")) == [
+        "generator.csv",
+        "iterations.csv",
+        "ledger.csv",
+        "meta.json",
+        "planned_rate.csv",
+        "requests.parquet",
+    ]
+    data = read_run(run_dir)
+    requests, iterations = data["requests"], data["iterations"]
+    assert requests.worker.nunique() == workers, "every worker's rows reach the one set of files"
+    assert 0.8 * planned <= len(requests) <= 1.1 * planned
+    assert not iterations.iteration.duplicated().any()
+    assert set(requests.iteration) <= set(iterations.iteration)
+    counts = requests.worker.value_counts()
+    assert counts.min() >= 0.3 * len(requests), "the workers share the plan"
+    assert data["generator"].worker.nunique() >= workers
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["processes"] == workers and meta["rows"]["requests"] == len(requests)
+
+
+def test_processes_2_writes_one_merged_complete_set_of_files(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 80, {"ping": 1})
+    result = run([*locust_args(locustfile, host, run_dir, prof, "duration=4"), "--processes", "2"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_one_merged_run(run_dir, workers=2, planned=80 * 4)
+
+
+def test_master_and_two_workers_write_one_merged_complete_set_of_files(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 80, {"ping": 1})
+    port = free_port()
+    master_args = [
+        *locust_args(locustfile, host, run_dir, prof, "duration=4"),
+        "--master", "--expect-workers", "2", "--master-bind-port", str(port),
+    ]  # fmt: skip
+    # workers get only the locustfile: our options reach them from the master, late
+    worker_args = [sys.executable, "-m", "locust", "-f", str(locustfile), "--worker"]
+    worker_args += ["--master-port", str(port), "--loglevel", "WARNING"]
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        master = subprocess.Popen(master_args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        workers = [subprocess.Popen(worker_args, stderr=subprocess.DEVNULL) for _ in range(2)]
+        try:
+            _, err = master.communicate(timeout=90)
+        finally:
+            if master.poll() is None:
+                master.kill()
+                master.wait(timeout=10)
+        assert master.returncode == 0, err[-2000:]
+        for worker in workers:
+            worker.wait(timeout=30)  # the master's quit ends them
+    finally:
+        for worker in workers:
+            reap(worker)  # type: ignore[arg-type]
+    assert_one_merged_run(run_dir, workers=2, planned=80 * 4)
+
+
+def freeze(proc: subprocess.Popen[bytes], at: float, seconds: float | None) -> None:
+    """SIGSTOP the server `at` seconds from now, SIGCONT it `seconds` later (never if None)."""
+    time.sleep(at)
+    os.kill(proc.pid, signal.SIGSTOP)
+    if seconds is not None:
+        time.sleep(seconds)
+        os.kill(proc.pid, signal.SIGCONT)
+
+
+def start_run(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_requests(run_dir: Path, proc: subprocess.Popen[str], deadline_s: float = 30) -> None:
+    """The run is generating load once the generator has sampled itself."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        path = run_dir / "generator.csv"
+        if path.exists() and len(path.read_text().splitlines()) >= 2:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the load run did not start generating")
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 90) -> str:
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return err
+
+
+def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, server_proc = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 100, {"ping": 1})
+    proc = start_run(locust_args(locustfile, host, run_dir, prof, "duration=9"))
+    try:
+        wait_for_requests(run_dir, proc)
+        frozen_at = time.time()
+        freeze(server_proc, at=0.5, seconds=3.0)
+        err = finish(proc)
+    finally:
+        os.kill(server_proc.pid, signal.SIGCONT)
+    assert proc.returncode == 0, err[-2000:]
+
+    data = read_run(run_dir)
+    iterations, requests = data["iterations"], data["requests"]
+    # the plan wanted ~300 starts while the shop was frozen; the few users could make none of them
+    during = iterations[(iterations.intended_ts > frozen_at + 0.7) & (iterations.intended_ts < frozen_at + 3.3)]
+    assert len(during) >= 200
+    assert (during.lag_ms > 300).mean() > 0.9, "intended starts during the stall were served late"
+    assert iterations.lag_ms.max() > 2000
+    # latency from the intended start (what a shopper would have seen) shows seconds...
+    from_intended_s = requests.ts - requests.intended_ts + requests.latency_ms / 1000
+    assert from_intended_s.quantile(0.9) > 1.0
+    assert (from_intended_s > 1.0).sum() >= 150
+    # ...while the latency of requests actually sent mostly stays small
+    assert requests.latency_ms.median() < 200
+
+
+def test_starts_the_generator_never_made_before_the_end_are_recorded_as_missed(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, server_proc = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 100, {"ping": 1})
+    proc = start_run(locust_args(locustfile, host, run_dir, prof, "duration=5"))
+    wait_for_requests(run_dir, proc)
+    os.kill(server_proc.pid, signal.SIGSTOP)  # frozen until the run ends
+    frozen_at = time.time()
+    err = finish(proc)
+    assert proc.returncode == 0, err[-2000:]
+
+    iterations = read_run(run_dir)["iterations"]
+    missed = iterations[iterations.missed]
+    assert len(missed) >= 100
+    assert missed.started_ts.isna().all() and missed.ended_ts.isna().all()
+    assert (missed.intended_ts > frozen_at - 1).all()
+    assert (missed.lag_ms > 0).all()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "completed"
