@@ -41,7 +41,8 @@ class HttpInventory(ports.Inventory):
         resp = await _call(self.upstream, "/reservations", body)
         if resp.ok:
             return ports.Reservation(True)
-        if resp.status == 409 and isinstance(resp.body, dict):
+        # 409: short of stock (with the sku); 404: inventory does not stock a sku at all.
+        if resp.status in (404, 409) and isinstance(resp.body, dict):
             return ports.Reservation(False, resp.body.get("sku"))
         raise _unexpected("inventory", "a reservation", resp)
 

@@ -1,0 +1,1 @@
+"""The notifications domain: which order events become which message."""

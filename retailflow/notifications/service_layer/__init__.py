@@ -1,0 +1,1 @@
+"""Use cases: turn an order event into one stored message."""
