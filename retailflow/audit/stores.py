@@ -83,7 +83,7 @@ def _capture(row: Any) -> Capture:
     return Capture(
         payment_id=str(_get(row, "payment_id", "id")),
         order_id=str(_get(row, "order_id")),
-        amount_cents=int(_get(row, "amount_cents", default=0) or 0),
+        amount_cents=int(_get(row, "amount_cents", "amount", default=0) or 0),
         captures=int(_get(row, "captures", "capture_count", "count", default=1)),
     )
 
