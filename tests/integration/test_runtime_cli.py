@@ -1,0 +1,154 @@
+"""`doorbuster up`, `status` and `down` as a user runs them: real subprocesses, a temp data folder.
+
+Every test tears its shop down (`down`, then SIGKILL by PID of anything runtime.json named).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from retailflow.runtime.state import is_alive, read_state
+from tests.support.processes import wait_until
+from tests.support.shop import _reap, _started_processes
+
+pytestmark = pytest.mark.slow
+
+UP_TIMEOUT_S = 180.0
+
+
+def shop_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RF_") and k != "DOORBUSTER_DATA_DIR"}
+    env.update({"RF_PRODUCTS": "2000", "RF_LOG_LEVEL": "WARNING", **extra})
+    return env
+
+
+def doorbuster(*args: str, env: dict[str, str] | None = None, timeout: float = UP_TIMEOUT_S) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "doorbuster.cli", *args],
+        env=env or shop_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def processes_of(data_dir: Path) -> list[psutil.Process]:
+    """Live processes whose command line names this data folder (the supervisor), and their children."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if str(data_dir) in " ".join(proc.info["cmdline"] or []):
+                found += [proc, *proc.children(recursive=True)]
+    return [p for p in found if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "shop"
+    try:
+        yield folder
+    finally:
+        seen = _started_processes(folder) + processes_of(folder)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            doorbuster("down", "--data-dir", str(folder), timeout=60)
+        _reap(seen + _started_processes(folder))
+
+
+def test_up_prints_the_url_status_reports_and_down_leaves_no_process(data_dir: Path) -> None:
+    up = doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy")
+    assert up.returncode == 0, up.stderr
+    state = read_state(data_dir)
+    assert state is not None
+    # Without a gateway the URL to print is the control API's.
+    assert up.stdout.strip() == state["control_url"]
+
+    status = doorbuster("status", "--data-dir", str(data_dir), "--json")
+    assert status.returncode == 0, status.stderr
+    body = json.loads(status.stdout)
+    assert [(p["service"], p["ready"]) for p in body["pods"]] == [("legacy", True)]
+    human = doorbuster("status", "--data-dir", str(data_dir))
+    assert "legacy/0" in human.stdout and "1/1" in human.stdout
+
+    again = doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy")
+    assert again.returncode == 2
+    assert f"a shop is already running from {data_dir}" in again.stderr
+
+    pids = [(state["pid"], state["create_time"])] + [(p["pid"], p["create_time"]) for p in body["pods"]]
+    down = doorbuster("down", "--data-dir", str(data_dir), timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert "stopped the shop" in down.stderr
+    assert not [pid for pid, created in pids if is_alive(pid, created)], "down returned before its processes died"
+    after = read_state(data_dir)
+    assert after is not None and after["state"] == "stopped"
+
+    gone = doorbuster("status", "--data-dir", str(data_dir))
+    assert gone.returncode == 4
+    assert "no shop is running from" in gone.stderr
+    nothing = doorbuster("down", "--data-dir", str(data_dir))
+    assert nothing.returncode == 0 and "no shop is running" in nothing.stderr
+
+
+def test_the_data_folder_comes_from_the_environment_when_not_given(data_dir: Path) -> None:
+    env = shop_env(DOORBUSTER_DATA_DIR=str(data_dir))
+    up = doorbuster("up", "--port", "0", "--services", "legacy", env=env)
+    assert up.returncode == 0, up.stderr
+    assert (data_dir / "runtime.json").is_file()
+    assert (data_dir / "logs" / "legacy-0.log").is_file()
+    assert doorbuster("down", env=env, timeout=60).returncode == 0
+    assert not processes_of(data_dir)
+
+
+def test_a_failing_init_job_fails_up_fast_with_its_log_and_leaves_no_process(data_dir: Path) -> None:
+    up = doorbuster(
+        "up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy", env=shop_env(RF_PRODUCTS="many")
+    )
+    assert up.returncode == 4
+    assert "the init job (schema and fixtures) of legacy failed" in up.stderr
+    assert "RF_PRODUCTS='many' is not a whole number" in up.stderr  # the tail of legacy-init.log
+    wait_until(lambda: not processes_of(data_dir), timeout=30, what="the failed shop's processes to exit")
+
+
+def test_up_that_is_not_ready_in_time_exits_4_naming_the_pods(data_dir: Path) -> None:
+    up = doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy", "--timeout", "0.2")
+    assert up.returncode == 4
+    assert "the shop was not ready within 0.2 s" in up.stderr
+    assert "legacy/0" in up.stderr or "the supervisor never wrote" in up.stderr
+    wait_until(lambda: not processes_of(data_dir), timeout=30, what="the unready shop's processes to exit")
+
+
+def test_the_supervisor_stops_by_itself_when_its_time_to_live_is_over(data_dir: Path) -> None:
+    up = doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy", "--ttl", "3s")
+    assert up.returncode == 0, up.stderr
+    state = read_state(data_dir)
+    assert state is not None
+    wait_until(
+        lambda: (read_state(data_dir) or {}).get("state") == "stopped",
+        timeout=60,
+        what="the supervisor to stop at its TTL",
+    )
+    final = read_state(data_dir) or {}
+    assert "time to live of 3 s is over" in final["stop_reason"]
+    wait_until(lambda: not processes_of(data_dir), timeout=30, what="the supervisor to exit")
+    assert not is_alive(state["pods"][0]["pid"], state["pods"][0]["create_time"])
+
+
+def test_a_port_in_use_is_refused_with_the_supervisor_log(data_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        up = doorbuster("up", "--data-dir", str(data_dir), "--port", str(port), "--services", "gateway,legacy")
+    assert up.returncode == 4
+    assert f"port {port} on 127.0.0.1 is already in use" in up.stderr
