@@ -77,7 +77,9 @@ def _requests_timeline(run: RunData, slo: SLOFile) -> tuple[pd.DataFrame, pd.Dat
     )
     segments = None
     if run.planned is not None and len(run.planned):
-        segments = t.plan_segments(run.planned, run_end=t_end)
+        # The plan's last step lasts until the last request was sent (the plan has no end row).
+        last_sent = float(requests[c.TS].max()) if len(requests) else t0
+        segments = t.plan_segments(run.planned, run_end=last_sent)
         prepared = prepared.pipe(t.with_plan, segments)
         segments = t.achieved_per_segment(prepared, segments)
     return prepared, segments, t0, t_end
@@ -116,10 +118,16 @@ def _objective_results(
 def _decide(ev: Evaluation) -> None:
     """GO only when every SLO passed on the load that was planned, measured by a healthy generator."""
     sign = {"max": "≤", "min": "≥"}
-    failed = [r for r in ev.results if r.verdict == FAIL]
+    short = [x for x in ev.load_checks if x.ok is False and x.name == "achieved / planned requests"]
+    # Sent less than planned: the shop was not given the load, so it neither survived nor failed it.
+    unreached = [
+        r
+        for r in ev.results
+        if r.verdict == FAIL and (r.metric == "achieved_ratio" or (short and r.metric == "sustained_multiplier"))
+    ]
+    failed = [r for r in ev.results if r.verdict == FAIL and r not in unreached]
     missing = [r for r in ev.results if r.verdict == NO_DATA]
     overloaded = [x for x in ev.load_checks if x.ok is False and x.name != "achieved / planned requests"]
-    short = [x for x in ev.load_checks if x.ok is False and x.name == "achieved / planned requests"]
     regressed = [r for r in ev.regressions if r.regressed]
     reasons = []
     for check in overloaded + short:
@@ -134,13 +142,18 @@ def _decide(ev: Evaluation) -> None:
         )
     if ev.slo.settings.fail_on_regression:
         reasons += [f"regression against baseline: {r.name} {r.change:+.0%}" for r in regressed if r.change is not None]
+    for r in unreached:
+        reasons.append(
+            f"load not reached: {r.name} at {fmt_value(r.measured, r.metric)}, target "
+            f"{sign[r.direction]} {fmt_value(r.target, r.metric)} ({r.note})"
+        )
     for r in missing:
         reasons.append(f"{r.name} not measured: {r.note or 'no data'} (an SLO without data is not a pass)")
     if overloaded:
         ev.verdict = INCONCLUSIVE  # client-side figures from an overloaded generator cannot be trusted
     elif failed or (ev.slo.settings.fail_on_regression and regressed):
         ev.verdict = NO_GO
-    elif short or missing:
+    elif short or unreached or missing:
         ev.verdict = INCONCLUSIVE
     else:
         ev.verdict = GO

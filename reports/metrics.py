@@ -59,13 +59,14 @@ def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Object
     chosen = chosen[chosen["planned_requests"] > 0]
     if chosen.empty:
         return Measurement(None, "planned_rate.csv", "the plan has no load steps")
-    in_seg = requests[SEGMENT].isin(chosen.index.to_numpy())
-    p95 = requests.loc[in_seg].groupby(c.MULTIPLIER)[c.CORRECTED_MS].quantile(0.95)
-    by_step = chosen.groupby(c.MULTIPLIER)[["planned_requests", "achieved_requests", "bad_requests"]].sum()
+    # Fault windows answer to their own budgets: the step is judged on the requests outside them.
+    in_seg = requests[SEGMENT].isin(chosen.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
+    steady = requests.loc[in_seg].groupby(c.MULTIPLIER)
+    by_step = chosen.groupby(c.MULTIPLIER)[["planned_requests", "achieved_requests"]].sum()
     by_step = by_step.assign(
         ratio=by_step["achieved_requests"] / by_step["planned_requests"],
-        error_rate=by_step["bad_requests"] / by_step["achieved_requests"].where(by_step["achieved_requests"] > 0),
-        p95=p95.reindex(by_step.index),
+        error_rate=steady[c.BAD].mean().reindex(by_step.index),
+        p95=steady[c.CORRECTED_MS].quantile(0.95).reindex(by_step.index),
     )
     held = by_step["ratio"] >= settings.min_achieved_ratio
     if "error_rate_max" in objective.params:

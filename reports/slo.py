@@ -294,6 +294,7 @@ def parse_slo(data: Any, where: str = "<slo>") -> SLOFile:
     slos = top.get("slos") or []
     if not isinstance(slos, list):
         raise _fail(where, "slos", "expected a list of SLOs")
+    settings = _settings(where, top)
     seen: set[str] = set()
     objectives = tuple(_objective(where, i, item, seen) for i, item in enumerate(slos))
     faults_in = top.get("faults") or []
@@ -307,4 +308,4 @@ def parse_slo(data: Any, where: str = "<slo>") -> SLOFile:
         integrity = ("all",) if inv == "all" else _globs(where, "integrity.invariants", inv)
     if not objectives and not faults and integrity is None:
         raise _fail(where, "slos", "no SLOs, fault budgets or integrity checks: nothing to evaluate")
-    return SLOFile(where, objectives, faults, integrity, _settings(where, top))
+    return SLOFile(where, objectives, faults, integrity, settings)

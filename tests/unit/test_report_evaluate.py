@@ -1,0 +1,230 @@
+"""SLO evaluation on synthetic run folders with exactly known trouble injected (numpy-drawn)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reports import columns as c
+from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, compare, evaluate
+from reports.load import load_run
+from reports.results import FAIL, NO_DATA, PASS
+from reports.slo import SLOFile, load_slo_file
+from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
+
+THREE_STEPS = ((1.0, 60.0, "steady"), (5.0, 60.0, "steady"), (10.0, 60.0, "steady"))
+
+
+def _evaluate(tmp_path: Path, run: SyntheticRun, slo: SLOFile | None = None, name: str = "run") -> Evaluation:
+    return evaluate(load_run(run.write(tmp_path / name)), slo or load_slo_file())
+
+
+def _by_name(ev: Evaluation) -> dict[str, object]:
+    return {r.name: r for r in ev.results}
+
+
+def _verdicts(ev: Evaluation) -> dict[str, str]:
+    return {r.name: r.verdict for r in ev.results}
+
+
+def test_a_clean_run_passes_every_slo_and_is_go(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS))
+    assert {v for v in _verdicts(ev).values()} <= {PASS, "warn"}, _verdicts(ev)
+    assert (ev.verdict, ev.exit_code) == (GO, 0)
+    assert ev.reasons[0].startswith("every SLO passed")
+
+
+def test_figures_equal_an_independent_numpy_computation_on_the_raw_requests(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, lag_ms=25.0, slowdowns=[Slowdown(30, 50, 400.0, "GET /search")])
+    ev = _evaluate(tmp_path, run)
+    raw = run.requests()
+    # Each request started 25 ms behind its schedule: that wait counts (coordinated omission).
+    delay_ms = (raw[c.TS].to_numpy() - raw[c.INTENDED_TS].to_numpy()) * 1000.0
+    assert delay_ms == pytest.approx(np.full(len(raw), 25.0), abs=0.01)
+    corrected = raw[c.LATENCY_MS].to_numpy() + delay_ms
+    results = _by_name(ev)
+    assert results["page-time-average"].measured == pytest.approx(corrected.mean())
+    search = (raw[c.NAME] == "GET /search").to_numpy()
+    assert results["search-p95"].measured == pytest.approx(np.quantile(corrected[search], 0.95))
+    orders = (raw[c.NAME] == "POST /api/orders").to_numpy()
+    assert results["checkout-p95"].measured == pytest.approx(np.quantile(corrected[orders], 0.95))
+    # Per window: exact percentiles of that window's requests, never an average of averages.
+    window = np.floor((raw[c.TS].to_numpy() - run.t0) / 10.0)
+    for i in (0, 3, 12):
+        row = ev.windows.iloc[i]
+        assert row["p95"] == pytest.approx(np.quantile(corrected[window == i], 0.95))
+        assert row["requests"] == int((window == i).sum())
+    # Per endpoint, and the whole-run count.
+    table = ev.endpoints.set_index(c.NAME)
+    assert table.loc["GET /search", "p99"] == pytest.approx(np.quantile(corrected[search], 0.99))
+    assert table["requests"].sum() == len(raw) == ev.total_requests
+
+
+def test_an_injected_search_slowdown_breaches_exactly_the_search_slo(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, slowdowns=[Slowdown(0, 180, 300.0, "GET /search")])
+    ev = _evaluate(tmp_path, run)
+    failed = sorted(name for name, v in _verdicts(ev).items() if v == FAIL)
+    assert failed == ["search-p95"]
+    assert (ev.verdict, ev.exit_code) == (NO_GO, 1)
+    assert ev.reasons[0].startswith("search-p95 breached: ")
+    assert "target ≤ 250 ms" in ev.reasons[0]
+
+
+def test_an_error_burst_outside_faults_breaches_error_rate_and_availability_only(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, bursts=[Burst(125, 140, 0.2)])
+    ev = _evaluate(tmp_path, run)
+    failed = sorted(name for name, v in _verdicts(ev).items() if v == FAIL)
+    assert failed == ["availability", "error-rate", "sustained-5x"] or failed == ["availability", "error-rate"]
+    raw = run.requests()
+    assert _by_name(ev)["error-rate"].measured == pytest.approx((~raw[c.OK]).mean())
+    assert _by_name(ev)["availability"].note == "2 of 3 minutes available"
+
+
+def test_errors_inside_a_fault_window_count_against_the_fault_budget_not_the_run(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=((5.0, 150.0, "steady"),), faults=[FaultSpec(60, 80)], bursts=[Burst(60, 80, 0.04)])
+    ev = _evaluate(tmp_path, run)
+    results = _by_name(ev)
+    raw = run.requests()
+    inside = ((raw[c.TS] >= run.t0 + 60) & (raw[c.TS] <= run.t0 + 80)).to_numpy()
+    fault = results["fault error rate: cut-inventory-legacy-link (Partition the inventory dual-write)"]
+    assert fault.measured == pytest.approx((~raw[c.OK].to_numpy()[inside]).mean())
+    assert fault.verdict == "warn"  # 4% is above the 2% warning, inside the 5% budget
+    assert results["error-rate"].verdict == PASS  # scoped to no-fault
+    assert ev.verdict == GO
+
+
+def test_recovery_time_runs_from_the_fault_end_until_latency_is_back_for_a_sustained_window(tmp_path: Path) -> None:
+    # The partition heals at 80 s but the shop stays slow (p95 > 3 s) until 120 s.
+    run = SyntheticRun(
+        stages=((1.0, 200.0, "steady"),), faults=[FaultSpec(60, 80)], slowdowns=[Slowdown(60, 120, 5000)]
+    )
+    ev = _evaluate(tmp_path, run)
+    recovery = _by_name(ev)["recovery: cut-inventory-legacy-link (Partition the inventory dual-write)"]
+    assert recovery.measured == pytest.approx(40.0)
+    assert recovery.verdict == PASS
+
+
+def test_a_kill_recovers_from_its_start_and_never_recovering_is_a_breach(tmp_path: Path) -> None:
+    kill = FaultSpec(30, 31, action="kill-gateway-pod", title="Kill a gateway pod")
+    run = SyntheticRun(stages=((1.0, 400.0, "steady"),), faults=[kill], slowdowns=[Slowdown(30, 400, 5000)])
+    ev = _evaluate(tmp_path, run)
+    recovery = _by_name(ev)["recovery: kill-gateway-pod (Kill a gateway pod)"]
+    assert recovery.scope == "from the fault's start (a kill)"
+    assert recovery.verdict == FAIL
+    assert recovery.measured == pytest.approx(ev.t_end - (run.t0 + 30))  # observed to the end, never back
+    assert "not back inside the recovery targets" in recovery.note
+
+
+def test_load_below_plan_is_inconclusive_not_go(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, achieved_fraction=0.6))
+    assert (ev.verdict, ev.exit_code) == (INCONCLUSIVE, 3)
+    assert any(
+        r.startswith("load not trustworthy: achieved / planned requests = 0.6")
+        or r.startswith("load not trustworthy: achieved / planned requests = 0.599")
+        for r in ev.reasons
+    )
+
+
+def test_an_overloaded_generator_makes_even_a_breach_inconclusive(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, generator_cpu=99.0, slowdowns=[Slowdown(0, 180, 300.0, "GET /search")])
+    ev = _evaluate(tmp_path, run)
+    assert _verdicts(ev)["search-p95"] == FAIL
+    assert (ev.verdict, ev.exit_code) == (INCONCLUSIVE, 3)
+    assert ev.reasons[0].startswith("load not trustworthy: generator CPU % (p95, worst worker) = 99")
+
+
+def test_schedule_lag_beyond_the_limit_is_inconclusive(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, lag_ms=1500.0))
+    assert ev.verdict == INCONCLUSIVE
+    assert any("schedule lag p95 (ms) = 1.5e+03" in r for r in ev.reasons)
+
+
+def test_an_slo_without_data_is_not_a_pass(tmp_path: Path) -> None:
+    run_dir = SyntheticRun(stages=THREE_STEPS).write(tmp_path / "run")
+    (run_dir / "audit.json").unlink()
+    ev = evaluate(load_run(run_dir), load_slo_file())
+    assert _verdicts(ev)["integrity: no_negative_stock"] == NO_DATA
+    assert ev.verdict == INCONCLUSIVE
+    assert "integrity audit (audit.json)" in ev.run.not_measured
+    assert any("integrity: ledger_orders_exist not measured: no audit.json" in r for r in ev.reasons)
+
+
+def test_an_audit_violation_is_no_go(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, audit_ok=False))
+    assert _verdicts(ev)["integrity: no_negative_stock"] == FAIL
+    assert ev.verdict == NO_GO
+    assert _by_name(ev)["integrity: no_negative_stock"].note == "SKU-DB-1 at -2"
+
+
+def test_headroom_is_the_last_load_step_before_latency_climbs(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, latency_factor={10.0: 3.0}))
+    assert ev.headroom is not None
+    assert (ev.headroom.climb_at, ev.headroom.headroom) == (10.0, 5.0)
+    assert [m for m, _, _ in ev.headroom.steps] == [1.0, 5.0, 10.0]
+
+
+def test_sustained_multiplier_stops_at_the_first_step_that_broke(tmp_path: Path) -> None:
+    # 5x breaks on errors; 10x is fine again, but a shop that broke at 5x has not sustained 10x.
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, bursts=[Burst(60, 120, 0.01)]))
+    sustained = _by_name(ev)["sustained-5x"]
+    assert (sustained.measured, sustained.verdict) == (1.0, FAIL)
+    assert sustained.note == "1x held, 5x not held, 10x held"
+
+
+def test_error_budget_burn_rate_is_the_bad_ratio_over_the_allowed_ratio(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, error_rate=0.003)
+    ev = _evaluate(tmp_path, run)
+    budget = next(b for b in ev.budgets if b.slo == "error-rate")
+    bad = float((~run.requests()[c.OK]).mean())
+    assert budget.bad_ratio == pytest.approx(bad)
+    assert budget.burn_rate == pytest.approx(bad / 0.0015)
+    assert budget.objective == pytest.approx(0.9985)
+
+
+def test_a_baseline_diff_flags_a_p95_regression_beyond_the_tolerance(tmp_path: Path) -> None:
+    slo = load_slo_file()
+    before = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS), slo, "before")
+    after = _evaluate(
+        tmp_path, SyntheticRun(stages=THREE_STEPS, latency_factor={1.0: 1.3, 5.0: 1.3, 10.0: 1.3}), slo, "after"
+    )
+    compare(after, before, "before")
+    regressions = {g.name: g for g in after.regressions}
+    assert regressions["checkout-p95"].regressed
+    assert regressions["checkout-p95"].change == pytest.approx(0.3, abs=0.01)
+    assert not regressions["error-rate"].regressed
+    assert after.verdict == GO  # regressions warn unless the SLO file says fail_on_regression
+    assert any(
+        re.match(r"warning: regression against baseline: checkout-p95 \+(29|30|31)%$", r) for r in after.reasons
+    ), after.reasons
+    strict = replace(slo, settings=replace(slo.settings, fail_on_regression=True))
+    after.slo = strict
+    compare(after, before, "before")
+    assert after.verdict == NO_GO
+
+
+def test_a_requests_csv_is_read_like_the_parquet_file(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, slowdowns=[Slowdown(0, 180, 300.0, "GET /search")])
+    from_csv = evaluate(load_run(run.write(tmp_path / "csv", parquet=False)), load_slo_file())
+    from_parquet = _evaluate(tmp_path, run)
+    assert from_csv.run.requests_file == "requests.csv"
+    for a, b in zip(from_csv.results, from_parquet.results, strict=True):
+        assert (a.name, a.verdict) == (b.name, b.verdict)
+        assert a.measured == pytest.approx(b.measured)
+
+
+def test_a_malformed_journal_is_named(tmp_path: Path) -> None:
+    run_dir = SyntheticRun(stages=THREE_STEPS, faults=[FaultSpec(10, 20)]).write(tmp_path / "run")
+    journal = next((run_dir / "chaos").glob("*.journal.json"))
+    data = json.loads(journal.read_text())
+    data["run"][1]["start"] = "yesterday"
+    journal.write_text(json.dumps(data))
+    from reports.errors import ReportError
+
+    with pytest.raises(ReportError) as caught:
+        load_run(run_dir)
+    assert f"{journal}: run[1].start: expected an ISO-8601 timestamp, got 'yesterday'" == str(caught.value)
