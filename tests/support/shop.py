@@ -112,7 +112,9 @@ def running_shop(data_dir: Path, env: Mapping[str, str] | None = None, *, args: 
     seen: list[psutil.Process] = []
     try:
         up = _doorbuster(
-            ["up", "--data-dir", str(data_dir), "--port", "0", "--ttl", "20m", *args], shop_env, UP_TIMEOUT_S
+            ["up", "--data-dir", str(data_dir), "--port", "0", "--ttl", "20m", "--timeout", str(UP_TIMEOUT_S), *args],
+            shop_env,
+            UP_TIMEOUT_S,
         )
         seen += _started_processes(data_dir)
         assert up.returncode == 0, f"doorbuster up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
