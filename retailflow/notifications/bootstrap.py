@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from retailflow.common.bus import make_bus
 from retailflow.common.config import ServiceConfig
-from retailflow.common.db import Database
+from retailflow.common.db import Database, DatabaseError
 from retailflow.common.web import create_service_app
 from retailflow.notifications.adapters.store import NotificationStore
 from retailflow.notifications.entrypoints.http import routes
@@ -40,7 +40,8 @@ def create_app(config: ServiceConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.db.connect()
-        store.create_schema()
+        with contextlib.suppress(DatabaseError):  # normally the seed job made it already
+            store.create_schema()
         await bus.subscribe(TOPIC, GROUP, OrderEventConsumer(store))
         try:
             yield
