@@ -143,6 +143,7 @@ class Pod:
         self.restarts = 0
         self.last_exit: int | None = None
         self.next_start_at: float | None = None
+        self.ready_at: float | None = None  # when the current process first answered /readyz
         self._stopping = asyncio.Event()
 
     @property
@@ -167,7 +168,9 @@ class Pod:
             except psutil.Error:
                 create_time = None
             started = time.monotonic()
-            self._set(proc=proc, create_time=create_time, state="running", ready=False, next_start_at=None)
+            self._set(
+                proc=proc, create_time=create_time, state="running", ready=False, next_start_at=None, ready_at=None
+            )
             probing = asyncio.create_task(self._probe(session))
             try:
                 code = await wait_exit(proc)
@@ -197,7 +200,7 @@ class Pod:
                 ok = False
             failures = 0 if ok else failures + 1
             if ok and not self.ready:
-                self._set(ready=True)
+                self._set(ready=True, ready_at=self.ready_at or time.time())
             elif self.ready and failures >= 3:
                 self._set(ready=False)
             await asyncio.sleep(1.0 if self.ready else 0.1)
@@ -227,6 +230,7 @@ class Pod:
             "last_exit": self.last_exit,
             "next_start_at": self.next_start_at,
             "create_time": self.create_time,
+            "ready_at": self.ready_at,
             "log": str(self.log_path),
         }
 

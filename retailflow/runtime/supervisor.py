@@ -50,6 +50,7 @@ class Supervisor:
         self.service_ports: dict[str, int] = {}
         self.links: dict[str, tuple[LinkSpec, LinkProxy]] = {}
         self.pods: list[Pod] = []
+        self.init_seconds: dict[str, float] = {}  # how long each service's init job took
         self.control_url = ""
         self.started_at = time.time()
         self.expires_at = self.started_at + options.ttl_s
@@ -79,6 +80,7 @@ class Supervisor:
                     "name": name,
                     "url": f"http://127.0.0.1:{self.service_ports[name]}",
                     "replicas": len(pods),
+                    "init_s": self.init_seconds.get(name),
                     "ready": sum(p.ready for p in pods),
                 }
             )
@@ -220,6 +222,7 @@ class Supervisor:
             started = time.monotonic()
             code = await run_job(argv, env=pods[0].env, log_path=self.data_dir / "logs" / f"{service}-init.log")
             if code == 0:
+                self.init_seconds[service] = round(time.monotonic() - started, 3)
                 break
             delay = backoff.next_delay(time.monotonic() - started)
             log.warning("init job failed", extra={"job": f"{service}-init", "exit": code, "retry_in_s": delay})
