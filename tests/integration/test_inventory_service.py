@@ -38,18 +38,26 @@ def open_holds(env: dict[str, str], data_dir: Path) -> list[dict[str, object]]:
         db.close()
 
 
-@pytest.fixture(scope="module")
-def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """One embedded replica with a quick reaper, shared by the tests that don't care about the store."""
+PROFILES = ["embedded", pytest.param("postgresql", marks=pytest.mark.services)]
+
+
+def profile_env(profile: str, stack: ExitStack) -> dict[str, str]:
+    return {} if profile == "embedded" else {"RF_DB_URL": stack.enter_context(fresh_postgres())}
+
+
+@pytest.fixture(scope="module", params=PROFILES)
+def inventory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One replica with a quick reaper, shared by the tests that need no store of their own."""
     data_dir = tmp_path_factory.mktemp("inventory")
-    with run_service("inventory", data_dir, {"RF_INVENTORY_EXPIRY_INTERVAL_S": "0.2"}) as [proc]:
-        yield proc
+    with ExitStack() as stack:
+        env = {**profile_env(request.param, stack), "RF_INVENTORY_EXPIRY_INTERVAL_S": "0.2"}
+        yield stack.enter_context(run_service("inventory", data_dir, env))[0]
 
 
-@pytest.mark.parametrize("profile", ["embedded", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.mark.parametrize("profile", PROFILES)
 def test_concurrent_reservations_never_oversell_a_doorbuster_sku(profile: str, tmp_path: Path) -> None:
     with ExitStack() as stack:
-        env = {} if profile == "embedded" else {"RF_DB_URL": stack.enter_context(fresh_postgres())}
+        env = profile_env(profile, stack)
         replicas = stack.enter_context(run_service("inventory", tmp_path, env, replicas=2))
 
         def reserve(n: int) -> int:
@@ -177,6 +185,8 @@ def test_schemathesis_finds_no_server_error(inventory: ServiceProcess) -> None:
             "none",
             "--request-timeout",
             "10",
+            "--phases",
+            "examples,coverage,fuzzing",  # stateful needs links we don't declare; it doubled the time
         ],
         capture_output=True,
         text=True,
@@ -185,11 +195,17 @@ def test_schemathesis_finds_no_server_error(inventory: ServiceProcess) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
-def test_the_dual_write_waits_out_a_legacy_outage_and_legacy_converges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_dual_write_waits_out_a_legacy_outage_and_legacy_converges(profile: str, tmp_path: Path) -> None:
     legacy_port = free_port()  # nothing listens here until legacy starts: the partition
-    env = {"RF_LEGACY_URL": f"http://127.0.0.1:{legacy_port}", "RF_INVENTORY_RECONCILE_INTERVAL_S": "0"}
+    stack = ExitStack()
+    env = {
+        **profile_env(profile, stack),
+        "RF_LEGACY_URL": f"http://127.0.0.1:{legacy_port}",
+        "RF_INVENTORY_RECONCILE_INTERVAL_S": "0",
+    }
     seed_service("legacy", tmp_path)
-    with run_service("inventory", tmp_path, env) as [inventory]:
+    with stack, run_service("inventory", tmp_path, env) as [inventory]:
         api = inventory.url
         for n in range(6):
             body = {

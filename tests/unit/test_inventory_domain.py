@@ -59,6 +59,7 @@ def test_items_are_validated_and_sorted_by_sku() -> None:
         ([{"sku": "a", "qty": True}], r"items\[0\].qty"),
         ([{"sku": "a", "qty": 1.5}], r"items\[0\].qty"),
         ([{"sku": "", "qty": 1}], r"items\[0\].sku must be a string of 1 to 64"),
+        ([{"sku": "a\x00b", "qty": 1}], r"items\[0\].sku must be a string of 1 to 64 printable characters"),
         ([{"sku": "a", "qty": 1}, {"sku": "a", "qty": 1}], r"items\[1\].sku 'a' appears twice"),
         ([[1, 2]], r"items\[0\] must be an object"),
         ([{"sku": "a", "qty": 1}] * 51, "1 to 50"),

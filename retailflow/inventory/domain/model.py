@@ -28,6 +28,7 @@ __all__ = [
     "Reservation",
     "Status",
     "Stock",
+    "is_sku",
     "parse_items",
     "validate_reservation_id",
     "validate_ttl",
@@ -102,6 +103,11 @@ class Status:
     REJECTED = "rejected"  # never held: a line had too little stock (kept so a retry gets the same answer)
 
 
+def is_sku(value: object) -> bool:
+    """A string a store can hold as a key (PostgreSQL refuses NUL bytes, for one)."""
+    return isinstance(value, str) and 1 <= len(value) <= SKU_LENGTH and value.isprintable()
+
+
 def validate_reservation_id(value: object) -> str:
     if not isinstance(value, str) or not _RESERVATION_ID.fullmatch(value):
         raise InvalidReservation("'reservation_id' must be 1-100 characters of letters, digits, '.', '_', ':' or '-'")
@@ -123,8 +129,8 @@ def parse_items(items: object) -> tuple[Line, ...]:
         if not isinstance(item, dict):
             raise InvalidReservation(f"items[{n}] must be an object with 'sku' and 'qty'")
         sku, qty = item.get("sku"), item.get("qty")
-        if not isinstance(sku, str) or not 1 <= len(sku) <= SKU_LENGTH:
-            raise InvalidReservation(f"items[{n}].sku must be a string of 1 to {SKU_LENGTH} characters")
+        if not is_sku(sku):
+            raise InvalidReservation(f"items[{n}].sku must be a string of 1 to {SKU_LENGTH} printable characters")
         if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
             raise InvalidReservation(f"items[{n}].qty must be a whole number from 1 to {MAX_QTY}")
         if sku in lines:

@@ -16,7 +16,7 @@ from retailflow.common.web import JSON, json_body, require
 from retailflow.inventory.adapters.legacy_client import LegacyUnavailable
 from retailflow.inventory.domain import errors
 from retailflow.inventory.domain.commands import CommitReservation, ReleaseReservation, ReserveStock
-from retailflow.inventory.domain.model import SKU_LENGTH, parse_items, validate_reservation_id, validate_ttl
+from retailflow.inventory.domain.model import SKU_LENGTH, is_sku, parse_items, validate_reservation_id, validate_ttl
 from retailflow.inventory.service_layer.handlers import InventoryHandlers
 from retailflow.inventory.service_layer.legacy_sync import LegacyReconciler, LegacySyncRelay, sync_status
 
@@ -77,7 +77,7 @@ def routes(
         """Stock of one sku.
         ---
         parameters:
-          - {name: sku, in: path, required: true, schema: {type: string}}
+          - {name: sku, in: path, required: true, schema: {type: string}, example: SKU-000001}
         responses:
           200:
             description: '{"sku", "available", "reserved", "sold", "initial", "version"}'
@@ -85,7 +85,7 @@ def routes(
             description: unknown sku
         """
         sku = request.path_params["sku"]
-        if len(sku) > SKU_LENGTH:
+        if not is_sku(sku):
             raise errors.UnknownSku(sku[:SKU_LENGTH])
         return JSON(handlers.stock(sku).to_json())
 
@@ -102,6 +102,7 @@ def routes(
                 required: [skus]
                 properties:
                   skus: {type: array, maxItems: 500, items: {type: string, maxLength: 64}}
+              example: {skus: [SKU-000001, DB-0001]}
         responses:
           200:
             description: '{"items": [stock]}'
@@ -110,9 +111,9 @@ def routes(
         """
         body = await json_body(request)
         skus = require(body, "skus", list, max_length=MAX_BATCH)
-        if not all(isinstance(sku, str) and len(sku) <= SKU_LENGTH for sku in skus):
+        if not all(is_sku(sku) for sku in skus):
             raise ShopHTTPError(
-                f"'skus' must be strings of at most {SKU_LENGTH} characters", code="invalid", status=422
+                f"'skus' must be strings of 1 to {SKU_LENGTH} printable characters", code="invalid", status=422
             )
         return JSON({"items": [stock.to_json() for stock in handlers.stocks(skus)]})
 
@@ -140,6 +141,7 @@ def routes(
                       properties:
                         sku: {type: string, minLength: 1, maxLength: 64}
                         qty: {type: integer, minimum: 1, maximum: 100}
+              example: {reservation_id: order-1, items: [{sku: SKU-000001, qty: 1}], ttl_s: 60}
         responses:
           201:
             description: held (or the reservation as it stands, for a repeated id)
