@@ -126,7 +126,7 @@ def test_category_and_price_filters_narrow_the_unfiltered_results_exactly(repo: 
     [
         ("price_asc", lambda p: p.price_cents, False),
         ("price_desc", lambda p: p.price_cents, True),
-        ("name", lambda p: p.name.encode(), False),
+        ("name", lambda p: p.name.lower(), False),
     ],
 )
 def test_sorting_orders_the_same_results(repo: CatalogRepository, sort: str, key, reverse: bool) -> None:

@@ -24,7 +24,7 @@ _ORDER = {
     "relevance": "rank, p.id",
     "price_asc": "p.price_cents, p.id",
     "price_desc": "p.price_cents DESC, p.id",
-    "name": "p.name, p.id",
+    "name": "lower(p.name), p.id",  # as a shopper reads it; bytewise (C) in both stores
 }
 
 
