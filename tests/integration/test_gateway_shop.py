@@ -1,0 +1,208 @@
+"""The gateway in front of the real services (catalog, inventory + legacy, payments, orders), each a
+real process on the embedded profile: pages carry their markers, the API round trip works, a
+browser's form flow ends on an order page, and schemathesis finds no server error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import requests
+
+from fixtures.catalog import generate
+from tests.support.processes import ServiceProcess, run_service
+
+pytestmark = pytest.mark.slow
+
+PRODUCTS = 2000  # tests/support/processes.py seeds every store with this many
+SHOP = ("legacy", "inventory", "catalog", "payments", "orders")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    missing = [s for s in SHOP if importlib.util.find_spec(f"retailflow.{s}.bootstrap") is None]
+    if missing:
+        pytest.skip(f"the shop's services are not built yet: {', '.join(missing)}")
+    data_dir = tmp_path_factory.mktemp("shop")
+    urls: dict[str, str] = {}
+    with ExitStack() as stack:
+        for service in SHOP:
+            env = {f"RF_{name.upper()}_URL": url for name, url in urls.items()}
+            (proc,) = stack.enter_context(run_service(service, data_dir, env))
+            urls[service] = proc.url
+        (gw,) = stack.enter_context(
+            run_service("gateway", data_dir, {f"RF_{n.upper()}_URL": u for n, u in urls.items()}, seed=False)
+        )
+        yield gw
+
+
+@pytest.fixture(scope="module")
+def catalog() -> object:
+    return generate(seed=42, products=PRODUCTS)
+
+
+def get(gateway: ServiceProcess, path: str, **kw: object) -> requests.Response:
+    return requests.get(gateway.url + path, timeout=30, **kw)  # type: ignore[arg-type]
+
+
+def page_kind(html: str) -> str:
+    match = re.search(r'<body data-page="([a-z]+)"', html)
+    return match.group(1) if match else ""
+
+
+def test_the_home_page_links_to_categories_and_products(gateway: ServiceProcess) -> None:
+    home = get(gateway, "/")
+    assert home.status_code == 200
+    assert home.headers["content-type"].startswith("text/html")
+    assert page_kind(home.text) == "home"
+    assert "<title>Home · RetailFlow</title>" in home.text
+    assert re.search(r'href="/c/[a-z0-9-]+"', home.text)
+    assert 'href="/p/DB-0001"' in home.text  # the doorbusters are on the home page
+
+
+def test_a_category_page_lists_product_links_and_paginates(gateway: ServiceProcess) -> None:
+    categories = get(gateway, "/api/categories").json()
+    leaf = max((c for c in categories if c["parent"]), key=lambda c: c["product_count"])
+    first = get(gateway, f"/c/{leaf['slug']}")
+    assert first.status_code == 200
+    assert page_kind(first.text) == "category"
+    assert f"<h1>{leaf['name']}</h1>" in first.text
+    assert len(re.findall(r'href="/p/[A-Z0-9-]+"', first.text)) >= min(24, leaf["product_count"])
+    if leaf["product_count"] > 24:
+        assert f'href="/c/{leaf["slug"]}?page=2"' in first.text
+        second = get(gateway, f"/c/{leaf['slug']}?page=2")
+        assert second.status_code == 200 and 'rel="prev"' in second.text
+    unknown = get(gateway, "/c/no-such-category")
+    assert unknown.status_code == 404 and page_kind(unknown.text) == "error"
+    bad_page = get(gateway, f"/c/{leaf['slug']}?page=abc")
+    assert bad_page.status_code == 400
+    assert "query parameter &#39;page&#39; must be a whole number" in bad_page.text
+
+
+def test_the_product_page_has_the_name_in_h1_the_sku_marker_and_the_stock(gateway: ServiceProcess, catalog) -> None:  # type: ignore[no-untyped-def]
+    product = catalog.by_sku["SKU-000007"]
+    page = get(gateway, "/p/SKU-000007")
+    assert page.status_code == 200
+    assert page_kind(page.text) == "product"
+    assert 'data-sku="SKU-000007"' in page.text
+    assert re.search(r"<h1>(.*?)</h1>", page.text).group(1) == product.name.replace("'", "&#39;")  # type: ignore[union-attr]
+    assert f'data-stock="{catalog.stock["SKU-000007"]}"' in page.text
+    assert 'action="/cart/items" method="post"' in page.text
+    missing = get(gateway, "/p/NOPE-1")
+    assert missing.status_code == 404 and page_kind(missing.text) == "error"
+
+
+def test_search_results_filter_sort_and_link_to_products(gateway: ServiceProcess, catalog) -> None:  # type: ignore[no-untyped-def]
+    term = catalog.search_terms()[0]
+    results = get(gateway, "/search", params={"q": term, "sort": "price_asc", "max_price": 10**8})
+    assert results.status_code == 200
+    assert page_kind(results.text) == "search"
+    assert re.search(r'href="/p/[A-Z0-9-]+"', results.text)
+    assert '<option value="price_asc" selected>' in results.text
+    api = get(gateway, "/api/search", params={"q": term, "sort": "price_asc"}).json()
+    prices = [p["price_cents"] for p in api["items"]]
+    assert prices == sorted(prices) and api["total"] > 0
+    bad = get(gateway, "/search", params={"q": term, "sort": "cheapest"})
+    assert bad.status_code == 400 and "must be one of relevance" in bad.text
+
+
+def test_the_api_round_trip_from_cart_to_confirmed_order(gateway: ServiceProcess, catalog) -> None:  # type: ignore[no-untyped-def]
+    product = get(gateway, "/api/products/SKU-000011").json()
+    assert product["sku"] == "SKU-000011" and product["stock"] == {"available": catalog.stock["SKU-000011"]}
+    listing = get(gateway, "/api/products", params={"per_page": 5}).json()
+    assert len(listing["items"]) == 5 and listing["total"] == PRODUCTS + 5
+    assert {p["sku"] for p in get(gateway, "/api/doorbusters").json()} >= {"DB-0001"}
+
+    cart = requests.post(gateway.url + "/api/carts", timeout=30)
+    assert cart.status_code == 201
+    cart_id = cart.json()["cart_id"]
+    added = requests.post(f"{gateway.url}/api/carts/{cart_id}/items", json={"sku": "SKU-000011", "qty": 2}, timeout=30)
+    assert added.status_code == 200 and added.json()["total_cents"] == 2 * product["price_cents"]
+    key = uuid.uuid4().hex
+    body = {"cart_id": cart_id, "payment_token": "tok_visa", "customer_id": "CUST-000001"}
+    placed = requests.post(gateway.url + "/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=60)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["status"] == "confirmed"
+    again = requests.post(gateway.url + "/api/orders", json=body, headers={"Idempotency-Key": key}, timeout=60)
+    assert again.json()["order_id"] == placed.json()["order_id"]
+    order_id = placed.json()["order_id"]
+    assert get(gateway, f"/api/orders/{order_id}").json()["status"] == "confirmed"
+    confirmation = get(gateway, f"/orders/{order_id}")
+    assert page_kind(confirmation.text) == "order" and f'data-order-id="{order_id}"' in confirmation.text
+
+
+def test_a_sold_out_answer_passes_through_unchanged(gateway: ServiceProcess) -> None:
+    cart_id = requests.post(gateway.url + "/api/carts", timeout=30).json()["cart_id"]
+    requests.post(f"{gateway.url}/api/carts/{cart_id}/items", json={"sku": "DB-0005", "qty": 21}, timeout=30)
+    answer = requests.post(
+        gateway.url + "/api/orders",
+        json={"cart_id": cart_id, "payment_token": "tok_visa"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=60,
+    )
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "sold_out" and answer.json()["sku"] == "DB-0005"
+
+
+def test_a_browser_adds_to_cart_and_checks_out_through_forms(gateway: ServiceProcess) -> None:
+    with requests.Session() as browser:
+        added = browser.post(
+            gateway.url + "/cart/items", data={"sku": "SKU-000021", "qty": "1"}, allow_redirects=False, timeout=30
+        )
+        assert added.status_code == 303 and added.headers["location"].startswith("/cart?cart_id=")
+        cart_page = browser.get(gateway.url + added.headers["location"], timeout=30)
+        assert page_kind(cart_page.text) == "cart" and 'data-sku="SKU-000021"' in cart_page.text
+        checkout = browser.get(gateway.url + "/checkout", timeout=30)  # the cart comes from the cookie
+        assert page_kind(checkout.text) == "checkout"
+        form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', checkout.text))
+        assert form["idempotency_key"] and form["cart_id"]
+        placed = browser.post(gateway.url + "/checkout", data=form, allow_redirects=False, timeout=60)
+        assert placed.status_code == 303, placed.text
+        order_page = browser.get(gateway.url + placed.headers["location"], timeout=30)
+        assert page_kind(order_page.text) == "order"
+        assert re.search(r'data-order-id="[^"]+" data-status="confirmed"', order_page.text)
+        bad_qty = browser.post(gateway.url + "/cart/items", data={"sku": "SKU-000021", "qty": "-3"}, timeout=30)
+        assert bad_qty.status_code == 422 and "quantity must be a whole number from 1 to 100" in bad_qty.text
+
+
+def test_schemathesis_finds_no_server_error(gateway: ServiceProcess, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            gateway.url + "/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "25",
+            "--workers",
+            "2",
+            "--seed",
+            "20261125",
+            "--no-color",
+            "--generation-database",
+            "none",
+            "--suppress-health-check",
+            "all",
+            "--request-timeout",
+            "15",
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "Server error" not in result.stdout, result.stdout[-6000:]
+    assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-3000:]
