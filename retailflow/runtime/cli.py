@@ -134,14 +134,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         argv += ["--services", args.services]
     for item in args.replicas or []:
         argv += ["--replicas", item]
+    for flag in ("products", "seed"):
+        if getattr(args, flag) is not None:
+            argv += [f"--{flag}", str(getattr(args, flag))]
     with open(data_dir / "logs" / "supervisor.log", "ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True
         )
     try:
         state = _wait_ready(proc, data_dir, args.timeout)
-    except DoorbusterError:
-        _stop_supervisor(proc.pid, None, data_dir, 15.0)
+    except (DoorbusterError, KeyboardInterrupt):
+        _stop_supervisor(proc.pid, None, data_dir, 15.0)  # a half-started shop is not left behind
         raise
     print(state.get("storefront_url") or state["control_url"])
     return 0

@@ -46,13 +46,21 @@ def parse_duration(raw: str) -> float:
 
 def build_options(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Options:
     services = parse_services(args.services)
+    env = dict(os.environ if env is None else env)
+    # Catalog size and seed reach the init jobs and the pods through their environment.
+    for flag, var in (("products", "RF_PRODUCTS"), ("seed", "RF_SEED")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            if value < (1 if flag == "products" else 0):
+                raise PodRuntimeError(f"--{flag} {value} must be {'at least 1' if flag == 'products' else '>= 0'}")
+            env[var] = str(value)
     return Options(
         data_dir=Path(args.data_dir),
         port=args.port,
         services=services,
         replicas=parse_replicas(args.replicas or [], services),
         ttl_s=parse_duration(args.ttl),
-        env=dict(os.environ if env is None else env),
+        env=env,
     )
 
 
@@ -65,3 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, data_dir_required: bool = 
     parser.add_argument("--services", default=None, help="comma-separated services to run (default: all)")
     parser.add_argument("--replicas", action="append", metavar="SERVICE=N", help="replicas of a service")
     parser.add_argument("--ttl", default="4h", help="stop by itself after this long (e.g. 90s, 30m, 4h)")
+    parser.add_argument(
+        "--products", type=int, default=None, help="catalog size the init jobs seed (default: $RF_PRODUCTS or 10000)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="fixture seed (default: $RF_SEED or 42)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -152,3 +153,61 @@ def test_a_port_in_use_is_refused_with_the_supervisor_log(data_dir: Path) -> Non
         up = doorbuster("up", "--data-dir", str(data_dir), "--port", str(port), "--services", "gateway,legacy")
     assert up.returncode == 4
     assert f"port {port} on 127.0.0.1 is already in use" in up.stderr
+
+
+def test_a_supervisor_killed_with_sigkill_takes_its_replicas_with_it(data_dir: Path) -> None:
+    up = doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--services", "legacy", "--replicas", "legacy=2")
+    assert up.returncode == 0, up.stderr
+    state = read_state(data_dir) or {}
+    pods = [(p["pid"], p["create_time"]) for p in state["pods"]]
+    assert len(pods) == 2 and all(is_alive(*pod) for pod in pods)
+    os.kill(state["pid"], signal.SIGKILL)  # no chance to clean up: the kernel must (PR_SET_PDEATHSIG)
+    wait_until(
+        lambda: not any(is_alive(*pod) for pod in pods), timeout=30, what="the replicas to die with their supervisor"
+    )
+    down = doorbuster("down", "--data-dir", str(data_dir))
+    assert down.returncode == 0 and "no shop is running" in down.stderr
+
+
+def test_up_in_the_foreground_prints_the_url_and_stops_everything_on_sigterm(data_dir: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "doorbuster.cli",
+            "up",
+            "--foreground",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+            "--services",
+            "legacy",
+        ],
+        env=shop_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()  # printed once every pod is ready
+        assert url, f"up --foreground printed no URL:\n{proc.stderr.read() if proc.poll() is not None else ''}"
+        # runtime.json follows the announcement within its write interval.
+        state = wait_until(
+            lambda: (s := read_state(data_dir)) and s.get("all_ready") and s,
+            timeout=10,
+            what="runtime.json to show every pod ready",
+        )
+        assert url == state["control_url"]
+        assert state["pid"] == proc.pid
+        pod = state["pods"][0]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert not is_alive(pod["pid"], pod["create_time"])
+        assert (read_state(data_dir) or {}).get("stop_reason") == "signal SIGTERM"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
