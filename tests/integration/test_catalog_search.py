@@ -151,6 +151,7 @@ def test_pages_tile_the_results_without_overlap_and_past_the_end_is_empty(repo: 
 def test_a_query_without_matches_or_without_words_finds_nothing(repo: CatalogRepository) -> None:
     assert search(repo, q="zzzxqy") == ([], 0)
     assert search(repo, q="?!* ()") == ([], 0)
+    assert search(repo, q="the made from") == ([], 0)  # stop words only: no full-catalog scan
     # Quotes and OR are not operators: "zzzxqy" must still match, so nothing does.
     assert search(repo, q='sweater" OR "zzzxqy') == ([], 0)
     assert search(repo, q="sweater OR -zzzxqy") == ([], 0)

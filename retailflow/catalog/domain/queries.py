@@ -32,6 +32,15 @@ MAX_WORDS = 12
 SEARCH_SORTS = ("relevance", "price_asc", "price_desc", "name")
 LIST_SORTS = ("featured", "price_asc", "price_desc", "name")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words that every product's text holds say nothing about which product a shopper wants, and
+# matching all of them costs a scan of the whole catalog: English stop words (PostgreSQL's
+# 'english' configuration drops them too) and the filler of the generated descriptions.
+STOP_WORDS = frozenset(
+    _WORD.findall(
+        "a an and are as at be by for from has have in is it its of on or our that the this to with "
+        "made features built part range"
+    )
+)
 
 
 class InvalidQuery(CatalogError):
@@ -43,8 +52,10 @@ class InvalidQuery(CatalogError):
 
 
 def search_words(text: str) -> tuple[str, ...]:
-    """The words of a search, lower-cased: operators and punctuation never reach a query parser."""
-    return tuple(w.lower() for w in _WORD.findall(text))[:MAX_WORDS]
+    """The words of a search, lower-cased, without stop words: operators and punctuation never
+    reach a query parser."""
+    words = (w.lower() for w in _WORD.findall(text))
+    return tuple(w for w in words if w not in STOP_WORDS)[:MAX_WORDS]
 
 
 def _optional_int(params: Mapping[str, str], key: str, low: int, high: int) -> int | None:
