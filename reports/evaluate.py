@@ -94,7 +94,7 @@ def _objective_results(
             m = measure(prepared, segments, objective, slo.settings, t0)
         else:
             assert run.locust_stats is not None
-            m = locust_measure(run.locust_stats, objective)
+            m = locust_measure(run.locust_stats, objective, has_faults=bool(run.faults))
         out.append(
             Result(
                 name=objective.name,

@@ -128,9 +128,11 @@ def measure(
 _LOCUST_SOURCE = "locust_stats.csv (Locust's bucketed figures)"
 
 
-def locust_measure(stats: pd.DataFrame, objective: Objective) -> Measurement:
+def locust_measure(stats: pd.DataFrame, objective: Objective, *, has_faults: bool) -> Measurement:
     """Fallback for a plain Locust run: Locust's aggregated rows (no journeys, phases or minutes)."""
-    if objective.journeys or objective.phase != "all" or objective.metric in ("availability",):
+    # Without a fault window, "outside faults" is the whole run.
+    whole_run = objective.phase == "all" or (objective.phase == "no-fault" and not has_faults)
+    if objective.journeys or not whole_run or objective.metric in ("availability",):
         return Measurement(None, _LOCUST_SOURCE, "needs per-request data (requests.parquet)")
     if objective.metric in ("achieved_ratio", "sustained_multiplier"):
         return Measurement(None, _LOCUST_SOURCE, "needs planned_rate.csv and per-request data")
