@@ -183,22 +183,36 @@ class SoakPlan(SteadyPlan):
 
 
 class RampPlan(RatePlan):
-    """1x -> 5x -> 10x (`steps`): a linear ramp of `ramp` s into each step, then `hold` s on it."""
+    """1x -> 5x -> 10x (`steps`): a linear ramp of `ramp` s into each step, then `hold` s on it
+    (or `step_s`: each step lasts that long, its ramp included)."""
 
     name = "ramp"
 
-    def __init__(self, steps: Any = (1, 5, 10), hold: float = 60.0, ramp: float = 10.0, **kw: Any) -> None:
+    def __init__(
+        self,
+        steps: Any = (1, 5, 10),
+        hold: float = 60.0,
+        ramp: float = 10.0,
+        step_s: float | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.steps, self.hold, self.ramp = _steps(steps), float(hold), float(ramp)
+        self.first_hold = self.hold
+        if step_s is not None:
+            # `step_s`: each step (its ramp included) lasts step_s seconds
+            self.ramp = min(self.ramp, float(step_s) / 5)
+            self.hold = float(step_s) - self.ramp
+            self.first_hold = float(step_s)
         if not self.steps or min(self.steps) <= 0:
             raise ShapeError(f"shape ramp: steps must be positive multipliers, got {steps!r}")
 
     @property
     def duration(self) -> float:
-        return len(self.steps) * self.hold + (len(self.steps) - 1) * self.ramp
+        return self.first_hold + (len(self.steps) - 1) * (self.ramp + self.hold)
 
     def args(self) -> dict[str, Any]:
-        return {"steps": list(self.steps), "hold": self.hold, "ramp": self.ramp}
+        return {"steps": list(self.steps), "first_hold": self.first_hold, "hold": self.hold, "ramp": self.ramp}
 
     def _plan(self, elapsed: float) -> tuple[float, str, float | None]:
         t = elapsed
@@ -209,9 +223,10 @@ class RampPlan(RatePlan):
                     # a ramp belongs to the step it climbs to
                     return prev + (step - prev) * t / self.ramp, "ramp", step
                 t -= self.ramp
-            if t < self.hold:
+            hold = self.first_hold if i == 0 else self.hold
+            if t < hold:
                 return step, "steady", step
-            t -= self.hold
+            t -= hold
         return self.steps[-1], "steady", self.steps[-1]
 
 

@@ -48,6 +48,12 @@ def test_ramp_climbs_1x_5x_10x_holding_each_step() -> None:
     assert users[0] < users[1] < users[2]
 
 
+def test_ramp_step_s_fits_each_step_ramp_included_into_that_many_seconds() -> None:
+    shape = make_plan("ramp", parse_shape_args("step_s=15"), one_x_rps=10)
+    assert shape.duration <= 45
+    assert [shape.plan_at(t).stage for t in (1, 14, 16, 29, 31, 44)] == ["1x", "1x", "5x", "5x", "10x", "10x"]
+
+
 def test_users_follow_the_planned_rate_through_littles_law() -> None:
     shape = make_plan("steady", {}, one_x_rps=40, demand=DEMAND)
     # 40 req/s over 5.0 requests per iteration (0.6*5 + 0.3*4 + 0.1*8) = 8 iterations/s
