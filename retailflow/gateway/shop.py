@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from retailflow.common.cache import LocalCache
+from retailflow.common.errors import ShopHTTPError
 from retailflow.common.upstream import UpstreamResponse
 from retailflow.gateway.settings import GatewaySettings
 from retailflow.gateway.upstreams import GuardedUpstream
@@ -47,6 +48,12 @@ class ShopClient:
 
     async def product_and_stock(self, sku: str) -> tuple[UpstreamResponse, UpstreamResponse | BaseException]:
         """The catalog's product and inventory's stock, asked at once; the stock may have failed."""
+        known = await self.cache.get(f"catalog:/products/{sku}")
+        if known is not None:  # the usual case: one hop, and no tasks to gather
+            try:
+                return UpstreamResponse(200, known), await self.stock(sku)
+            except ShopHTTPError as exc:
+                return UpstreamResponse(200, known), exc
         product, stock = await asyncio.gather(
             self.catalog_get(f"/products/{sku}"), self.stock(sku), return_exceptions=True
         )

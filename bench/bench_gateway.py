@@ -1,0 +1,109 @@
+"""Gateway: requests/s and gateway CPU per request by kind, cached and uncached, vs /healthz.
+
+Starts the real services (embedded profile, 2,000 products) and two gateways in front of them:
+one as shipped (catalog answers and rendered pages cached for seconds) and one with caching
+off, so the ratio shows what the cache saves per request. CPU per request is the gateway
+process's own CPU time (psutil), which a busy machine disturbs less than wall-clock rates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from fixtures.catalog import generate
+from tests.support.processes import run_service
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+CONCURRENCY = 8
+PRODUCTS = 2000
+
+
+async def _drive(base: str, paths: Callable[[], str], proc: psutil.Process) -> tuple[float, float, float, float]:
+    """(requests/s, p50 ms, p95 ms, gateway CPU ms per request) over SECONDS."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + SECONDS
+    cpu_before = sum(proc.cpu_times()[:2])
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            async with session.get(base + paths()) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{response.status} from {response.url}")
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
+    elapsed = time.perf_counter() - started
+    cpu = sum(proc.cpu_times()[:2]) - cpu_before
+    latencies.sort()
+    return (
+        len(latencies) / elapsed,
+        statistics.median(latencies),
+        latencies[int(len(latencies) * 0.95)],
+        (cpu * 1000 / len(latencies)),
+    )
+
+
+def main() -> int:
+    catalog = generate(products=PRODUCTS)
+    rng = random.Random(1)
+    skus = [p.sku for p in catalog.products]
+    terms = catalog.search_terms()[:20]
+    leaves = [c.slug for c in catalog.categories if c.parent]
+    kinds: dict[str, Callable[[], str]] = {
+        "healthz (baseline)": lambda: "/healthz",
+        "GET /api/categories": lambda: "/api/categories",
+        "GET /api/products/{sku} (+stock)": lambda: f"/api/products/{rng.choice(skus[:200])}",
+        "GET /api/search": lambda: f"/api/search?q={rng.choice(terms)}",
+        "page / (home)": lambda: "/",
+        "page /c/{slug}": lambda: f"/c/{rng.choice(leaves)}",
+        "page /p/{sku}": lambda: f"/p/{rng.choice(skus[:200])}",
+        "page /search": lambda: f"/search?q={rng.choice(terms)}",
+    }
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        data_dir = Path(tmp)
+        urls: dict[str, str] = {}
+        started = time.perf_counter()
+        for service in ("legacy", "inventory", "catalog", "payments", "orders"):
+            env = {f"RF_{n.upper()}_URL": u for n, u in urls.items()}
+            (proc,) = stack.enter_context(run_service(service, data_dir, {"RF_PRODUCTS": str(PRODUCTS), **env}))
+            urls[service] = proc.url
+        upstreams = {f"RF_{n.upper()}_URL": u for n, u in urls.items()}
+        (cached,) = stack.enter_context(run_service("gateway", data_dir, upstreams, seed=False))
+        (uncached,) = stack.enter_context(
+            run_service(
+                "gateway",
+                data_dir,
+                {**upstreams, "RF_GATEWAY_CACHE_TTL_S": "0", "RF_GATEWAY_STOCK_TTL_S": "0"},
+                seed=False,
+            )
+        )
+        print(f"shop started (5 services seeded + 2 gateways): {time.perf_counter() - started:.1f} s")
+        print(f"{'kind':34} {'cache':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms/req':>11} {'cpu x':>7}")
+        for label, gateway in (("on", cached), ("off", uncached)):
+            proc = psutil.Process(gateway.proc.pid)
+            baseline = None
+            for name, paths in kinds.items():
+                rate, p50, p95, cpu = asyncio.run(_drive(gateway.url, paths, proc))
+                baseline = baseline or cpu
+                print(f"{name:34} {label:>6} {rate:8.0f} {p50:8.2f} {p95:8.2f} {cpu:11.3f} {cpu / baseline:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
