@@ -4,11 +4,16 @@ Redis, RabbitMQ)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +200,114 @@ def test_every_confirmed_order_was_captured_exactly_once_and_projections_match_t
     finally:
         pdb.close()
     assert captures == dict.fromkeys(confirmed, 1)
+
+
+def _embedded_only(shop: Shop) -> None:
+    if shop.profile != "embedded":
+        pytest.skip("the HTTP surface and the saga are the same on both profiles; checked once, embedded")
+
+
+def test_bad_input_gets_a_4xx_naming_the_problem_never_a_5xx(shop: Shop) -> None:
+    _embedded_only(shop)
+    sku = _skus(shop)[0]["sku"]
+    cart_id, empty_cart = shop.cart_with((sku, 1)), shop.cart_with()
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    cases: list[tuple[str, str, dict[str, str], Any, int, str, str]] = [
+        ("POST", "/orders", {}, {"cart_id": cart_id}, 400, "missing_idempotency_key", "Idempotency-Key header"),
+        ("POST", "/orders", key, b"{oops", 400, "malformed_json", "not valid JSON"),
+        ("POST", "/orders", key, {"cart_id": 5}, 422, "invalid", "'cart_id' must be a str"),
+        ("POST", "/orders", key, {"cart_id": "no-such-cart"}, 404, "cart_not_found", "no cart 'no-such-cart'"),
+        ("POST", "/orders", key, {"cart_id": empty_cart}, 422, "empty_cart", "is empty"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": 0}, 422, "invalid", "at least 1"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": -3}, 422, "invalid", "at least 1"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": 101}, 422, "invalid", "at most 100"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": 100}, 422, "invalid_quantity", "at most 100 units"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": "2"}, 422, "invalid", "whole number"),
+        ("POST", f"/carts/{cart_id}/items", {}, {"sku": "SKU-NOPE", "qty": 1}, 404, "unknown_sku", "SKU-NOPE"),
+        ("POST", "/carts/nope/items", {}, {"sku": sku, "qty": 1}, 404, "cart_not_found", "no cart 'nope'"),
+        ("DELETE", f"/carts/{cart_id}/items/SKU-ABSENT", {}, None, 404, "not_in_cart", "has no item SKU-ABSENT"),
+        ("GET", "/orders/no-such-order", {}, None, 404, "order_not_found", "no order"),
+        ("GET", "/orders/" + "x" * 300, {}, None, 404, "not_found", "no order"),
+        ("POST", f"/carts/{cart_id}/items", {}, b"x" * 100_000, 413, "payload_too_large", "bodies are limited"),
+    ]
+    for method, path, headers, body, status, code, detail in cases:
+        kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
+        resp = requests.request(method, shop.url("orders", path), headers=headers, timeout=T, **kwargs)
+        assert resp.status_code == status, (method, path, resp.text)
+        assert resp.json()["error"] == code and detail in resp.json()["detail"], (method, path, resp.text)
+    reused = shop.place(shop.cart_with((sku, 1)), key=key["Idempotency-Key"])
+    assert reused.status_code == 201
+    other = shop.place(shop.cart_with((sku, 2)), key=key["Idempotency-Key"])
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+
+
+def test_schemathesis_finds_no_server_error_in_orders(shop: Shop) -> None:
+    _embedded_only(shop)
+    result = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "run", shop.url("orders", "/openapi.json"), "--checks",
+         "not_a_server_error", "--max-examples", "15", "--seed", "7", "--workers", "1", "--generation-database",
+         "none", "--request-timeout", "20"],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def _status_in(data_dir: Path, env: dict[str, str], status: str) -> str | None:
+    db = orders_view.connect(ServiceConfig.from_env("orders", {**env, "RF_DATA_DIR": str(data_dir)}))
+    try:
+        return next((o["order_id"] for o in orders_view.orders(db) if o["status"] == status), None)
+    finally:
+        db.close()
+
+
+def _crash_during(shop: Shop, orders_env: dict[str, str], data_dir: Path, sku: str,
+                  status: str) -> tuple[str, str, str]:
+    """Start an orders replica, place an order, SIGKILL the replica once the order reaches
+    `status`; return the order id, its idempotency key and its cart."""
+    key = uuid.uuid4().hex
+    with run_service("orders", data_dir, orders_env) as [replica], ThreadPoolExecutor(1) as pool:
+        local = replace(shop, urls={**shop.urls, "orders": replica.url})
+        cart_id = local.cart_with((sku, 1))
+        pending = pool.submit(local.place, cart_id, key)
+        order_id = wait_until(lambda: _status_in(data_dir, orders_env, status), timeout=30, what=f"an order {status}")
+        os.kill(replica.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(requests.RequestException):
+            pending.result(timeout=30)  # the client sees its connection die
+    return order_id, key, cart_id
+
+
+def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop: Shop, tmp_path: Path) -> None:
+    _embedded_only(shop)
+    sku = _skus(shop)[5]["sku"]
+    before = shop.stock(sku)
+    orders_env = {**shop.env, "RF_DATA_DIR": str(tmp_path)}  # a store of its own: only these orders
+    slow = requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 2500}, timeout=T)
+    assert slow.status_code == 200
+    try:
+        # Killed while the payment was being authorized: stock reserved, nothing sold.
+        interrupted, key1, cart1 = _crash_during(shop, orders_env, tmp_path, sku, "reserved")
+        assert shop.stock(sku)["reserved"] - before["reserved"] == 1
+        # Killed while capturing: the stock is already sold, so recovery must finish the order.
+        committed, key2, cart2 = _crash_during(shop, orders_env, tmp_path, sku, "stock_committed")
+        fast_recovery = {**orders_env, "RF_ORDERS_STALE_AFTER_S": "1", "RF_ORDERS_RECOVERY_INTERVAL_S": "0.2"}
+        with run_service("orders", tmp_path, fast_recovery, seed=False) as [survivor]:
+            wait_until(lambda: _status_in(tmp_path, orders_env, "failed") == interrupted, timeout=30,
+                       what="the interrupted order compensated")
+            wait_until(lambda: _status_in(tmp_path, orders_env, "confirmed") == committed, timeout=30,
+                       what="the committed order finished")
+            local = replace(shop, urls={**shop.urls, "orders": survivor.url})
+            replay1 = local.place(cart1, key1)
+            replay2 = local.place(cart2, key2)
+    finally:
+        requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 5}, timeout=T)
+    after = shop.stock(sku)
+    assert (after["reserved"], after["sold"] - before["sold"]) == (before["reserved"], 1)
+    reservation = requests.get(shop.url("inventory", f"/reservations/{interrupted}"), timeout=T).json()
+    assert reservation["status"] == "released"
+    payment = requests.get(shop.url("payments", f"/payments/{interrupted}"), timeout=T)
+    assert payment.status_code == 404 or payment.json()["status"] != "captured"
+    assert requests.get(shop.url("payments", f"/payments/{committed}"), timeout=T).json()["status"] == "captured"
+    # The keys now answer with the outcome recovery decided, for the same orders.
+    assert replay1.status_code == 503 and replay1.json()["error"] == "checkout_interrupted"
+    assert replay1.json()["order_id"] == interrupted
+    assert replay2.status_code == 201 and replay2.json()["order_id"] == committed

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["CartCheckedOut", "CartError", "CartLimitExceeded", "CartLineNotFound", "InvalidTransition", "OrdersError"]
+__all__ = [
+    "CartCheckedOut",
+    "CartEmpty",
+    "CartError",
+    "CartLimitExceeded",
+    "CartLineNotFound",
+    "InvalidTransition",
+    "OrdersError",
+]
 
 
 class OrdersError(Exception):
@@ -27,3 +35,7 @@ class CartLineNotFound(CartError):
 
 class CartCheckedOut(CartError):
     """The cart already became a confirmed order."""
+
+
+class CartEmpty(CartError):
+    """An order was asked for a cart without lines."""

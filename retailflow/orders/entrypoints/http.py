@@ -19,6 +19,7 @@ from retailflow.orders.domain import commands
 from retailflow.orders.domain.cart import MAX_QTY
 from retailflow.orders.domain.errors import (
     CartCheckedOut,
+    CartEmpty,
     CartLimitExceeded,
     CartLineNotFound,
     InvalidTransition,
@@ -34,6 +35,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Domain refusals → (status, code). Anything else that escapes is a bug and shows as a 500.
 _ERRORS: dict[type[Exception], tuple[int, str]] = {
+    CartEmpty: (422, "empty_cart"),
     CartLimitExceeded: (422, "invalid_quantity"),
     CartLineNotFound: (404, "not_in_cart"),
     CartCheckedOut: (409, "cart_checked_out"),

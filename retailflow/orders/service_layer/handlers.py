@@ -9,7 +9,7 @@ import uuid
 
 from retailflow.orders.domain import commands
 from retailflow.orders.domain.cart import Cart
-from retailflow.orders.domain.errors import CartCheckedOut, CartLimitExceeded, OrdersError
+from retailflow.orders.domain.errors import CartCheckedOut, CartEmpty, CartLimitExceeded, OrdersError
 from retailflow.orders.domain.model import Order
 from retailflow.orders.service_layer.ports import (
     CartRepository,
@@ -94,7 +94,7 @@ class Checkout:
         if cart.order_id:
             raise CartCheckedOut(f"cart {cart.cart_id} was already checked out as order {cart.order_id}")
         if not cart.lines:
-            raise CartLimitExceeded(f"cart {cart.cart_id} is empty")
+            raise CartEmpty(f"cart {cart.cart_id} is empty; add an item before placing an order")
         order = Order.place(uuid.uuid4().hex, cart.items(), cmd.customer_id, cmd.idempotency_key)
         try:
             self.orders.add(order, idempotency_key=cmd.idempotency_key, request_hash=digest)
