@@ -136,8 +136,22 @@ def test_seeding_an_already_seeded_store_changes_nothing(embedded: ServiceProces
     assert get(embedded, "/products", per_page=1).json()["total"] == SIZE + 5
 
 
+@pytest.fixture(scope="module")
+def on_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The services profile: a fresh PostgreSQL database (dropped afterwards) and Redis as the cache."""
+    require_server("redis")
+    with fresh_postgres() as db_url:
+        env = {"RF_DB_URL": db_url, "RF_CACHE_URL": "redis://127.0.0.1:6379/0", "RF_SEED": "7"}
+        with run_service("catalog", tmp_path_factory.mktemp("catalog-pg"), env) as [catalog]:
+            yield catalog
+
+
 @pytest.mark.slow
-def test_schemathesis_finds_no_server_error_in_the_openapi_document(embedded: ServiceProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("profile", ["embedded", pytest.param("on_postgres", marks=pytest.mark.services)])
+def test_schemathesis_finds_no_server_error_in_the_openapi_document(
+    profile: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    service: ServiceProcess = request.getfixturevalue(profile)
     # Not negative_data_rejection: empty form fields (`sort=&page=`, as a storefront form sends them)
     # mean "the default" on purpose, where the schema would call them invalid.
     st = shutil.which("st") or shutil.which("schemathesis")
@@ -146,11 +160,11 @@ def test_schemathesis_finds_no_server_error_in_the_openapi_document(embedded: Se
         [
             *command,
             "run",
-            embedded.url + "/openapi.json",
+            service.url + "/openapi.json",
             "--checks",
             "not_a_server_error,positive_data_acceptance",
             "--max-examples",
-            "30",
+            "25",
             "--workers",
             "1",
             "--seed",
@@ -173,27 +187,33 @@ def test_schemathesis_finds_no_server_error_in_the_openapi_document(embedded: Se
     assert "No issues found" in result.stdout
 
 
+def test_a_sku_no_store_could_hold_is_unknown_not_an_error(embedded: ServiceProcess) -> None:
+    for sku in ("a%00b", "%0A", "x" * 65):
+        response = requests.get(f"{embedded.url}/products/{sku}", timeout=10)
+        assert response.status_code == 404, sku
+        assert response.json()["error"] == "unknown_sku"
+    batch = requests.post(embedded.url + "/products/batch", json={"skus": ["a\x00b", "DB-0001"]}, timeout=10)
+    assert batch.json()["missing"] == ["a\x00b"]
+
+
 @pytest.mark.services
-def test_on_postgresql_and_redis_the_catalog_searches_and_caches_in_redis(tmp_path: Path) -> None:
-    require_server("redis")
+def test_on_postgresql_and_redis_the_catalog_searches_and_caches_in_redis(on_postgres: ServiceProcess) -> None:
     import redis
 
-    with fresh_postgres() as db_url:
-        env = {"RF_DB_URL": db_url, "RF_CACHE_URL": "redis://127.0.0.1:6379/0", "RF_SEED": "7"}
-        with run_service("catalog", tmp_path, env) as [catalog]:
-            client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-            prefix = f"catalog:7:{SIZE}:"
-            for key in client.scan_iter(prefix + "*"):  # another session's entries must not answer for us
-                client.delete(key)
-            product = generate(seed=7, products=SIZE).by_sku["SKU-001234"]
-            first = get(catalog, "/search", q=product.name, category=product.category).json()
-            assert first["items"][0] == product.as_dict()
-            assert get(catalog, "/products/SKU-001234").json() == product.as_dict()
-            assert client.exists(prefix + "product:SKU-001234") == 1
-            assert get(catalog, "/products", category="apparel").json()["total"] == sum(
-                1
-                for c in generate(seed=7, products=SIZE).products
-                if c.category in {"jackets", "sweaters", "shirts", "jeans", "shoes", "accessories"}
-            )
-            assert get(catalog, "/readyz").json() == {"ready": True, "checks": {"store": True}}
-            client.close()
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        prefix = f"catalog:7:{SIZE}:"
+        catalog = generate(seed=7, products=SIZE)
+        product = catalog.by_sku["SKU-001234"]
+        first = get(on_postgres, "/search", q=product.name, category=product.category).json()
+        assert first["items"][0] == product.as_dict()
+        client.delete(prefix + "product:SKU-001234")  # another session may have cached it already
+        assert get(on_postgres, "/products/SKU-001234").json() == product.as_dict()
+        assert client.exists(prefix + "product:SKU-001234") == 1
+        apparel = {"jackets", "sweaters", "shirts", "jeans", "shoes", "accessories"}
+        expected = sum(1 for p in catalog.products if p.category in apparel)
+        assert get(on_postgres, "/products", category="apparel").json()["total"] == expected
+        assert get(on_postgres, "/products/a%00b").status_code == 404  # PostgreSQL would refuse a NUL
+        assert get(on_postgres, "/readyz").json() == {"ready": True, "checks": {"store": True}}
+    finally:
+        client.close()

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Category", "Page", "Product", "leaves_under", "with_counts"]
+__all__ = ["Category", "Page", "Product", "could_be_sku", "leaves_under", "with_counts"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,12 @@ class Product:
             "brand": self.brand,
             "doorbuster": self.doorbuster,
         }
+
+
+def could_be_sku(text: str) -> bool:
+    """Whether a store could hold this sku: 1-64 printable characters. Anything else is unknown
+    without asking the store (PostgreSQL refuses a NUL byte outright)."""
+    return 0 < len(text) <= 64 and text.isprintable()
 
 
 @dataclass(frozen=True)

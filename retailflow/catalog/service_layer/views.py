@@ -11,7 +11,7 @@ from typing import Any
 
 from retailflow.catalog.adapters.repository import CatalogRepository
 from retailflow.catalog.domain.errors import UnknownCategory, UnknownProduct
-from retailflow.catalog.domain.model import Page, leaves_under, with_counts
+from retailflow.catalog.domain.model import Page, could_be_sku, leaves_under, with_counts
 from retailflow.catalog.domain.queries import ListQuery, SearchQuery
 from retailflow.common.cache import Cache, cached
 
@@ -51,6 +51,9 @@ class CatalogViews:
         return tuple(tree[slug])
 
     async def product(self, sku: str) -> dict[str, Any]:
+        if not could_be_sku(sku):
+            raise UnknownProduct(sku)
+
         async def load() -> dict[str, Any] | None:
             product = self.repository.get(sku)
             return product.to_json() if product else None
@@ -62,7 +65,8 @@ class CatalogViews:
 
     async def products(self, skus: Sequence[str]) -> dict[str, Any]:
         """A batch lookup in the order asked; unknown skus are listed, not an error."""
-        found = {p.sku: p.to_json() for p in self.repository.get_many(list(dict.fromkeys(skus)))}
+        plausible = [s for s in dict.fromkeys(skus) if could_be_sku(s)]
+        found = {p.sku: p.to_json() for p in self.repository.get_many(plausible)}
         return {"items": [found[s] for s in skus if s in found], "missing": [s for s in skus if s not in found]}
 
     async def doorbusters(self) -> list[dict[str, Any]]:
