@@ -82,6 +82,7 @@ async def stop_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGCONT)  # a pod an experiment froze with SIGSTOP must see the SIGTERM
     try:
         await asyncio.wait_for(wait_exit(proc), grace_s)
     except TimeoutError:
@@ -162,7 +163,12 @@ class Pod:
     async def run(self, session: aiohttp.ClientSession) -> None:
         """Start the replica and restart it whenever it exits, until stop()."""
         while not self._stopping.is_set():
-            proc = spawn(self.argv, env=self.env, log_path=self.log_path)
+            try:
+                proc = spawn(self.argv, env=self.env, log_path=self.log_path)
+            except OSError as exc:  # out of PIDs or file descriptors: a failed start, retried like a crash
+                log.error("pod could not start", extra={"pod": self.name, "error": str(exc)})
+                await self._back_off(code=-1, ran_s=0.0)
+                continue
             try:
                 create_time: float | None = psutil.Process(proc.pid).create_time()
             except psutil.Error:
@@ -178,14 +184,17 @@ class Pod:
                 probing.cancel()
             if self._stopping.is_set():
                 break
-            delay = self.backoff.next_delay(time.monotonic() - started)
-            log.warning("pod exited; restarting", extra={"pod": self.name, "exit": code, "delay_s": delay})
-            self._set(state="backoff", ready=False, last_exit=code, next_start_at=time.time() + delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-            if not self._stopping.is_set():
-                self.restarts += 1
+            await self._back_off(code=code, ran_s=time.monotonic() - started)
         self._set(state="stopped", ready=False)
+
+    async def _back_off(self, *, code: int, ran_s: float) -> None:
+        delay = self.backoff.next_delay(ran_s)
+        log.warning("pod exited; restarting", extra={"pod": self.name, "exit": code, "delay_s": delay})
+        self._set(state="backoff", ready=False, last_exit=code, next_start_at=time.time() + delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        if not self._stopping.is_set():
+            self.restarts += 1
 
     async def _probe(self, session: aiohttp.ClientSession) -> None:
         # Fast probes until the first success (startup time is what `up` waits for), then one
