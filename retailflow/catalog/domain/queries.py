@@ -38,7 +38,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 STOP_WORDS = frozenset(
     _WORD.findall(
         "a an and are as at be by for from has have in is it its of on or our that the this to with "
-        "made features built part range"
+        "they made feature features built part range"
     )
 )
 
