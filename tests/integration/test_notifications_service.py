@@ -1,0 +1,109 @@
+"""Notifications as a real process: order events from the bus become one message per order,
+and a redelivered event (same event id, even under a new bus message id) is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from retailflow.common.bus import EmbeddedBus
+from tests.support.processes import ServiceProcess, run_service, wait_until
+
+
+@pytest.fixture(scope="module")
+def notifications(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceProcess, Path]]:
+    data_dir = tmp_path_factory.mktemp("notifications")
+    with run_service("notifications", data_dir, replicas=2) as replicas:
+        yield replicas[0], data_dir
+
+
+def publish(data_dir: Path, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    async def go() -> None:
+        bus = EmbeddedBus(data_dir / "bus.db")
+        for msg_id, payload in messages:
+            await bus.publish("orders", msg_id, payload)
+        await bus.close()
+
+    asyncio.run(go())
+
+
+def event(order_id: str, seq: int, kind: str, **data: Any) -> dict[str, Any]:
+    return {"event_id": f"{order_id}:{seq}", "type": kind, "order_id": order_id, "seq": seq, "data": data}
+
+
+def notes(proc: ServiceProcess, order_id: str) -> list[dict[str, Any]]:
+    body = requests.get(f"{proc.url}/notifications", params={"order_id": order_id}, timeout=10).json()
+    return list(body["items"])
+
+
+def test_a_redelivered_event_is_dropped_and_each_order_gets_one_message(
+    notifications: tuple[ServiceProcess, Path],
+) -> None:
+    proc, data_dir = notifications
+    confirmed = event("o-1", 6, "OrderConfirmed", total_cents=2599)
+    failed = event("o-2", 3, "OrderFailed", reason="sold_out", sku="SKU-000001")
+    publish(
+        data_dir,
+        [
+            ("orders:1", event("o-1", 1, "OrderPlaced")),  # not a notification
+            ("orders:6", confirmed),
+            ("orders:6b", confirmed),  # the outbox re-published the same event under a new message id
+            ("orders:9", failed),
+            ("orders:9", failed),  # the bus itself delivering twice
+            ("orders:10", {"type": "OrderConfirmed"}),  # malformed: no order id, must not stop the consumer
+            ("orders:11", event("o-3", 6, "OrderConfirmed", total_cents=100)),
+        ],
+    )
+    wait_until(lambda: notes(proc, "o-3"), timeout=30, what="the last event consumed")
+    [one] = notes(proc, "o-1")
+    assert one["kind"] == "order_confirmed" and one["message"] == "Your order o-1 is confirmed: $25.99 will be charged."
+    [two] = notes(proc, "o-2")
+    assert two["message"] == "Your order o-2 could not be completed: an item sold out before we could reserve it."
+    assert len(requests.get(f"{proc.url}/notifications", timeout=10).json()["items"]) == 3
+
+
+def test_an_order_without_messages_is_an_empty_list_and_a_bad_limit_is_a_400(
+    notifications: tuple[ServiceProcess, Path],
+) -> None:
+    proc, _ = notifications
+    assert notes(proc, "never-placed") == []
+    assert notes(proc, "x" * 500) == []
+    resp = requests.get(f"{proc.url}/notifications", params={"limit": "-1"}, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error"] == "bad_request"
+    assert "'limit' must be between 1 and 500" in resp.json()["detail"]
+
+
+def test_schemathesis_finds_no_server_error(notifications: tuple[ServiceProcess, Path]) -> None:
+    proc, _ = notifications
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{proc.url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "15",
+            "--seed",
+            "7",
+            "--workers",
+            "1",
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
