@@ -160,6 +160,9 @@ def test_a_browser_adds_to_cart_and_checks_out_through_forms(gateway: ServicePro
         assert added.status_code == 303 and added.headers["location"].startswith("/cart?cart_id=")
         cart_page = browser.get(gateway.url + added.headers["location"], timeout=30)
         assert page_kind(cart_page.text) == "cart" and 'data-sku="SKU-000021"' in cart_page.text
+        cart_id = added.headers["location"].split("=", 1)[1]
+        assert f'data-cart-id="{cart_id}"' in cart_page.text
+        assert browser.cookies.get("rf_cart") == cart_id
         checkout = browser.get(gateway.url + "/checkout", timeout=30)  # the cart comes from the cookie
         assert page_kind(checkout.text) == "checkout"
         form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', checkout.text))
