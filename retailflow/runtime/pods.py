@@ -28,16 +28,18 @@ __all__ = ["Backoff", "Pod", "run_job", "spawn"]
 log = logging.getLogger("retailflow.runtime.pods")
 
 PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+_prctl: Any = None
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux: replicas may outlive a crashed supervisor
-    _prctl = None
+    pass
 
 
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: one syscall, nothing that could take a lock.
     if _prctl is not None:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_PDEATHSIG, _SIGKILL)
 
 
 def spawn(argv: Sequence[str], *, env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
