@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +19,7 @@ import requests
 
 from retailflow.common.config import ServiceConfig
 from retailflow.inventory import audit_view
+from retailflow.runtime.linkproxy import LinkProxy
 from tests.support.processes import ServiceProcess, free_port, run_service, seed_service, wait_until
 from tests.support.servers import fresh_postgres
 
@@ -258,3 +262,84 @@ def test_the_dual_write_waits_out_a_legacy_outage_and_legacy_converges(profile: 
             sync = requests.get(f"{api}/admin/sync", timeout=10).json()
             assert (sync["divergence_found_total"], sync["divergence_repaired_total"]) == (1, 1)
             assert sync["last_success_at"] > time.time() - 60
+
+
+class ThreadedLink:
+    """The runtime's fault-injecting link proxy, on an event loop of its own, for a test to cut and heal."""
+
+    def __init__(self, target_port: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.proxy = LinkProxy("inventory->legacy", "127.0.0.1", target_port)
+        asyncio.run_coroutine_threadsafe(self.proxy.start(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{self.proxy.listen_port}"
+
+    def call(self, fn: Callable[[], None]) -> None:
+        async def run() -> None:
+            fn()
+
+        asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.proxy.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_a_blackholed_legacy_link_delays_only_the_second_write(tmp_path: Path) -> None:
+    legacy_port = free_port()
+    link = ThreadedLink(legacy_port)
+    try:
+        # A legacy write waits up to 5 s: a reservation that waited on it would take that long.
+        env = {
+            "RF_LEGACY_URL": link.url,
+            "RF_INVENTORY_RECONCILE_INTERVAL_S": "0",
+            "RF_INVENTORY_LEGACY_TIMEOUT_S": "5",
+        }
+        with (
+            run_service("legacy", tmp_path, service_port=legacy_port) as [legacy],
+            run_service("inventory", tmp_path, env) as [inventory],
+        ):
+            api = inventory.url
+
+            def reserve(rid: str) -> float:
+                body = {"reservation_id": rid, "items": [{"sku": "SKU-000003", "qty": 1}]}
+                started = time.monotonic()
+                assert requests.post(f"{api}/reservations", json=body, timeout=10).status_code == 201
+                return time.monotonic() - started
+
+            reserve("before-cut")
+            wait_until(
+                lambda: requests.get(f"{api}/admin/sync", timeout=10).json()["pending"] == 0,
+                timeout=30,
+                what="the first write to reach legacy",
+            )
+            link.call(lambda: link.proxy.cut("blackhole"))
+            slowest = max(reserve(f"during-cut-{n}") for n in range(5))
+            assert slowest < 3.0, (
+                f"a reservation took {slowest:.1f}s: it waited on legacy"
+            )  # the outbox decouples the two writes
+            wait_until(
+                lambda: requests.get(f"{api}/admin/sync", timeout=10).json()["last_error"],
+                timeout=30,
+                what="the relay to fail against the blackhole",
+            )
+            assert requests.get(f"{api}/admin/sync", timeout=10).json()["pending"] == 5
+            assert requests.get(f"{inventory.pod_url}/readyz", timeout=10).status_code == 200
+            assert requests.get(f"{legacy.url}/stock/SKU-000003", timeout=10).json()["reserved"] == 1
+
+            link.call(link.proxy.heal)
+            healed = time.monotonic()
+            wait_until(
+                lambda: requests.get(f"{api}/admin/sync", timeout=10).json()["pending"] == 0,
+                timeout=60,
+                what="the backlog to drain after the heal",
+            )
+            converge_s = time.monotonic() - healed
+            assert requests.get(f"{legacy.url}/stock/SKU-000003", timeout=10).json()["reserved"] == 6
+            assert requests.post(f"{api}/admin/reconcile", timeout=60).json()["divergent"] == 0
+            assert converge_s < 30, f"legacy took {converge_s:.1f}s to converge after the heal"
+    finally:
+        link.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from retailflow.inventory.domain import events
 from retailflow.inventory.domain.errors import InsufficientStock, InvalidReservation, ReservationClosed
@@ -103,7 +103,7 @@ class Status:
     REJECTED = "rejected"  # never held: a line had too little stock (kept so a retry gets the same answer)
 
 
-def is_sku(value: object) -> bool:
+def is_sku(value: object) -> TypeGuard[str]:
     """A string a store can hold as a key (PostgreSQL refuses NUL bytes, for one)."""
     return isinstance(value, str) and 1 <= len(value) <= SKU_LENGTH and value.isprintable()
 

@@ -80,7 +80,7 @@ class LegacySyncRelay:
         sent = [stock for stock, error in zip(pending, outcomes, strict=True) if error is None]
         if sent:
             with self.repo.transaction():
-                for stock in sent:
+                for stock in sorted(sent, key=lambda s: s.sku):  # one lock order across replicas
                     self.repo.legacy_sent(stock.sku, stock.version)
                 self.repo.set_sync_state("last_success_at", time.time())
                 self.repo.add_sync_state("sent", len(sent))
