@@ -47,15 +47,15 @@ def replay_matches_projection(db: Database) -> list[str]:
         row["order_id"]: row for row in db.fetchall("SELECT order_id, status, items, total_cents, version FROM orders")
     }
     logs: dict[str, list[Any]] = defaultdict(list)
-    for row in db.fetchall("SELECT order_id, type, payload FROM order_events ORDER BY order_id, seq"):
-        logs[row["order_id"]].append(event_from_payload(row["type"], orjson.loads(row["payload"])))
+    for event in db.fetchall("SELECT order_id, type, payload FROM order_events ORDER BY order_id, seq"):
+        logs[event["order_id"]].append(event_from_payload(event["type"], orjson.loads(event["payload"])))
     mismatched = []
     for order_id in sorted(set(projected) | set(logs)):
-        row = projected.get(order_id)
-        if row is None or order_id not in logs:
+        found = projected.get(order_id)
+        if found is None or order_id not in logs:
             mismatched.append(order_id)
             continue
-        state = fold(order_id, logs[order_id])
+        row, state = found, fold(order_id, logs[order_id])
         if (state.status, list(state.items), state.total_cents, state.version) != (
             row["status"],
             orjson.loads(row["items"]),
