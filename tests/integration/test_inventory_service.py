@@ -111,6 +111,17 @@ def test_a_stale_reservation_is_expired_by_the_background_task(inventory: Servic
     assert late.status_code == 409 and late.json()["error"] == "reservation_expired"
 
 
+def test_a_stock_batch_answers_in_the_order_asked_and_names_the_missing(inventory: ServiceProcess) -> None:
+    body = {"skus": ["SKU-000002", "NOPE", "SKU-000001", "SKU-000002"]}
+    answer = requests.post(f"{inventory.url}/stock/batch", json=body, timeout=10).json()
+    assert [item["sku"] for item in answer["items"]] == ["SKU-000002", "SKU-000001"]
+    assert answer["missing"] == ["NOPE"]
+    assert (
+        answer["items"][0]["initial"]
+        == answer["items"][0]["available"] + answer["items"][0]["reserved"] + (answer["items"][0]["sold"])
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "error", "detail"),
     [

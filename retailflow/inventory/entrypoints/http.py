@@ -91,7 +91,7 @@ def routes(
 
     @boundary
     async def stock_batch(request: Request) -> Response:
-        """Stock of many skus at once; unknown skus are left out.
+        """Stock of many skus at once, in the order asked; unknown skus are listed in `missing`.
         ---
         requestBody:
           required: true
@@ -105,7 +105,7 @@ def routes(
               example: {skus: [SKU-000001, DB-0001]}
         responses:
           200:
-            description: '{"items": [stock]}'
+            description: '{"items": [stock], "missing": [sku]}'
           422:
             description: skus missing or not a list of strings
         """
@@ -115,7 +115,13 @@ def routes(
             raise ShopHTTPError(
                 f"'skus' must be strings of 1 to {SKU_LENGTH} printable characters", code="invalid", status=422
             )
-        return JSON({"items": [stock.to_json() for stock in handlers.stocks(skus)]})
+        found = {stock.sku: stock for stock in handlers.stocks(skus)}
+        return JSON(
+            {
+                "items": [found[sku].to_json() for sku in dict.fromkeys(skus) if sku in found],
+                "missing": [sku for sku in dict.fromkeys(skus) if sku not in found],
+            }
+        )
 
     @boundary
     async def reserve(request: Request) -> Response:
