@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["create_control_app"]
 
+log = logging.getLogger("retailflow.runtime.control")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY = 16 * 1024 * 1024  # an audit ledger of a long run
 
@@ -36,6 +38,9 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         code = exc.reason.lower().replace(" ", "_")
         return _error(exc.status, code, f"{request.method} {request.path}: {exc.reason}")
+    except Exception as exc:  # a bug of ours: still a JSON answer, and the traceback in the log
+        log.exception("control API error", extra={"path": request.path})
+        return _error(500, "internal", f"{request.method} {request.path} failed: {exc}; see the supervisor log")
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -148,6 +148,8 @@ class Supervisor:
             raise ControlError(
                 f"the audit could not read a store: {exc}", code="store_unreachable", status=503
             ) from None
+        except RetailFlowError as exc:
+            raise ControlError(f"the audit failed: {exc}", code="audit_failed", status=500) from None
         return dict(result)
 
     def request_stop(self, reason: str) -> None:

@@ -207,3 +207,13 @@ def test_malformed_json_to_the_control_api_is_a_400_with_a_json_error(shop: Runt
     assert "not valid JSON" in resp.json()["detail"]
     resp = requests.get(f"{shop.control_url}/nowhere", timeout=5)
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
+
+
+def test_the_audit_runs_through_the_control_api_and_names_what_it_cannot_read(shop: RuntimeClient) -> None:
+    with pytest.raises(ControlError, match=r"ledger\[0\]: missing items") as bad:
+        shop.audit([{"order_id": "o-1"}])
+    assert bad.value.status == 422
+    # This shop runs no orders service, so the audit finds no order store to read.
+    with pytest.raises(ControlError, match=r"no such store: .*orders\.db") as partial:
+        shop.audit([])
+    assert partial.value.status == 503 and partial.value.code == "store_unreachable"
