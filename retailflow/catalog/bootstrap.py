@@ -14,6 +14,7 @@ from retailflow.catalog.service_layer.views import CatalogViews
 from retailflow.common.cache import make_cache
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
+from retailflow.common.errors import ConfigError
 from retailflow.common.web import create_service_app
 
 __all__ = ["create_app", "seed"]
@@ -24,22 +25,35 @@ def _repository(config: ServiceConfig) -> CatalogRepository:
 
 
 def seed(config: ServiceConfig) -> None:
-    """Create the schema and load the seeded catalog (RF_SEED, RF_PRODUCTS) into an empty store."""
+    """Create the schema and load the seeded catalog (RF_SEED, RF_PRODUCTS) into an empty store.
+
+    A store already holding another seed's or size's catalog is refused: inventory seeds its stock
+    from the same fixtures, and the two must describe the same products.
+    """
     from fixtures.catalog import generate
 
+    origin = f"seed={config.seed} products={config.products}"
     repository = _repository(config)
     repository.db.connect()
     try:
         repository.create_schema()
-        if repository.is_empty():
-            catalog = generate(seed=config.seed, products=config.products)
-            repository.load(
-                (Category(c.slug, c.name, c.parent) for c in catalog.categories),
-                (
-                    Product(p.sku, p.name, p.description, p.category, p.price_cents, p.brand, p.doorbuster)
-                    for p in catalog.products
-                ),
-            )
+        if not repository.is_empty():
+            stored = repository.origin()
+            if stored != origin:
+                raise ConfigError(
+                    f"the catalog store {repository.db.redacted_url} holds a catalog of {stored or 'unknown origin'}, "
+                    f"but RF_SEED/RF_PRODUCTS ask for {origin}; use a fresh data dir or database"
+                )
+            return
+        catalog = generate(seed=config.seed, products=config.products)
+        repository.load(
+            (Category(c.slug, c.name, c.parent) for c in catalog.categories),
+            (
+                Product(p.sku, p.name, p.description, p.category, p.price_cents, p.brand, p.doorbuster)
+                for p in catalog.products
+            ),
+            origin,
+        )
     finally:
         repository.db.close()
 

@@ -20,6 +20,7 @@ from retailflow.catalog.domain.model import Product, leaves_under
 from retailflow.catalog.domain.queries import SearchQuery
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
+from retailflow.common.errors import ConfigError
 from tests.support.servers import fresh_postgres
 
 SEED, SIZE = 42, 2000
@@ -175,3 +176,13 @@ def test_the_store_holds_exactly_the_seeded_catalog(repo: CatalogRepository, cat
     assert repo.get("SKU-000123") == Product(**vars(catalog.by_sku["SKU-000123"]))
     assert [p.sku for p in repo.doorbusters()] == [p.sku for p in catalog.doorbusters]
     assert sorted(p.sku for p in repo.get_many(["DB-0002", "SKU-000001", "missing"])) == ["DB-0002", "SKU-000001"]
+
+
+def test_seeding_a_store_that_holds_another_catalog_is_refused(repo: CatalogRepository) -> None:
+    assert repo.origin() == f"seed={SEED} products={SIZE}"
+    if repo.db.dialect == "sqlite":
+        other = ServiceConfig("catalog", data_dir=Path(repo.db.url.removeprefix("sqlite:///")).parent, seed=SEED + 1)
+    else:
+        other = ServiceConfig("catalog", seed=SEED + 1, db_url=repo.db.url)
+    with pytest.raises(ConfigError, match=rf"holds a catalog of seed={SEED} products={SIZE}, but .* seed={SEED + 1}"):
+        seed(other)

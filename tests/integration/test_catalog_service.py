@@ -6,6 +6,7 @@ The embedded profile runs everywhere; the services profile runs against the loca
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -134,6 +135,22 @@ def test_seeding_an_already_seeded_store_changes_nothing(embedded: ServiceProces
     data_dir = Path(embedded.log).parent.parent
     seed_service("catalog", data_dir)
     assert get(embedded, "/products", per_page=1).json()["total"] == SIZE + 5
+
+
+def test_seed_only_on_a_store_of_another_seed_exits_2_naming_both(embedded: ServiceProcess) -> None:
+    data_dir = Path(embedded.log).parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RF_")}
+    env.update({"RF_DATA_DIR": str(data_dir), "RF_PRODUCTS": str(SIZE), "RF_SEED": "43"})
+    result = subprocess.run(
+        [sys.executable, "-m", "retailflow.serve", "catalog", "--seed-only"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"holds a catalog of seed=42 products={SIZE}, but RF_SEED/RF_PRODUCTS ask for seed=43" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.fixture(scope="module")

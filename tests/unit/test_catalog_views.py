@@ -45,7 +45,9 @@ def repository(tmp_path: Path) -> Iterator[CountingRepository]:
     repo = CountingRepository(Database(f"sqlite:///{tmp_path / 'catalog.db'}").connect())
     repo.create_schema()
     repo.load(
-        [Category(c.slug, c.name, c.parent) for c in catalog.categories], [Product(**vars(p)) for p in catalog.products]
+        [Category(c.slug, c.name, c.parent) for c in catalog.categories],
+        [Product(**vars(p)) for p in catalog.products],
+        origin="seed=5 products=300",
     )
     yield repo
     repo.db.close()

@@ -61,8 +61,14 @@ class CatalogRepository(abc.ABC):
     def is_empty(self) -> bool:
         return self.db.fetchone("SELECT id FROM products LIMIT 1") is None
 
-    def load(self, categories: Iterable[Category], products: Iterable[Product]) -> None:
+    def origin(self) -> str | None:
+        """What the stored catalog was generated from (e.g. "seed=42 products=10000"), if recorded."""
+        row = self.db.fetchone("SELECT value FROM catalog_meta WHERE name = 'origin'")
+        return str(row["value"]) if row else None
+
+    def load(self, categories: Iterable[Category], products: Iterable[Product], origin: str) -> None:
         with self.db.transaction():
+            self.db.execute("INSERT INTO catalog_meta (name, value) VALUES ('origin', ?)", (origin,))
             self.db.executemany(
                 "INSERT INTO categories (slug, name, parent, position) VALUES (?, ?, ?, ?)",
                 [(c.slug, c.name, c.parent, i) for i, c in enumerate(categories)],
@@ -155,6 +161,7 @@ class SqliteCatalogRepository(CatalogRepository):
     """FTS5 over name, brand and description (porter stemming), an external-content index."""
 
     SCHEMA = """
+    CREATE TABLE IF NOT EXISTS catalog_meta (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS categories (
         slug TEXT PRIMARY KEY, name TEXT NOT NULL, parent TEXT, position INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS products (
@@ -192,6 +199,7 @@ class PostgresCatalogRepository(CatalogRepository):
     """
 
     SCHEMA = """
+    CREATE TABLE IF NOT EXISTS catalog_meta (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS categories (
         slug VARCHAR(64) PRIMARY KEY, name TEXT NOT NULL, parent VARCHAR(64), position INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS products (
