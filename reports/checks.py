@@ -155,7 +155,7 @@ def budgets(requests: pd.DataFrame, objectives: tuple[Objective, ...]) -> list[B
         mask, _ = scope_mask(requests, objective)
         if mask is None or not mask.any() or allowed <= 0:
             continue
-        scoped = requests.loc[mask]
+        scoped = requests.loc[mask, [c.BAD, c.CORRECTED_MS, c.WINDOW]]
         bad = scoped[c.BAD] if column else scoped[c.CORRECTED_MS] > objective.bound
         ratio = float(bad.mean())
         per_window = bad.groupby(scoped[c.WINDOW]).mean() / allowed
@@ -176,10 +176,11 @@ def headroom(requests: pd.DataFrame, settings: Settings) -> Headroom | None:
     """The load step (multiple of 1x peak) where latency starts to climb; None with < 2 steps."""
     if c.MULTIPLIER not in requests:
         return None
-    scoped = requests
-    if (requests[c.PHASE] == "steady").any():
-        scoped = requests.loc[(requests[c.PHASE] == "steady").to_numpy()]  # ramps mix load steps
-    scoped = scoped.loc[scoped[c.MULTIPLIER].notna() & ~scoped[c.FAULT]]
+    keep = requests[c.MULTIPLIER].notna().to_numpy() & ~requests[c.FAULT].to_numpy()
+    steady = (requests[c.PHASE] == "steady").to_numpy()
+    if steady.any():
+        keep &= steady  # ramps mix load steps
+    scoped = requests.loc[keep, [c.MULTIPLIER, c.CORRECTED_MS]]
     grouped = scoped.groupby(c.MULTIPLIER)[c.CORRECTED_MS]
     q = settings.headroom_percentile
     steps = pd.DataFrame({"lat": grouped.quantile(q / 100.0), "n": grouped.size()}).sort_index()

@@ -61,7 +61,7 @@ def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Object
         return Measurement(None, "planned_rate.csv", "the plan has no load steps")
     # Fault windows answer to their own budgets: the step is judged on the requests outside them.
     in_seg = requests[SEGMENT].isin(chosen.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
-    steady = requests.loc[in_seg].groupby(c.MULTIPLIER)
+    steady = requests.loc[in_seg, [c.MULTIPLIER, c.BAD, c.CORRECTED_MS]].groupby(c.MULTIPLIER)
     by_step = chosen.groupby(c.MULTIPLIER)[["planned_requests", "achieved_requests"]].sum()
     by_step = by_step.assign(
         ratio=by_step["achieved_requests"] / by_step["planned_requests"],
@@ -111,7 +111,8 @@ def measure(
     if objective.metric == "error_rate":
         return Measurement(float(requests[c.BAD].to_numpy()[mask].mean()), source, requests=count)
     if objective.metric == "availability":
-        minutes = minute_availability(requests.loc[mask], t0=t0, good_ratio=settings.good_minute_ratio)
+        scoped = requests.loc[mask, [c.TS, c.OK]]
+        minutes = minute_availability(scoped, t0=t0, good_ratio=settings.good_minute_ratio)
         value = float(minutes["available"].mean())
         note = f"{int(minutes['available'].sum())} of {len(minutes)} minutes available"
         return Measurement(value, source, note, count)

@@ -25,7 +25,9 @@ FAULT_COLOUR = "#d62728"
 
 def png(draw: Callable[[Axes], None], *, width: float = 9.0, height: float = 3.2, dpi: int = 90) -> bytes:
     """Render one chart to PNG bytes."""
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    # Fixed margins: constrained layout measures every tick label and costs more than the drawing.
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    fig.subplots_adjust(left=0.08, right=0.92, bottom=0.16, top=0.9)
     FigureCanvasAgg(fig)
     draw(fig.add_subplot())
     buffer = io.BytesIO()

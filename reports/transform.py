@@ -63,8 +63,12 @@ def with_plan(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     index = np.searchsorted(starts, requests[c.TS].to_numpy(), side="right") - 1
     inside = index >= 0  # requests before the plan's first tick belong to no phase
     safe = np.where(inside, index, 0)
-    phases = pd.Categorical(segments[c.PHASE].to_numpy()[safe]).add_categories([""]) if len(segments) else None
-    phase = pd.Series(phases, index=requests.index).where(inside, "") if phases is not None else ""
+    # Build the per-request phase from codes: materialising 1M strings would cost more than the rest.
+    seg_codes, names = pd.factorize(segments[c.PHASE].astype(str))
+    categories = [*names, ""] if "" not in names else list(names)
+    blank = categories.index("")
+    codes = np.where(inside, seg_codes[safe], blank) if len(segments) else np.full(len(requests), blank)
+    phase = pd.Categorical.from_codes(codes, categories=categories)
     return requests.assign(
         **{
             SEGMENT: np.where(inside, index, -1),
