@@ -1,0 +1,200 @@
+"""Load generator: CPU per request of the journeys vs a bare FastHttpUser GET loop, requests/s
+per generator core, and achieved/planned rate at each step of the ramp against the embedded shop.
+
+Everything in one run against one shop, so the ratios hold on a busy machine too. CPU is the
+Locust process's own CPU time (psutil) over a window after warm-up; requests in that window
+come from Locust's full-history CSV, the same way for both runs.
+
+    python3 -m bench load            (BENCH_LOAD_SECONDS=20 BENCH_LOAD_HOLD=20 by default)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
+HOLD_S = float(os.environ.get("BENCH_LOAD_HOLD", "20"))
+RATE = float(os.environ.get("BENCH_LOAD_RATE", "60"))  # req/s of the cost comparison
+WARMUP_S = 6.0
+SERVICES = "gateway,catalog,inventory,orders,payments,legacy"
+
+BARE = textwrap.dedent(
+    """
+    from locust import FastHttpUser, constant_throughput, task
+
+    PATHS = {paths!r}
+
+    class BareGetLoop(FastHttpUser):
+        wait_time = constant_throughput({per_user})
+
+        def on_start(self):
+            self.i = 0
+
+        @task
+        def get(self):
+            self.i += 1
+            self.client.get(PATHS[self.i % len(PATHS)])
+    """
+)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "doorbuster.cli", *args]
+
+
+def _get(host: str, path: str) -> Any:
+    with urllib.request.urlopen(host + path, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _bare_paths(host: str) -> list[str]:
+    """GETs of the kinds the journeys make: pages and their API calls."""
+    slug = _get(host, "/api/categories")[0]["slug"]
+    skus = [p["sku"] for p in _get(host, f"/api/products?category={slug}&per_page=5")["items"]]
+    term = urllib.parse.quote(_get(host, f"/api/products/{skus[0]}")["name"].split()[-1])
+    paths = ["/", "/api/categories", f"/c/{slug}", f"/search?q={term}", f"/api/search?q={term}"]
+    for sku in skus[:3]:
+        paths += [f"/p/{sku}", f"/api/products/{sku}"]
+    return paths
+
+
+def _requests_between(history_csv: Path, start: float, end: float) -> int:
+    history = pd.read_csv(history_csv)
+    total = history[history["Name"] == "Aggregated"][["Timestamp", "Total Request Count"]]
+    before = total[total.Timestamp <= start]["Total Request Count"]
+    after = total[total.Timestamp <= end]["Total Request Count"]
+    return int((after.iloc[-1] if len(after) else 0) - (before.iloc[-1] if len(before) else 0))
+
+
+def _measure(cmd: list[str], run_dir: Path) -> tuple[float, int]:
+    """(generator CPU seconds, requests) over WINDOW_S after WARMUP_S of a Locust run."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        ps = psutil.Process(proc.pid)
+        time.sleep(WARMUP_S)
+        start, cpu0 = time.time(), sum(ps.cpu_times()[:2])
+        time.sleep(WINDOW_S)
+        end, cpu1 = time.time(), sum(ps.cpu_times()[:2])
+        _, err = proc.communicate(timeout=WINDOW_S + 120)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"locust exited {proc.returncode}: {err[-1500:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    return cpu1 - cpu0, _requests_between(run_dir / "locust_stats_history.csv", start, end)
+
+
+def _locust(locustfile: Path, host: str, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+        "--csv", str(run_dir / "locust"), "--csv-full-history", "--only-summary", "--loglevel", "ERROR", *extra,
+    ]  # fmt: skip
+
+
+def _cost(host: str, tmp: Path) -> tuple[float, float]:
+    run_time = WARMUP_S + WINDOW_S + 2
+    journeys_dir = tmp / "journeys"
+    journeys_cmd = _locust(
+        ROOT / "locustfile.py", host, journeys_dir,
+        "--shape", "steady", "--shape-args", f"multiplier={RATE / 40:g},duration={run_time:g}",
+        "--run-dir", str(journeys_dir),
+    )  # fmt: skip
+    journeys_cpu, journeys_n = _measure(journeys_cmd, journeys_dir)
+
+    users = 20
+    bare_file = tmp / "bare_locustfile.py"
+    bare_file.write_text(BARE.format(paths=_bare_paths(host), per_user=RATE / users))
+    bare_dir = tmp / "bare"
+    bare_dir.mkdir()
+    bare_cmd = _locust(bare_file, host, bare_dir, "-u", str(users), "-r", str(users), "--run-time", f"{run_time:g}s")
+    bare_cpu, bare_n = _measure(bare_cmd, bare_dir)
+
+    journeys_ms = journeys_cpu * 1000 / max(1, journeys_n)
+    bare_ms = bare_cpu * 1000 / max(1, bare_n)
+    print(f"  journeys (checks + recording): {journeys_n} requests, {journeys_ms:.3f} ms CPU/request")
+    print(f"  bare FastHttpUser GET loop:    {bare_n} requests, {bare_ms:.3f} ms CPU/request")
+    print(f"  cost ratio journeys / bare: {journeys_ms / bare_ms:.2f}x (goal ≤ 1.3x)")
+    print(f"  requests/s per generator core: journeys {1000 / journeys_ms:.0f}, bare {1000 / bare_ms:.0f}")
+    return journeys_ms, bare_ms
+
+
+def _ramp(host: str, tmp: Path) -> pd.DataFrame:
+    run_dir = tmp / "ramp"
+    ramp_s = 5.0
+    cmd = _locust(
+        ROOT / "locustfile.py", host, run_dir,
+        "--shape", "ramp", "--shape-args", f"hold={HOLD_S:g},ramp={ramp_s:g}", "--run-dir", str(run_dir),
+    )  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3 * (HOLD_S + ramp_s) + 180, check=False)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"locust exited {result.returncode}: {result.stderr[-1500:]}")
+    planned = pd.read_csv(run_dir / "planned_rate.csv")
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    iterations = pd.read_csv(run_dir / "iterations.csv")
+    generator = pd.read_csv(run_dir / "generator.csv")
+    rows = []
+    for stage, steady in planned[planned.phase == "steady"].groupby("stage", sort=False):
+        # skip the first seconds of a step: iterations begun there have not made all their requests
+        start, end = steady.ts.min() + min(5.0, HOLD_S / 4), steady.ts.max() + 1.0
+        achieved = ((requests.ts >= start) & (requests.ts < end)).sum() / (end - start)
+        its = iterations[(iterations.intended_ts >= start) & (iterations.intended_ts < end)]
+        cpu = generator[(generator.ts >= start) & (generator.ts < end)].cpu_percent
+        in_step = requests[(requests.ts >= start) & (requests.ts < end)]
+        rows.append(
+            {
+                "stage": stage,
+                "planned_rps": steady.planned_rps.mean(),
+                "achieved_rps": achieved,
+                "achieved/planned": achieved / steady.planned_rps.mean(),
+                "lag_p99_ms": its.lag_ms.quantile(0.99),
+                "missed": int(its.missed.sum()),
+                "ok": in_step.ok.mean(),
+                "p95_ms": in_step.latency_ms.quantile(0.95),
+                "generator_cpu_%": cpu.mean(),
+            }
+        )
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    return table
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name:
+        tmp = Path(tmp_name)
+        shop_dir = tmp / "shop"
+        up = subprocess.run(
+            _cli("up", "--data-dir", str(shop_dir), "--port", "0", "--ttl", "20m", "--services", SERVICES,
+                 "--timeout", "240"),
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        try:
+            if up.returncode != 0:
+                print(f"the shop did not start: {up.stderr[-800:]}", file=sys.stderr)
+                return 1
+            host = json.loads((shop_dir / "runtime.json").read_text())["storefront_url"].rstrip("/")
+            print(f"CPU per request at {RATE:g} req/s, {WINDOW_S:g} s windows:")
+            journeys_ms, bare_ms = _cost(host, tmp)
+            print(f"\nramp 1x → 5x → 10x of the default profile (1x = 40 req/s), {HOLD_S:g} s a step:")
+            _ramp(host, tmp)
+        finally:
+            subprocess.run(_cli("down", "--data-dir", str(shop_dir)), capture_output=True, timeout=120, check=False)
+    return 0 if journeys_ms / bare_ms <= 1.3 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
