@@ -78,7 +78,7 @@ def create_app(config: ServiceConfig, settings: GatewaySettings | None = None) -
         # a browser that mistypes a page URL gets a page; API clients keep the JSON error
         if isinstance(exc, HTTPException) and exc.status_code == 404 and not request.url.path.startswith("/api/"):
             return views.error(404, "not_found", f"there is no page at {request.url.path[:100]}")
-        result = await json_not_found(request, exc)  # type: ignore[misc]
+        result = await json_not_found(request, exc)
         assert isinstance(result, JSON)
         return result
 

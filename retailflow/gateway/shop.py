@@ -29,16 +29,30 @@ class ShopClient:
         self.orders = upstreams["orders"]
         self.settings = settings
         self.cache = cache or LocalCache()
+        self._pending: dict[str, asyncio.Future[UpstreamResponse]] = {}
 
     async def _cached(self, upstream: GuardedUpstream, path: str, ttl_s: float) -> UpstreamResponse:
         key = f"{upstream.name}:{path}"
         hit = await self.cache.get(key)
         if hit is not None:
             return UpstreamResponse(200, hit)
-        response = await upstream.get(path)
-        if response.status == 200 and ttl_s > 0:
-            await self.cache.set(key, response.body, ttl_s)
-        return response
+        if ttl_s <= 0:
+            return await upstream.get(path)
+        # one call per key at a time: when a hot entry expires, its waiters share the next answer
+        # instead of all asking the upstream at once
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = asyncio.ensure_future(self._load(upstream, path, key, ttl_s))
+        return await asyncio.shield(pending)
+
+    async def _load(self, upstream: GuardedUpstream, path: str, key: str, ttl_s: float) -> UpstreamResponse:
+        try:
+            response = await upstream.get(path)
+            if response.status == 200:
+                await self.cache.set(key, response.body, ttl_s)
+            return response
+        finally:
+            self._pending.pop(key, None)
 
     async def catalog_get(self, path: str) -> UpstreamResponse:
         return await self._cached(self.catalog, path, self.settings.cache_ttl_s)
