@@ -125,23 +125,24 @@ def test_a_killed_replica_is_restarted_while_the_service_keeps_answering(shop: R
     killed = shop.kill_pod("legacy", victim["replica"], "SIGKILL")
     assert killed["pid"] == victim["pid"]
 
+    # Until the process is gone, connections the kernel still queued on it may be reset; from
+    # then on (the supervisor reports it in back-off) the other replica must take every request.
+    wait_until(lambda: shop.pods("legacy")[0]["pid"] is None, timeout=30, what="the killed replica to be reaped")
     served_while_down = failures = 0
     deadline = time.monotonic() + 60
     while True:
         pod = shop.pods("legacy")[0]
-        back = pod["ready"] and pod["pid"] not in (None, victim["pid"])
-        if back:
+        if pod["ready"] and pod["pid"] not in (None, victim["pid"]):
             break
         assert time.monotonic() < deadline, f"legacy/0 was not restarted within 60 s: {pod}"
         if answers(url):
             served_while_down += 1
         else:
             failures += 1
-    assert not psutil.pid_exists(victim["pid"]) or psutil.Process(victim["pid"]).status() == psutil.STATUS_ZOMBIE
+    assert not psutil.pid_exists(victim["pid"])
     assert pod["restarts"] == victim["restarts"] + 1
-    assert served_while_down >= 1, "the service did not answer while one replica was down"
-    # At most the one connection the kernel had queued on the dying replica is lost.
-    assert failures <= 1, f"{failures} requests failed while the other replica was up"
+    assert served_while_down >= 1, "no request was made while the replica was down; the test proves nothing"
+    assert failures == 0, f"{failures} requests failed while the other replica was up"
     assert answers(url)
 
 
