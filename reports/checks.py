@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fnmatch import fnmatch
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,11 +105,12 @@ def load_checks(run: RunData, segments: pd.DataFrame | None, settings: Settings)
     return checks
 
 
-def integrity_results(audit: dict[str, object] | None, wanted: tuple[str, ...] | None) -> list[Result]:
+def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | None) -> list[Result]:
     """One result per audited invariant (violations must be 0); an unaudited one has no data."""
     if wanted is None:
         return []
-    found = {str(i.get("name")): i for i in audit["invariants"] if isinstance(i, dict)} if audit else {}  # type: ignore[index,union-attr]
+    invariants = audit.get("invariants", []) if audit else []
+    found = {str(i.get("name")): i for i in invariants if isinstance(i, dict)}
     names = list(INVARIANTS) + [n for n in found if n not in INVARIANTS]
     if wanted != ("all",):
         names = [n for n in names if any(fnmatch(n, g) for g in wanted)]

@@ -123,6 +123,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "endpoints": endpoints,
         "endpoints_source": endpoints_source,
         "experiments": ev.run.experiments,
+        "ledger_orders": None if ev.run.ledger is None else len(ev.run.ledger),
         "regressions": ev.regressions,
         "metrics": {r.name: r.metric for r in ev.results},
         "baseline_dir": ev.baseline_dir,
@@ -145,7 +146,7 @@ def _clean(value: Any) -> Any:
 
 def summary(ev: Evaluation) -> dict[str, Any]:
     """The machine-readable verdict (summary.json)."""
-    return _clean(
+    cleaned: dict[str, Any] = _clean(
         {
             "verdict": ev.verdict,
             "exit_code": ev.exit_code,
@@ -168,6 +169,7 @@ def summary(ev: Evaluation) -> dict[str, Any]:
             else None,
         }
     )
+    return cleaned
 
 
 def junit(ev: Evaluation) -> bytes:
@@ -198,7 +200,8 @@ def junit(ev: Evaluation) -> bytes:
             counts["failures"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return xml
 
 
 def write_outputs(ev: Evaluation, out_dir: Path | None = None) -> Path:

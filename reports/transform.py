@@ -96,8 +96,10 @@ def achieved_per_segment(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.D
     return segments.assign(achieved_requests=sent, bad_requests=bad)
 
 
-def _quantiles(grouped: pd.core.groupby.SeriesGroupBy, prefix: str = "p") -> pd.DataFrame:
-    return pd.DataFrame({f"{prefix}{q:g}": grouped.quantile(q / 100.0) for q in PERCENTILES})
+def _quantiles(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
+    # One call for every percentile: pandas sorts each group once for the whole list.
+    frame = grouped.quantile([q / 100.0 for q in PERCENTILES]).unstack()
+    return frame.set_axis([f"p{q:g}" for q in PERCENTILES], axis=1)
 
 
 def window_stats(requests: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
