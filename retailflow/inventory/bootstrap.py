@@ -94,7 +94,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         if legacy_url
         else None
     )
-    relay = LegacySyncRelay(repo, client, poll_s=settings.relay_poll_s) if client else None
+    relay = LegacySyncRelay(repo, client, poll_s=settings.relay_poll_s, replica=config.replica) if client else None
     reconciler = LegacyReconciler(repo, client, interval_s=settings.reconcile_interval_s) if client else None
     bus = make_bus(config.bus_url, config.data_dir)
     events = OutboxRelay(repo.db, bus, "inventory")

@@ -206,3 +206,21 @@ def test_a_row_waiting_in_the_outbox_is_lag_not_divergence(repo: StockRepository
     reserve(handlers, "o-1", ("DB-0001", 2))
     result = asyncio.run(LegacyReconciler(repo, legacy).reconcile())
     assert result["divergent"] == 0 and repo.pending_legacy_count() == 1
+
+
+def test_replicas_split_fresh_legacy_writes_and_pick_up_a_dead_replicas_share(repo: StockRepository) -> None:
+    handlers = InventoryHandlers(repo, dual_write=True)
+    legacy = FakeLegacy({sku: Stock(sku, 0, units, 0, 0, 0) for sku, units in INITIAL.items()})
+    for n, sku in enumerate(("DB-0001", "SKU-000001", "SKU-000002")):
+        reserve(handlers, f"o-{n}", (sku, 1))
+    even = LegacySyncRelay(repo, legacy, replica=0, share_for_s=60)
+    odd = LegacySyncRelay(repo, legacy, replica=1, share_for_s=60)
+    assert asyncio.run(even.relay_once()) == 1
+    assert asyncio.run(odd.relay_once()) == 2
+    assert legacy.puts == 3 and repo.pending_legacy_count() == 0
+    reserve(handlers, "o-3", ("DB-0001", 1))  # the next id, whatever its parity
+    owner, other = (even, odd) if repo.pending_legacy(10, parity=0) else (odd, even)
+    assert asyncio.run(other.relay_once()) == 0  # fresh and not its share
+    other.share_for_s = 0.0  # the owner died; once the row is older than the share window, anyone sends it
+    assert asyncio.run(other.relay_once()) == 1
+    assert legacy.rows["DB-0001"].reserved == 2 and owner.failures == 0

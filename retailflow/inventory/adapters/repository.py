@@ -203,12 +203,24 @@ class StockRepository:
             (stock.sku, stock.available, stock.reserved, stock.sold, stock.version, time.time()),
         )
 
-    def pending_legacy(self, limit: int) -> list[Stock]:
+    def pending_legacy(self, limit: int, *, parity: int | None = None, orphaned_before: float = 0.0) -> list[Stock]:
         """The newest pending version of each sku among the oldest `limit` rows (older ones are moot:
-        legacy keeps the highest version)."""
-        rows = self.db.fetchall(
-            "SELECT sku, available, reserved, sold, version FROM legacy_sync ORDER BY id LIMIT ?", (limit,)
-        )
+        legacy keeps the highest version).
+
+        With `parity`, only rows whose id has that parity, plus any row created before
+        `orphaned_before`: replicas split the fresh rows instead of all sending each, and a row
+        whose replica died is still picked up by another one moments later.
+        """
+        if parity is None:
+            rows = self.db.fetchall(
+                "SELECT sku, available, reserved, sold, version FROM legacy_sync ORDER BY id LIMIT ?", (limit,)
+            )
+        else:
+            rows = self.db.fetchall(
+                "SELECT sku, available, reserved, sold, version FROM legacy_sync "
+                "WHERE (id % 2) = ? OR created_at < ? ORDER BY id LIMIT ?",
+                (parity, orphaned_before, limit),
+            )
         newest: dict[str, Stock] = {}
         for row in rows:
             stock = Stock(

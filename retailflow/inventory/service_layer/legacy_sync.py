@@ -46,10 +46,14 @@ class LegacySyncRelay:
         poll_s: float = 0.1,
         min_backoff_s: float = 0.2,
         max_backoff_s: float = 5.0,
+        replica: int | None = None,
+        share_for_s: float = 1.0,
     ) -> None:
         self.repo = repo
         self.client = client
         self.batch = batch
+        self.replica = replica  # set: this replica sends its half of fresh rows, and any row older than share_for_s
+        self.share_for_s = share_for_s
         self.concurrency = concurrency
         self.poll_s = poll_s
         self.min_backoff_s = min_backoff_s
@@ -59,7 +63,12 @@ class LegacySyncRelay:
 
     async def relay_once(self) -> int:
         """Send one batch; the number of skus legacy took. Raises LegacyUnavailable if any failed."""
-        pending = self.repo.pending_legacy(self.batch)
+        if self.replica is None:
+            pending = self.repo.pending_legacy(self.batch)
+        else:
+            pending = self.repo.pending_legacy(
+                self.batch, parity=self.replica % 2, orphaned_before=time.time() - self.share_for_s
+            )
         if not pending:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
