@@ -1,0 +1,65 @@
+"""The audit on the services profile: the same stores on PostgreSQL (a schema per service) and
+MariaDB (legacy), read through the same views, catch the same damage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retailflow.audit import run_audit
+from retailflow.common.config import ServiceConfig
+from retailflow.common.db import Database
+from tests.support.audit_stores import DAMAGE, Stores, built_stores
+from tests.support.servers import fresh_mariadb, fresh_postgres
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[str, str]]:
+    with fresh_postgres() as pg, fresh_mariadb() as mariadb:
+        yield pg, mariadb
+
+
+@pytest.fixture
+def stores(servers: tuple[str, str], tmp_path: Path) -> Iterator[Stores]:
+    pg, mariadb = servers
+    config = ServiceConfig("gateway", data_dir=tmp_path, db_url=pg, legacy_db_url=mariadb)
+    try:
+        with built_stores(config) as stores:
+            yield stores
+    finally:
+        # Empty stores for the next test; creating databases costs seconds, dropping schemas does not.
+        for url, statement in (
+            (pg, "DROP SCHEMA IF EXISTS inventory, orders, payments CASCADE"),
+            (mariadb, "DROP TABLE IF EXISTS legacy_stock"),
+        ):
+            db = Database(url).connect()
+            try:
+                db.execute(statement)
+            finally:
+                db.close()
+    assert not list(tmp_path.glob("*.db")), "the services profile must not touch SQLite files"
+
+
+def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
+    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
+
+
+def test_stores_on_postgresql_and_mariadb_pass_every_invariant(stores: Stores) -> None:
+    audit = run_audit(stores.config, stores.ledger)
+    assert broken(audit) == {}
+    assert audit["ok"] is True
+
+
+@pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+def test_each_kind_of_damage_breaks_exactly_its_invariant_on_the_services_profile(
+    stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
+) -> None:
+    damage(stores)
+    audit = run_audit(stores.config, stores.ledger)
+    assert list(broken(audit)) == [invariant]
+    assert broken(audit)[invariant][0] == detail
