@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from prometheus_client import Counter
 from starlette.applications import Starlette
 
 from retailflow.common.bus import make_bus
@@ -22,6 +23,7 @@ from retailflow.orders.adapters.upstreams import HttpCatalog, HttpInventory, Htt
 from retailflow.orders.config import OrdersSettings
 from retailflow.orders.entrypoints.http import OrdersApp, routes
 from retailflow.orders.service_layer.handlers import Checkout
+from retailflow.orders.service_layer.ports import Outcome
 from retailflow.orders.service_layer.recovery import run_recovery
 from retailflow.orders.service_layer.saga import CheckoutSaga
 
@@ -58,7 +60,13 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
     saga = CheckoutSaga(
         orders, HttpInventory(inventory_up), HttpPayments(payments_up), reservation_ttl_s=settings.reservation_ttl_s
     )
-    app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), Checkout(orders, carts, saga))
+    observers: list[Callable[[Outcome], None]] = []
+
+    def observe(outcome: Outcome) -> None:
+        for observer in observers:
+            observer(outcome)
+
+    app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), Checkout(orders, carts, saga), observe)
     bus = make_bus(config.bus_url, config.data_dir)
     relay = OutboxRelay(db, bus, "orders")
 
@@ -101,6 +109,13 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
     checks: dict[str, ReadyCheck] = {"store": store_ready, "bus": bus.ping}
     if redis_carts is not None:
         checks["carts"] = redis_carts.ping
-    return create_service_app(
+    app = create_service_app(
         "orders", routes(app_services), ready_checks=checks, lifespan=lifespan, max_body_bytes=config.max_body_bytes
     )
+    # Placement answers by kind (confirmed, sold_out, payment_declined, ..._unavailable): what a
+    # game day watches while it breaks things.
+    answers = Counter(
+        "orders_checkout_answers_total", "Order placement answers", ["answer"], registry=app.state.registry
+    )
+    observers.append(lambda outcome: answers.labels(str(outcome.body.get("error", "confirmed"))).inc())
+    return app

@@ -160,6 +160,8 @@ def test_a_declined_payment_answers_402_and_releases_the_reserved_stock(shop: Sh
     assert reservation["status"] == "released"
     stored = requests.get(shop.url("orders", f"/orders/{order_id}"), timeout=T).json()
     assert (stored["status"], stored["failure"]) == ("failed", "payment_declined")
+    metrics = requests.get(shop.url("orders", "/metrics"), timeout=T).text
+    assert 'orders_checkout_answers_total{answer="payment_declined"} 1.0' in metrics
 
 
 def test_a_sold_out_doorbuster_answers_409_naming_the_sku_and_charges_nothing(shop: Shop) -> None:

@@ -25,7 +25,7 @@ from retailflow.orders.domain.errors import (
     InvalidTransition,
 )
 from retailflow.orders.service_layer import handlers
-from retailflow.orders.service_layer.ports import CartRepository, Catalog, UpstreamFailed
+from retailflow.orders.service_layer.ports import CartRepository, Catalog, Outcome, UpstreamFailed
 
 __all__ = ["OrdersApp", "routes"]
 
@@ -79,6 +79,7 @@ class OrdersApp:
     carts: CartRepository
     catalog: Catalog
     checkout: handlers.Checkout
+    observe: Callable[[Outcome], None] = lambda outcome: None  # metrics hook, set by bootstrap
 
 
 def routes(app: OrdersApp) -> list[Route]:
@@ -202,6 +203,7 @@ def routes(app: OrdersApp) -> list[Route]:
             payment_token=require(body, "payment_token", str, default="tok_visa"),
         )
         outcome = await app.checkout.place(cmd)
+        app.observe(outcome)
         return JSON(outcome.body, status_code=outcome.status)
 
     async def get_order(request: Request) -> Response:
