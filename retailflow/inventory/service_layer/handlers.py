@@ -27,7 +27,7 @@ from retailflow.inventory.domain.model import COMMIT, RELEASE, RESERVE, Move, Re
 __all__ = ["TOPIC", "InventoryHandlers"]
 
 TOPIC = "inventory"
-Transition = Callable[[Reservation], "tuple[Reservation, events.Event | None]"]
+Transition = Callable[[Reservation], tuple[Reservation, events.Event | None]]
 
 
 class InventoryHandlers:
