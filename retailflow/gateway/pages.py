@@ -206,7 +206,19 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
         available: int | None = None  # unknown: inventory is down, the page still sells
         if not isinstance(stock, BaseException) and isinstance(stock.body, dict):
             available = int(stock.body.get("available", 0)) if stock.ok else 0 if stock.status == 404 else None
-        return views.render("product", product=body, available=available, cart_id=cart_id_of(request))
+        try:  # the breadcrumb's category name; the slug does when the list is unavailable
+            category_name = next(
+                (c.get("name") for c in await categories() if c.get("slug") == body.get("category")), None
+            )
+        except ShopHTTPError:
+            category_name = None
+        return views.render(
+            "product",
+            product=body,
+            available=available,
+            cart_id=cart_id_of(request),
+            category_name=category_name or body.get("category"),
+        )
 
     async def search(request: Request) -> Response:
         """Search results with filters, sorting and pagination.
