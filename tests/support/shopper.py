@@ -1,0 +1,121 @@
+"""Shoppers for shop-wide tests: carts, checkouts and the ledger a client keeps, all through
+the gateway's public API (docs/contracts.md, section 2)."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import requests
+
+from doorbuster.runfolder import LEDGER_COLUMNS
+from tests.support.shop import Shop
+
+__all__ = ["Race", "api", "available", "ledger_row", "new_cart", "place_order", "race_for_a_doorbuster",
+           "write_ledger"]  # fmt: skip
+
+PAYMENT_TOKEN = "tok_visa"
+DOORBUSTER_UNITS = 20
+
+
+def api(shop: Shop, method: str, path: str, session: requests.Session | None = None, **kw: Any) -> requests.Response:
+    return (session or requests).request(method, shop.url + path, timeout=60, **kw)
+
+
+def new_cart(shop: Shop, items: list[tuple[str, int]], session: requests.Session | None = None) -> str:
+    resp = api(shop, "POST", "/api/carts", session)
+    assert resp.status_code == 201, resp.text
+    cart_id = str(resp.json()["cart_id"])
+    for sku, qty in items:
+        resp = api(shop, "POST", f"/api/carts/{cart_id}/items", session, json={"sku": sku, "qty": qty})
+        assert resp.status_code == 200, resp.text
+    return cart_id
+
+
+def place_order(shop: Shop, cart_id: str, key: str, session: requests.Session | None = None) -> requests.Response:
+    body = {"cart_id": cart_id, "payment_token": PAYMENT_TOKEN, "customer_id": f"c-{key[:8]}"}
+    return api(shop, "POST", "/api/orders", session, headers={"Idempotency-Key": key}, json=body)
+
+
+def place_order_until_answered(
+    shop: Shop, cart_id: str, key: str, session: requests.Session, retries: list[int], deadline_s: float = 90.0
+) -> requests.Response:
+    """What a careful client does: on a 5xx or 429 (a busy 2-core machine) ask again with the same
+    Idempotency-Key until the shop gives its final answer."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        resp = place_order(shop, cart_id, key, session)
+        if (resp.status_code < 500 and resp.status_code != 429) or time.monotonic() > deadline:
+            return resp
+        retries.append(resp.status_code)
+        time.sleep(0.5)
+
+
+def available(shop: Shop, sku: str) -> int:
+    resp = api(shop, "GET", f"/api/products/{sku}")
+    assert resp.status_code == 200, resp.text
+    return int(resp.json()["stock"]["available"])
+
+
+def ledger_row(key: str, body: dict[str, Any], journey: str = "checkout") -> dict[str, Any]:
+    """What a client records for an order the shop confirmed (run folder `ledger.csv`)."""
+    items = [{"sku": i["sku"], "qty": i["qty"]} for i in body["items"]]
+    return {"order_id": body["order_id"], "idempotency_key": key, "items": items,
+            "total_cents": body["total_cents"], "confirmed_ts": time.time(), "journey": journey}  # fmt: skip
+
+
+def write_ledger(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LEDGER_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "items": orjson.dumps(row["items"]).decode()})
+    return path
+
+
+@dataclass
+class Race:
+    sku: str
+    carts: list[str]
+    keys: list[str]
+    answers: list[tuple[str, int, dict[str, Any]]]  # (idempotency key, status, body)
+    retries: list[int] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(key, body) for key, status, body in self.answers if status == 201]
+
+    @property
+    def sold_out(self) -> list[dict[str, Any]]:
+        return [body for _, status, body in self.answers if status == 409]
+
+    @property
+    def ledger(self) -> list[dict[str, Any]]:
+        return [ledger_row(key, body) for key, body in self.confirmed]
+
+
+def race_for_a_doorbuster(shop: Shop, shoppers: int) -> Race:
+    """`shoppers` carts of one unit of an untouched doorbuster, then every "buy" at the same moment."""
+    doorbusters = api(shop, "GET", "/api/doorbusters").json()
+    sku = next(p["sku"] for p in doorbusters if available(shop, p["sku"]) == DOORBUSTER_UNITS)
+    carts = [new_cart(shop, [(sku, 1)]) for _ in range(shoppers)]
+    keys = [str(uuid.uuid4()) for _ in range(shoppers)]
+    start = threading.Barrier(shoppers)
+    race = Race(sku, carts, keys, [])
+
+    def checkout(i: int) -> tuple[str, int, dict[str, Any]]:
+        with requests.Session() as session:
+            start.wait(timeout=60)
+            resp = place_order_until_answered(shop, carts[i], keys[i], session, race.retries)
+            return keys[i], resp.status_code, resp.json()
+
+    with ThreadPoolExecutor(shoppers) as pool:
+        race.answers = list(pool.map(checkout, range(shoppers)))
+    return race
