@@ -52,11 +52,14 @@ class Store:
     users: tuple[str, ...]
 
 
+# Who reads which store, as the services' bootstraps do today (a unit test compares the two):
+# only these paths get a link. A service outside a list still gets the store's URL, directly,
+# so a bootstrap that starts using a store works at once, just not cuttable until listed here.
 STORES: tuple[Store, ...] = (
     Store("postgres", "RF_DB_URL", ("catalog", "inventory", "orders", "payments", "notifications")),
     Store("mariadb", "RF_LEGACY_DB_URL", ("legacy",)),
-    Store("redis", "RF_CACHE_URL", ("gateway", "catalog", "inventory", "orders", "payments", "notifications")),
-    Store("bus", "RF_BUS_URL", ("gateway", "catalog", "inventory", "orders", "payments", "notifications")),
+    Store("redis", "RF_CACHE_URL", ("catalog", "orders")),
+    Store("bus", "RF_BUS_URL", ("inventory", "orders", "notifications")),
 )
 DEFAULT_PORTS = {
     "postgresql": 5432,
@@ -178,8 +181,6 @@ def pod_env(
 ) -> dict[str, str]:
     """The environment of one pod: upstream URLs, store URLs through its links, its replica number."""
     env = dict(base)
-    for store in STORES:
-        env.pop(store.env_var, None)  # only what the links below hand out reaches a pod
     for name in (*DIRECT_UPSTREAMS, "legacy"):
         env.pop(f"RF_{name.upper()}_URL", None)
     for name in DIRECT_UPSTREAMS:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import retailflow
 from retailflow.common.config import SERVICES
 from retailflow.runtime.errors import PodRuntimeError, TopologyError
 from retailflow.runtime.options import parse_duration
 from retailflow.runtime.pods import Backoff
 from retailflow.runtime.topology import (
     DEFAULT_REPLICAS,
+    STORES,
     parse_replicas,
     parse_services,
     plan_links,
@@ -70,7 +74,7 @@ def test_no_inventory_to_legacy_link_without_both_ends() -> None:
 def test_services_profile_links_each_service_to_each_networked_store_it_uses() -> None:
     names = {link.name for link in plan_links(SERVICES, PORTS, SERVICES_PROFILE)}
     assert {"inventory->legacy", "legacy->mariadb", "orders->postgres", "catalog->redis", "orders->bus"} <= names
-    assert "gateway->postgres" not in names  # the gateway owns no database
+    assert "gateway->postgres" not in names and "gateway->redis" not in names  # the gateway keeps no store
     assert "legacy->postgres" not in names  # legacy stands for the monolith's MariaDB only
     postgres = next(link for link in plan_links(SERVICES, PORTS, SERVICES_PROFILE) if link.name == "orders->postgres")
     assert postgres.target == "db.local:5433"
@@ -106,7 +110,7 @@ def test_each_pod_reaches_its_stores_and_legacy_only_through_its_links() -> None
     assert (inventory["RF_REPLICA"], inventory["RF_DATA_DIR"], inventory["PATH"]) == ("1", "/data", "/bin")
     gateway = env("gateway")
     assert "RF_LEGACY_URL" not in gateway  # only inventory talks to the legacy service
-    assert "RF_DB_URL" not in gateway
+    assert gateway["RF_CACHE_URL"] == SERVICES_PROFILE["RF_CACHE_URL"]  # no link: the store's own URL
     assert gateway["RF_ORDERS_URL"] == f"http://127.0.0.1:{PORTS['orders']}"
     legacy = env("legacy")
     assert legacy["RF_LEGACY_DB_URL"] == f"mysql://root@127.0.0.1:{link_ports['legacy->mariadb']}/legacy"
@@ -142,3 +146,17 @@ def test_durations_read_with_units(raw: str, seconds: float) -> None:
 def test_bad_durations_are_refused_naming_the_value(raw: str, message: str) -> None:
     with pytest.raises(PodRuntimeError, match=message):
         parse_duration(raw)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_store_a_service_bootstrap_reads_goes_through_a_link(service: str) -> None:
+    # Drift guard: STORES must list what the bootstraps use, or a cut would miss a real path.
+    source = (Path(retailflow.__file__).parent / service / "bootstrap.py").read_text()
+    reads = {
+        "postgres": f'store_url("{service}")' in source and service != "legacy",
+        "mariadb": 'store_url("legacy")' in source,
+        "redis": "cache_url" in source,
+        "bus": "bus_url" in source,
+    }
+    linked = {store.name: service in store.users for store in STORES}
+    assert reads == linked, f"{service}: its bootstrap reads {reads}, the runtime links {linked}"
