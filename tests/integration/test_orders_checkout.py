@@ -48,8 +48,12 @@ class Shop:
         return cart_id
 
     def place(self, cart_id: str, key: str | None = None, token: str = "tok_visa") -> requests.Response:
-        return requests.post(self.url("orders", "/orders"), headers={"Idempotency-Key": key or uuid.uuid4().hex},
-                             json={"cart_id": cart_id, "payment_token": token, "customer_id": "c-1"}, timeout=30)
+        return requests.post(
+            self.url("orders", "/orders"),
+            headers={"Idempotency-Key": key or uuid.uuid4().hex},
+            json={"cart_id": cart_id, "payment_token": token, "customer_id": "c-1"},
+            timeout=30,
+        )
 
     def stock(self, sku: str) -> dict[str, int]:
         """Units of a sku by state (its version left out: every change bumps it)."""
@@ -65,8 +69,13 @@ def _start(profile: str, data_dir: Path, stack: ExitStack) -> Shop:
     if profile == "services":
         for server in ("redis", "rabbitmq"):
             require_server(server)
-        env.update({"RF_DB_URL": stack.enter_context(fresh_postgres()), "RF_CACHE_URL": "redis://127.0.0.1:6379/0",
-                    "RF_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/"})
+        env.update(
+            {
+                "RF_DB_URL": stack.enter_context(fresh_postgres()),
+                "RF_CACHE_URL": "redis://127.0.0.1:6379/0",
+                "RF_BUS_URL": "amqp://guest:guest@127.0.0.1:5672/",
+            }
+        )
     urls: dict[str, str] = {}
     for service in ("catalog", "inventory", "payments"):
         [proc] = stack.enter_context(run_service(service, data_dir, env))
@@ -75,8 +84,9 @@ def _start(profile: str, data_dir: Path, stack: ExitStack) -> Shop:
     if profile == "embedded":  # on a shared broker other shops' consumers would compete for the group's queue
         [proc] = stack.enter_context(run_service("notifications", data_dir, env))
         urls["notifications"] = proc.url
-    [proc] = stack.enter_context(run_service("orders", data_dir, {**env, **upstreams}))
-    urls["orders"] = proc.url
+    # Two replicas on one port: concurrent duplicates of a key land on both.
+    replicas = stack.enter_context(run_service("orders", data_dir, {**env, **upstreams}, replicas=2))
+    urls["orders"] = replicas[0].url
     requests.put(urls["payments"] + "/admin/provider", json={"latency_ms": 5, "failure_rate": 0}, timeout=T)
     return Shop(profile, data_dir, {**env, **upstreams}, urls)
 
@@ -108,8 +118,14 @@ def test_a_checkout_confirms_the_order_sells_the_stock_and_captures_the_payment_
     stored = requests.get(shop.url("orders", f"/orders/{order_id}"), timeout=T).json()
     assert (stored["status"], stored["total_cents"]) == ("confirmed", order["total_cents"])
     events = requests.get(shop.url("orders", f"/orders/{order_id}/events"), timeout=T).json()
-    assert [e["type"] for e in events] == ["OrderPlaced", "StockReserved", "PaymentAuthorized", "StockCommitted",
-                                          "PaymentCaptured", "OrderConfirmed"]
+    assert [e["type"] for e in events] == [
+        "OrderPlaced",
+        "StockReserved",
+        "PaymentAuthorized",
+        "StockCommitted",
+        "PaymentCaptured",
+        "OrderConfirmed",
+    ]
     after = shop.stock(sku)
     assert (after["sold"] - before["sold"], after["available"] - before["available"]) == (2, -2)
     payment = requests.get(shop.url("payments", f"/payments/{order_id}"), timeout=T).json()
@@ -246,10 +262,28 @@ def test_bad_input_gets_a_4xx_naming_the_problem_never_a_5xx(shop: Shop) -> None
 def test_schemathesis_finds_no_server_error_in_orders(shop: Shop) -> None:
     _embedded_only(shop)
     result = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", shop.url("orders", "/openapi.json"), "--checks",
-         "not_a_server_error", "--max-examples", "15", "--seed", "7", "--workers", "1", "--generation-database",
-         "none", "--request-timeout", "20"],
-        capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            shop.url("orders", "/openapi.json"),
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "15",
+            "--seed",
+            "7",
+            "--workers",
+            "1",
+            "--generation-database",
+            "none",
+            "--request-timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
@@ -262,8 +296,9 @@ def _status_in(data_dir: Path, env: dict[str, str], status: str) -> str | None:
         db.close()
 
 
-def _crash_during(shop: Shop, orders_env: dict[str, str], data_dir: Path, sku: str,
-                  status: str) -> tuple[str, str, str]:
+def _crash_during(
+    shop: Shop, orders_env: dict[str, str], data_dir: Path, sku: str, status: str
+) -> tuple[str, str, str]:
     """Start an orders replica, place an order, SIGKILL the replica once the order reaches
     `status`; return the order id, its idempotency key and its cart."""
     key = uuid.uuid4().hex
@@ -293,10 +328,16 @@ def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop:
         committed, key2, cart2 = _crash_during(shop, orders_env, tmp_path, sku, "stock_committed")
         fast_recovery = {**orders_env, "RF_ORDERS_STALE_AFTER_S": "1", "RF_ORDERS_RECOVERY_INTERVAL_S": "0.2"}
         with run_service("orders", tmp_path, fast_recovery, seed=False) as [survivor]:
-            wait_until(lambda: _status_in(tmp_path, orders_env, "failed") == interrupted, timeout=30,
-                       what="the interrupted order compensated")
-            wait_until(lambda: _status_in(tmp_path, orders_env, "confirmed") == committed, timeout=30,
-                       what="the committed order finished")
+            wait_until(
+                lambda: _status_in(tmp_path, orders_env, "failed") == interrupted,
+                timeout=30,
+                what="the interrupted order compensated",
+            )
+            wait_until(
+                lambda: _status_in(tmp_path, orders_env, "confirmed") == committed,
+                timeout=30,
+                what="the committed order finished",
+            )
             local = replace(shop, urls={**shop.urls, "orders": survivor.url})
             replay1 = local.place(cart1, key1)
             replay2 = local.place(cart2, key2)
