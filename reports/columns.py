@@ -53,5 +53,5 @@ FAULT = "in_fault"  # the request started inside a fault window
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
 # iteration ids) stay on disk, which is most of the cost of reading the file.
-REQUEST_READ_COLUMNS = (TS, INTENDED_TS, JOURNEY, NAME, LATENCY_MS, STATUS, OK)
-CATEGORICAL_REQUEST_COLUMNS = (JOURNEY, NAME)
+REQUEST_READ_COLUMNS = (TS, INTENDED_TS, JOURNEY, NAME, LATENCY_MS, STATUS, OK, ERROR)
+CATEGORICAL_REQUEST_COLUMNS = (JOURNEY, NAME, ERROR)

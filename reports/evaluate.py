@@ -38,6 +38,7 @@ class Evaluation:
     endpoints: pd.DataFrame | None
     segments: pd.DataFrame | None
     total_requests: int
+    prepared: pd.DataFrame | None = None  # the requests with derived columns (None: Locust-only run)
     verdict: str = INCONCLUSIVE
     reasons: list[str] = field(default_factory=list)
     regressions: list[Regression] = field(default_factory=list)
@@ -213,6 +214,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         segments,
         total,
     )
+    ev.prepared = prepared
     _decide(ev)
     return ev
 

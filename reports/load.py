@@ -148,6 +148,11 @@ def _load_requests(run: RunData) -> None:
         run.requests, run.requests_file = _normalise_requests(_read_requests_csv(csv), csv), csv.name
     else:
         run.not_measured.append("per-request data (requests.parquet): figures come from Locust's bucketed CSVs")
+        return
+    if not len(run.requests):
+        # An empty file says nothing, like a missing one: fall back to Locust's CSVs if there are any.
+        run.not_measured.append(f"per-request data ({run.requests_file} holds no requests)")
+        run.requests, run.requests_file = None, None
 
 
 def _load_locust(run: RunData) -> None:
@@ -261,6 +266,11 @@ def load_run(run_dir: str | Path) -> RunData:
     _load_requests(run)
     _load_locust(run)
     if run.requests is None and run.locust_stats is None:
+        empty = next((p for p in (path / rf.REQUESTS_PARQUET, path / rf.REQUESTS_CSV) if p.exists()), None)
+        if empty is not None:
+            raise ReportError(
+                f"{empty} holds no requests and there is no {rf.LOCUST_PREFIX}_stats.csv: nothing to evaluate"
+            )
         raise ReportError(
             f"run folder {path} has no {rf.REQUESTS_PARQUET}, {rf.REQUESTS_CSV} or "
             f"{rf.LOCUST_PREFIX}_stats.csv: nothing to evaluate"

@@ -17,6 +17,7 @@ import pandas as pd
 from doorbuster import __version__
 from doorbuster import runfolder as rf
 from reports import plot
+from reports import transform as t
 from reports.evaluate import Evaluation, fmt_value
 from reports.results import FAIL, NO_DATA, WARN
 
@@ -91,6 +92,25 @@ def _endpoint_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], str]:
     return rows, "From Locust's own locust_stats.csv (bucketed percentiles): no per-request data in this run."
 
 
+def _error_rows(ev: Evaluation) -> list[dict[str, Any]]:
+    if ev.run.requests is not None and ev.prepared is not None:
+        rows: list[dict[str, Any]] = t.error_table(ev.prepared).to_dict("records")
+        return rows
+    failures = ev.run.locust_failures
+    if failures is None or failures.empty:
+        return []
+    top = failures.sort_values("Occurrences", ascending=False).head(10)
+    return [
+        {
+            "name": f"{f['Method']} {f['Name']}",
+            "status": "",
+            "error": str(f["Error"]),
+            "occurrences": int(f["Occurrences"]),
+        }
+        for _, f in top.iterrows()
+    ]
+
+
 def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
     """The self-contained HTML report: charts inline as base64, CSS inline, no external reference."""
     titles = {"latency": "Latency percentiles", "throughput": "Throughput", "errors": "Errors and availability"}
@@ -122,6 +142,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "headroom_chart": base64.b64encode(pngs["headroom"]).decode("ascii") if "headroom" in pngs else None,
         "endpoints": endpoints,
         "endpoints_source": endpoints_source,
+        "errors": _error_rows(ev),
         "experiments": ev.run.experiments,
         "ledger_orders": None if ev.run.ledger is None else len(ev.run.ledger),
         "regressions": ev.regressions,

@@ -14,6 +14,7 @@ __all__ = [
     "PERCENTILES",
     "achieved_per_segment",
     "endpoint_table",
+    "error_table",
     "locust_timeline",
     "minute_availability",
     "plan_segments",
@@ -98,7 +99,8 @@ def achieved_per_segment(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.D
 
 def _quantiles(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
     # One call for every percentile: pandas sorts each group once for the whole list.
-    frame = grouped.quantile([q / 100.0 for q in PERCENTILES]).unstack()
+    qs = [q / 100.0 for q in PERCENTILES]
+    frame = grouped.quantile(qs).unstack().reindex(columns=qs)
     return frame.set_axis([f"p{q:g}" for q in PERCENTILES], axis=1)
 
 
@@ -149,3 +151,11 @@ def locust_timeline(history: pd.DataFrame) -> pd.DataFrame:
         out[f"p{q:g}"] = pd.to_numeric(rows[column], errors="coerce") if column in rows else np.nan
     out = out.assign(error_rate=(out["fps"] / out["rps"]).where(out["rps"] > 0))
     return out.dropna(subset=[c.WINDOW]).reset_index(drop=True)
+
+
+def error_table(requests: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
+    """The most frequent failures: endpoint, status, error text and how often."""
+    bad = requests.loc[requests[c.BAD].to_numpy(), [c.NAME, c.STATUS, c.ERROR]]
+    counts = bad.groupby([c.NAME, c.STATUS, c.ERROR], observed=True).size().rename("occurrences")
+    table = counts.sort_values(ascending=False, kind="stable").head(top).reset_index()
+    return table.astype({c.NAME: str, c.ERROR: str})

@@ -36,7 +36,7 @@ def test_the_html_report_is_one_self_contained_file_with_the_verdict_first(
     banner = html.index('id="verdict"')
     assert banner < html.index('id="slos"') < html.index('id="charts"')
     assert "search-p95 breached: " in html[banner : html.index('id="run"')]
-    for section in ("budget", "headroom", "endpoints", "chaos", "integrity", "baseline"):
+    for section in ("budget", "headroom", "endpoints", "errors", "chaos", "integrity", "baseline"):
         assert f'id="{section}"' in html
     assert "Partition the inventory dual-write" in html
     assert sorted(p.name for p in (run_dir / "charts").iterdir()) == [
@@ -111,3 +111,15 @@ def test_a_bad_baseline_folder_is_named_as_the_baseline(tmp_path: Path, capsys: 
     code, _ = _report(tmp_path, SyntheticRun(stages=STEPS), "--baseline", str(tmp_path / "old"))
     assert code == 2
     assert f"baseline: run folder {tmp_path / 'old'} does not exist" in capsys.readouterr().err
+
+
+def test_a_requests_file_without_rows_exits_2_rather_than_passing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = SyntheticRun(stages=STEPS).write(tmp_path / "run", parquet=False)
+    csv = run_dir / "requests.csv"
+    csv.write_text(csv.read_text().splitlines()[0] + "\n")
+    assert main(["report", str(run_dir)]) == 2
+    assert capsys.readouterr().err == (
+        f"doorbuster: error: {csv} holds no requests and there is no locust_stats.csv: nothing to evaluate\n"
+    )
