@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from retailflow.common.config import ServiceConfig
 from retailflow.common.upstream import Upstream
 from retailflow.common.web import JSON, create_service_app
 from retailflow.gateway.api import api_routes
-from retailflow.gateway.breaker import CircuitBreaker
+from retailflow.gateway.breaker import CircuitBreaker, CircuitOpen
 from retailflow.gateway.pages import page_routes
 from retailflow.gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from retailflow.gateway.settings import UPSTREAMS, GatewaySettings
@@ -82,6 +83,13 @@ def create_app(config: ServiceConfig, settings: GatewaySettings | None = None) -
         assert isinstance(result, JSON)
         return result
 
+    async def circuit_open(request: Request, exc: Exception) -> Response:
+        # tells a well-behaved client when the next probe may let it through
+        assert isinstance(exc, CircuitOpen)
+        retry_after = str(max(1, math.ceil(breakers[exc.upstream].retry_in())))
+        return JSON({"error": exc.code, "detail": exc.detail}, status_code=503, headers={"Retry-After": retry_after})
+
     app.exception_handlers[HTTPException] = not_found
+    app.exception_handlers[CircuitOpen] = circuit_open
     app.state.breakers = breakers
     return app

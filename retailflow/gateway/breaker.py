@@ -25,6 +25,10 @@ class BreakerState(enum.Enum):
 class CircuitOpen(ServiceUnavailable):
     """The breaker refused the call without trying the upstream."""
 
+    def __init__(self, detail: str, *, upstream: str) -> None:
+        super().__init__(detail, code=f"{upstream}_unavailable")
+        self.upstream = upstream
+
 
 class CircuitBreaker:
     def __init__(
@@ -77,8 +81,7 @@ class CircuitBreaker:
             else (f"the next probe is in {self.retry_in():.1f}s")
         )
         raise CircuitOpen(
-            f"{self.name} is failing; the gateway stopped calling it (circuit open, {why})",
-            code=f"{self.name}_unavailable",
+            f"{self.name} is failing; the gateway stopped calling it (circuit open, {why})", upstream=self.name
         )
 
     def record_success(self) -> None:

@@ -285,6 +285,8 @@ def test_a_dead_upstream_opens_its_circuit_and_the_gateway_answers_503_fast(tmp_
         assert fast.status_code == 503
         assert fast.json()["error"] == "catalog_unavailable"
         assert "circuit open" in fast.json()["detail"]
+        assert fast.headers["Retry-After"] == "1"  # the cool-down is 1 s
+        assert fast.headers["X-Request-ID"]
         states = requests.get(api + "/admin/breakers", timeout=5).json()
         assert states["catalog"]["state"] == "open"
         assert states["inventory"]["state"] == "closed"

@@ -51,6 +51,7 @@ def test_consecutive_failures_open_the_circuit_and_calls_are_refused_naming_the_
         b.before_call()
     assert refused.value.status == 503
     assert refused.value.code == "catalog_unavailable"
+    assert refused.value.upstream == "catalog"
     assert "circuit open" in refused.value.detail and "5.0s" in refused.value.detail
     assert b.opened_total == 1
 
