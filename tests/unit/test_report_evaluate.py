@@ -14,7 +14,7 @@ from reports import columns as c
 from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, compare, evaluate
 from reports.load import load_run
 from reports.results import FAIL, NO_DATA, PASS
-from reports.slo import SLOFile, load_slo_file
+from reports.slo import SLOFile, load_slo_file, parse_slo
 from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
 THREE_STEPS = ((1.0, 60.0, "steady"), (5.0, 60.0, "steady"), (10.0, 60.0, "steady"))
@@ -228,3 +228,33 @@ def test_a_malformed_journal_is_named(tmp_path: Path) -> None:
     with pytest.raises(ReportError) as caught:
         load_run(run_dir)
     assert f"{journal}: run[1].start: expected an ISO-8601 timestamp, got 'yesterday'" == str(caught.value)
+
+
+def test_an_slo_scoped_to_a_phase_sees_only_that_phase(tmp_path: Path) -> None:
+    slo = parse_slo(
+        {
+            "slos": [
+                {"name": "p95-all", "metric": "latency_p95_ms", "max": 300},
+                {"name": "p95-steady", "metric": "latency_p95_ms", "max": 300, "phase": "steady"},
+                {"name": "p95-ramp", "metric": "latency_p95_ms", "max": 300, "phase": "ramp"},
+            ]
+        },
+        "phases.yaml",
+    )
+    run = SyntheticRun(stages=((1.0, 30.0, "ramp"), (2.0, 60.0, "steady")), slowdowns=[Slowdown(0, 30, 500.0)])
+    ev = _evaluate(tmp_path, run, slo)
+    assert _verdicts(ev) == {"p95-all": FAIL, "p95-steady": PASS, "p95-ramp": FAIL}
+    raw = run.requests()
+    ramp = (raw[c.TS] < run.t0 + 30).to_numpy()
+    corrected = raw[c.LATENCY_MS].to_numpy() + (raw[c.TS] - raw[c.INTENDED_TS]).to_numpy() * 1000.0
+    assert _by_name(ev)["p95-ramp"].measured == pytest.approx(np.quantile(corrected[ramp], 0.95))
+    assert _by_name(ev)["p95-steady"].requests == int((~ramp).sum())
+
+
+def test_a_value_past_the_warning_level_warns_but_stays_go(tmp_path: Path) -> None:
+    slo = parse_slo({"slos": [{"name": "mean", "metric": "latency_mean_ms", "max": 500, "warn": 50}]}, "warn.yaml")
+    ev = _evaluate(tmp_path, SyntheticRun(stages=((1.0, 60.0, "steady"),)), slo)
+    result = _by_name(ev)["mean"]
+    assert result.verdict == "warn" and result.margin == pytest.approx(500 - result.measured)
+    assert ev.verdict == GO
+    assert ev.reasons[1].startswith("warning: mean at ") and ev.reasons[1].endswith("(warning level 50 ms)")
