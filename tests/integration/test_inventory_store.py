@@ -155,6 +155,8 @@ def test_stale_reservations_expire_and_their_units_return(repo: StockRepository)
     assert handlers.reservation("short").status == Status.EXPIRED
     assert [r["reservation_id"] for r in audit_view.open_reservations(repo.db)] == ["long"]
     assert (repo.get("DB-0001").available, repo.get("DB-0001").reserved) == (19, 1)
+    last = repo.db.fetchone("SELECT msg_key, payload FROM outbox ORDER BY id DESC LIMIT 1")
+    assert last["msg_key"] == "short" and '"type":"ReservationExpired"' in last["payload"]
     clock.now += 1000
     # Past its TTL a hold is over, even before the reaper ran: committing it is refused.
     with pytest.raises(ReservationClosed, match="'long' is expired; it cannot be committed"):
