@@ -82,6 +82,9 @@ class RuntimeClient:
     def add_latency(self, name: str, ms: int) -> dict[str, Any]:
         return dict(self._call("POST", f"/links/{quote(name, safe='')}/latency", {"ms": ms}))
 
+    def limit_bandwidth(self, name: str, kbps: int) -> dict[str, Any]:
+        return dict(self._call("POST", f"/links/{quote(name, safe='')}/bandwidth", {"kbps": kbps}))
+
     def heal_link(self, name: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/links/{quote(name, safe='')}/heal"))
 

@@ -110,6 +110,17 @@ def create_control_app(supervisor: Supervisor) -> web.Application:
         link.set_latency(body["ms"])
         return web.json_response(supervisor.link_snapshot(link.name))
 
+    @routes.post("/links/{name}/bandwidth")
+    async def bandwidth(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if "kbps" not in body:
+            raise ControlError(
+                "the body needs 'kbps', the limit in kilobits a second (0 = none)", code="invalid", status=422
+            )
+        link = supervisor.link(request.match_info["name"])
+        link.limit_bandwidth(body["kbps"])
+        return web.json_response(supervisor.link_snapshot(link.name))
+
     @routes.post("/links/{name}/heal")
     async def heal(request: web.Request) -> web.Response:
         link = supervisor.link(request.match_info["name"])

@@ -1,4 +1,4 @@
-"""A fault-injecting TCP proxy for one link: partition (blackhole or reset), latency, heal.
+"""A fault-injecting TCP proxy for one link: partition (blackhole or reset), latency, bandwidth, heal.
 
 A cut acts on the connections already open, not only on new ones: a pooled client (aiohttp,
 a database driver) keeps its connections for minutes, and a partition that spared them would
@@ -10,6 +10,7 @@ test nothing.
 - reset: every open connection is closed with a RST, and new ones are reset on accept.
 - latency: each chunk from the target back to the client is delayed by `ms`, so every
   request/response round trip takes at least that much longer.
+- bandwidth: each direction carries at most `kbps` kilobits a second (0 = unlimited).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger("retailflow.runtime.link")
 CHUNK = 64 * 1024
 CONNECT_TIMEOUT_S = 5.0
 MAX_LATENCY_MS = 60_000
+MAX_KBPS = 10_000_000
 
 
 class LinkState(StrEnum):
@@ -74,6 +76,7 @@ class LinkProxy:
         self.target_port = target_port
         self.state = LinkState.OK
         self.latency_ms = 0
+        self.bandwidth_kbps = 0
         self.changed_at = time.time()
         self._listen_port = listen_port
         self._flowing = asyncio.Event()
@@ -128,9 +131,21 @@ class LinkProxy:
         self.changed_at = time.time()
         log.warning("link latency", extra={"link": self.name, "ms": ms})
 
+    def limit_bandwidth(self, kbps: int) -> None:
+        if isinstance(kbps, bool) or not isinstance(kbps, int) or not 0 <= kbps <= MAX_KBPS:
+            raise ControlError(
+                f"bandwidth {kbps!r} must be a whole number of kbit/s between 0 (unlimited) and {MAX_KBPS}",
+                code="invalid_bandwidth",
+                status=422,
+            )
+        self.bandwidth_kbps = kbps
+        self.changed_at = time.time()
+        log.warning("link bandwidth", extra={"link": self.name, "kbps": kbps})
+
     def heal(self) -> None:
         self.state = LinkState.OK
         self.latency_ms = 0
+        self.bandwidth_kbps = 0
         self.changed_at = time.time()
         self._flowing.set()
         log.warning("link healed", extra={"link": self.name})
@@ -144,6 +159,7 @@ class LinkProxy:
             "target": f"{self.target_host}:{self.target_port}",
             "state": str(self.state),
             "latency_ms": self.latency_ms,
+            "bandwidth_kbps": self.bandwidth_kbps,
             "connections": len(self._connections),
             "accepted": self.accepted,
         }
@@ -203,6 +219,8 @@ class LinkProxy:
                     if writer.can_write_eof():
                         writer.write_eof()  # half-close: the other direction may still carry bytes
                     return
+                if self.bandwidth_kbps:  # store and forward: a chunk arrives once the slow wire carried it
+                    await asyncio.sleep(len(data) * 8 / (self.bandwidth_kbps * 1000))
                 writer.write(data)
                 await writer.drain()
 

@@ -171,8 +171,9 @@ def test_a_link_cut_affects_open_connections_and_heals(shop: RuntimeClient) -> N
         start = time.monotonic()
         assert answers(url, timeout=10)
         assert time.monotonic() - start >= 0.4
+        assert shop.limit_bandwidth(LINK, 64)["bandwidth_kbps"] == 64
         link = next(link for link in shop.links() if link["name"] == LINK)
-        assert (link["state"], link["latency_ms"]) == ("ok", 400)
+        assert (link["state"], link["latency_ms"], link["bandwidth_kbps"]) == ("ok", 400, 64)
     finally:
         pooled.close()
         shop.heal_link(LINK)
@@ -189,6 +190,7 @@ def test_a_link_cut_affects_open_connections_and_heals(shop: RuntimeClient) -> N
         (lambda c: c.cut_link("orders->legacy"), 404, "no link 'orders->legacy'; links are inventory->legacy"),
         (lambda c: c.cut_link(LINK, "sideways"), 422, "mode 'sideways' is not a partition"),
         (lambda c: c.add_latency(LINK, -1), 422, "latency -1 must be a whole number of ms"),
+        (lambda c: c.limit_bandwidth(LINK, -1), 422, "bandwidth -1 must be a whole number of kbit/s"),
         (lambda c: c.audit("nope"), 422, "'ledger' must be a list"),
     ],
 )

@@ -160,6 +160,25 @@ def test_latency_delays_every_round_trip_on_open_connections_and_heal_removes_it
     run(scenario, loop_kind)
 
 
+def test_a_bandwidth_limit_paces_bulk_transfers_and_heal_lifts_it(loop_kind: str) -> None:
+    async def scenario() -> None:
+        async with echo_through_link() as proxy:
+            reader, writer = await connect(proxy)
+            payload = b"x" * 32 * 1024  # 256 kbit each way
+            proxy.limit_bandwidth(512)  # 0.5 s a direction at the limit
+            start = time.monotonic()
+            assert await roundtrip(reader, writer, payload) == payload
+            assert time.monotonic() - start >= 0.8
+            proxy.heal()
+            start = time.monotonic()
+            await roundtrip(reader, writer, payload)
+            assert time.monotonic() - start < 0.5
+            assert proxy.snapshot("test", "echo")["bandwidth_kbps"] == 0
+            writer.close()
+
+    run(scenario, loop_kind)
+
+
 def test_a_down_target_resets_the_client_instead_of_hanging_it(loop_kind: str) -> None:
     async def scenario() -> None:
         proxy = LinkProxy("test->nothing", "127.0.0.1", 1)  # nothing listens on port 1
@@ -180,6 +199,8 @@ def test_bad_fault_parameters_are_refused_with_the_value_named() -> None:
         proxy.cut("partial")
     with pytest.raises(ControlError, match="latency -5 must be a whole number of ms"):
         proxy.set_latency(-5)
+    with pytest.raises(ControlError, match="bandwidth -1 must be a whole number of kbit/s"):
+        proxy.limit_bandwidth(-1)
     with pytest.raises(ControlError, match="latency '100' must be"):
         proxy.set_latency("100")  # type: ignore[arg-type]
     assert proxy.state is LinkState.OK and proxy.latency_ms == 0
