@@ -226,3 +226,26 @@ def test_replicas_split_fresh_legacy_writes_and_pick_up_a_dead_replicas_share(re
     other.share_for_s = 0.0  # the owner died; once the row is older than the share window, anyone sends it
     assert asyncio.run(other.relay_once()) == 1
     assert legacy.rows["DB-0001"].reserved == 2 and owner.failures == 0
+
+
+def test_the_periodic_reconciler_repairs_without_being_asked(repo: StockRepository) -> None:
+    legacy = FakeLegacy({sku: Stock(sku, 0, units, 0, 0, 0) for sku, units in INITIAL.items()})
+    legacy.rows["DB-0001"] = Stock("DB-0001", 0, 0, 0, 0, 0)  # the monolith lost the doorbuster's units
+    reconciler = LegacyReconciler(repo, legacy, interval_s=0.05)
+    relay = LegacySyncRelay(repo, legacy, poll_s=0.01)
+
+    async def scenario() -> None:
+        tasks = [asyncio.create_task(reconciler.run()), asyncio.create_task(relay.run())]
+        try:
+            for _ in range(500):
+                if legacy.rows["DB-0001"].available == 20:
+                    return
+                await asyncio.sleep(0.01)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert legacy.rows["DB-0001"] == Stock("DB-0001", 0, 20, 0, 0, 1)
+    assert repo.sync_state()["divergence_repaired"] >= 1
