@@ -13,6 +13,7 @@ from reports.load import RunData
 from reports.metrics import scope_mask
 from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
 from reports.slo import Objective, Settings
+from reports.transform import SEGMENT, held_steps
 
 __all__ = ["INVARIANTS", "budgets", "headroom", "integrity_results", "load_checks"]
 
@@ -174,14 +175,12 @@ def budgets(requests: pd.DataFrame, objectives: tuple[Objective, ...]) -> list[B
     return out
 
 
-def headroom(requests: pd.DataFrame, settings: Settings) -> Headroom | None:
+def headroom(requests: pd.DataFrame, segments: pd.DataFrame | None, settings: Settings) -> Headroom | None:
     """The load step (multiple of 1x peak) where latency starts to climb; None with < 2 steps."""
-    if c.MULTIPLIER not in requests:
+    if segments is None:
         return None
-    keep = requests[c.MULTIPLIER].notna().to_numpy() & ~requests[c.FAULT].to_numpy()
-    steady = (requests[c.PHASE] == "steady").to_numpy()
-    if steady.any():
-        keep &= steady  # ramps mix load steps
+    steps_held = held_steps(segments, min_hold_s=settings.window_s)
+    keep = requests[SEGMENT].isin(steps_held.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
     scoped = requests.loc[keep, [c.MULTIPLIER, c.CORRECTED_MS]]
     grouped = scoped.groupby(c.MULTIPLIER)[c.CORRECTED_MS]
     q = settings.headroom_percentile

@@ -183,7 +183,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         minutes = t.minute_availability(prepared, t0=t0, good_ratio=settings.good_minute_ratio)
         endpoints = t.endpoint_table(prepared)
         budget_list = budgets(prepared, slo.objectives)
-        head = headroom(prepared, settings)
+        head = headroom(prepared, segments, settings)
         total = len(prepared)
     else:
         assert run.locust_stats is not None

@@ -10,7 +10,7 @@ import pandas as pd
 
 from reports import columns as c
 from reports.slo import LOAD_PHASES, Objective, Settings
-from reports.transform import SEGMENT, minute_availability
+from reports.transform import SEGMENT, held_steps, minute_availability
 
 __all__ = ["Measurement", "locust_measure", "measure", "scope_mask"]
 
@@ -52,13 +52,10 @@ def scope_mask(requests: pd.DataFrame, objective: Objective) -> tuple[np.ndarray
 
 
 def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Objective, settings: Settings) -> Measurement:
-    phase = objective.phase if objective.phase in LOAD_PHASES else "steady"
-    chosen = segments[segments[c.PHASE] == phase]
+    phase = objective.phase if objective.phase in LOAD_PHASES else None
+    chosen = held_steps(segments, min_hold_s=settings.window_s, phase=phase)
     if chosen.empty:
-        chosen = segments
-    chosen = chosen[chosen["planned_requests"] > 0]
-    if chosen.empty:
-        return Measurement(None, "planned_rate.csv", "the plan has no load steps")
+        return Measurement(None, "planned_rate.csv", "the plan holds no load step")
     # Fault windows answer to their own budgets: the step is judged on the requests outside them.
     in_seg = requests[SEGMENT].isin(chosen.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
     steady = requests.loc[in_seg, [c.MULTIPLIER, c.BAD, c.CORRECTED_MS]].groupby(c.MULTIPLIER)

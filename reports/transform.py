@@ -15,6 +15,7 @@ __all__ = [
     "achieved_per_segment",
     "endpoint_table",
     "error_table",
+    "held_steps",
     "locust_timeline",
     "minute_availability",
     "plan_segments",
@@ -56,6 +57,19 @@ def plan_segments(planned: pd.DataFrame, *, run_end: float) -> pd.DataFrame:
         planned_requests=seg[c.PLANNED_RPS].astype(float).to_numpy() * duration,
         **{c.PHASE: seg[c.PHASE].astype(str), c.STAGE: seg[c.STAGE].astype(str)},
     )
+
+
+def held_steps(segments: pd.DataFrame, *, min_hold_s: float, phase: str | None = None) -> pd.DataFrame:
+    """The plan's load steps: segments outside ramps whose multiplier was held for `min_hold_s` in all.
+
+    A ramp, a flash sale's rise or fall passes through many multipliers for a tick each; only
+    the levels the plan holds are steps whose latency and error rate can be read.
+    """
+    chosen = segments[(segments[c.PHASE] != "ramp") & (segments["planned_requests"] > 0)]
+    if phase is not None:
+        chosen = chosen[chosen[c.PHASE] == phase]
+    held = chosen.groupby(c.MULTIPLIER)["duration_s"].transform("sum") >= min_hold_s
+    return chosen[held]
 
 
 def with_plan(requests: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:

@@ -258,3 +258,15 @@ def test_a_value_past_the_warning_level_warns_but_stays_go(tmp_path: Path) -> No
     assert result.verdict == "warn" and result.margin == pytest.approx(500 - result.measured)
     assert ev.verdict == GO
     assert ev.reasons[1].startswith("warning: mean at ") and ev.reasons[1].endswith("(warning level 50 ms)")
+
+
+def test_a_flash_sale_counts_its_held_peak_as_a_load_step_but_not_its_rise(tmp_path: Path) -> None:
+    rise = tuple((float(m), 1.0, "spike") for m in range(2, 10))  # one tick per multiplier
+    stages = ((1.0, 60.0, "steady"), *rise, (10.0, 60.0, "spike"), (1.0, 60.0, "recovery"))
+    ev = _evaluate(tmp_path, SyntheticRun(stages=stages, one_x_rps=20.0, latency_factor={10.0: 3.0}))
+    assert ev.headroom is not None
+    assert [m for m, _, _ in ev.headroom.steps] == [1.0, 10.0]
+    assert (ev.headroom.climb_at, ev.headroom.headroom) == (10.0, 1.0)
+    sustained = _by_name(ev)["sustained-5x"]
+    assert sustained.note == "1x held, 10x held"  # p95 at 10x is ~3x higher but inside 3 s
+    assert sustained.measured == 10.0
