@@ -18,6 +18,7 @@ def routes(store: NotificationStore) -> list[Route]:
     async def list_notifications(request: Request) -> Response:
         """Messages sent for one order (oldest first), or the latest messages of all orders.
         ---
+        summary: 'Messages sent for one order (oldest first), or the latest messages of all orders'
         parameters:
           - {name: order_id, in: query, schema: {type: string, maxLength: 64}}
           - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500}}

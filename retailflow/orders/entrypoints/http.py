@@ -86,6 +86,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def create_cart(request: Request) -> Response:
         """Create an empty cart.
         ---
+        summary: 'Create an empty cart'
         responses:
           201:
             description: the new cart, with its cart_id
@@ -96,6 +97,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def get_cart(request: Request) -> Response:
         """A cart with its lines and total.
         ---
+        summary: 'A cart with its lines and total'
         parameters:
           - {name: cart_id, in: path, required: true, schema: {type: string}}
         responses:
@@ -113,6 +115,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def add_item(request: Request) -> Response:
         """Add units of a product to a cart, priced by the catalog now.
         ---
+        summary: 'Add units of a product to a cart, priced by the catalog now'
         parameters:
           - {name: cart_id, in: path, required: true, schema: {type: string}}
         requestBody:
@@ -143,6 +146,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def remove_item(request: Request) -> Response:
         """Remove a product's line from a cart.
         ---
+        summary: 'Remove a product''s line from a cart'
         parameters:
           - {name: cart_id, in: path, required: true, schema: {type: string}}
           - {name: sku, in: path, required: true, schema: {type: string}}
@@ -161,6 +165,7 @@ def routes(app: OrdersApp) -> list[Route]:
         """Place an order from a cart: reserve stock, authorize and capture payment, confirm.
         The same Idempotency-Key always gets the first request's answer and order id.
         ---
+        summary: 'Place an order from a cart: reserve stock, authorize and capture payment, confirm'
         parameters:
           - {name: Idempotency-Key, in: header, required: true, schema: {type: string, minLength: 1, maxLength: 200}}
         requestBody:
@@ -209,6 +214,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def get_order(request: Request) -> Response:
         """An order as the projection holds it.
         ---
+        summary: 'An order as the projection holds it'
         parameters:
           - {name: order_id, in: path, required: true, schema: {type: string}}
         responses:
@@ -237,6 +243,7 @@ def routes(app: OrdersApp) -> list[Route]:
     async def order_events(request: Request) -> Response:
         """The order's event log, oldest first.
         ---
+        summary: 'The order''s event log, oldest first'
         parameters:
           - {name: order_id, in: path, required: true, schema: {type: string}}
         responses:

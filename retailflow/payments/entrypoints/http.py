@@ -56,6 +56,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def authorize(request: Request) -> Response:
         """Authorize an amount at the provider; the same payment_id always gets the first answer.
         ---
+        summary: 'Authorize an amount at the provider; the same payment_id always gets the first answer'
         requestBody:
           required: true
           content:
@@ -101,6 +102,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def capture(request: Request) -> Response:
         """Capture an authorized payment; capturing again answers the same, never charges twice.
         ---
+        summary: 'Capture an authorized payment; capturing again answers the same, never charges twice'
         parameters:
           - {name: payment_id, in: path, required: true, schema: {type: string}}
         responses:
@@ -116,6 +118,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def void(request: Request) -> Response:
         """Release an authorization that will not be captured (idempotent).
         ---
+        summary: 'Release an authorization that will not be captured (idempotent)'
         parameters:
           - {name: payment_id, in: path, required: true, schema: {type: string}}
         responses:
@@ -131,6 +134,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def get_payment(request: Request) -> Response:
         """One payment.
         ---
+        summary: 'One payment'
         parameters:
           - {name: payment_id, in: path, required: true, schema: {type: string}}
         responses:
@@ -147,6 +151,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def get_provider(request: Request) -> Response:
         """The simulated provider's latency and failure rate.
         ---
+        summary: 'The simulated provider''s latency and failure rate'
         responses:
           200:
             description: '{latency_ms, failure_rate}'
@@ -157,6 +162,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
     async def put_provider(request: Request) -> Response:
         """Change the simulated provider for every replica; omitted fields keep their value.
         ---
+        summary: 'Change the simulated provider for every replica; omitted fields keep their value'
         requestBody:
           required: true
           content:
