@@ -137,6 +137,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     for flag in ("products", "seed"):
         if getattr(args, flag) is not None:
             argv += [f"--{flag}", str(getattr(args, flag))]
+    started = time.time()
     with open(data_dir / "logs" / "supervisor.log", "ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True
@@ -146,6 +147,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     except (DoorbusterError, KeyboardInterrupt):
         _stop_supervisor(proc.pid, None, data_dir, 15.0)  # a half-started shop is not left behind
         raise
+    ready = len(state.get("pods", []))
+    print(
+        f"RetailFlow is up: {ready} pods ready in {time.time() - started:.1f} s; data in {data_dir}; "
+        f"stop it with `doorbuster down --data-dir {data_dir}`",
+        file=sys.stderr,
+    )
     print(state.get("storefront_url") or state["control_url"])
     return 0
 
