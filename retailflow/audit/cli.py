@@ -18,6 +18,9 @@ from retailflow.common.errors import ConfigError
 
 __all__ = ["audit_config", "register"]
 
+DEFAULT_SETTLE_S = 30.0  # a clean shop answers at once; only a broken one waits this long
+MAX_SETTLE_S = 3600
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -34,6 +37,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="the shop's data folder (default: $DOORBUSTER_DATA_DIR or .doorbuster)"
     )
+    parser.add_argument(
+        "--settle", type=float, default=DEFAULT_SETTLE_S, metavar="SECONDS",
+        help="while an invariant is broken, look again for up to this long: sagas finishing and the legacy "
+        f"dual-write catching up after the load stops (default {DEFAULT_SETTLE_S:g}; 0 = one look)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print audit.json to stdout instead of a summary")
     parser.add_argument("--out", type=Path, help="also write audit.json to this file")
     parser.set_defaults(func=_run)
@@ -62,7 +70,9 @@ def _summary(audit: dict[str, Any]) -> str:
 def _run(args: argparse.Namespace) -> int:
     try:
         config = audit_config(args.data_dir)
-        audit = run_audit(config, args.ledger)
+        if not 0 <= args.settle <= MAX_SETTLE_S:
+            raise DoorbusterError(f"--settle {args.settle:g} must be between 0 and {MAX_SETTLE_S} seconds")
+        audit = run_audit(config, args.ledger, settle_s=args.settle)
     except (LedgerError, ConfigError) as exc:
         raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
     except StoreUnreachable as exc:

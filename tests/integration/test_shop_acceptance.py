@@ -96,7 +96,8 @@ def test_concurrent_checkouts_never_oversell_a_doorbuster_sku(shop: Shop, tmp_pa
 
     # The ledger of a client who was told of an order the shop does not have fails the audit.
     lost = [*ledger, {**ledger[0], "order_id": "never-placed", "idempotency_key": "k-lost"}]
-    cli = doorbuster_audit("--ledger", write_ledger(tmp_path / "lost.csv", lost), "--data-dir", shop.data_dir)
+    lost_csv = write_ledger(tmp_path / "lost.csv", lost)
+    cli = doorbuster_audit("--ledger", lost_csv, "--data-dir", shop.data_dir, "--settle", "0")
     assert cli.returncode == 1, cli.stdout + cli.stderr
     assert "FAIL ledger_orders_exist" in cli.stdout
 

@@ -45,6 +45,38 @@ def test_each_kind_of_damage_to_the_stores_breaks_exactly_its_invariant(
     assert broken(audit)[invariant][0] == detail
 
 
+def test_settling_looks_again_until_the_legacy_dual_write_has_caught_up(stores: Stores) -> None:
+    stores.checkout("o-5", [("SKU-3", 1)])  # its dual-write not yet relayed: legacy lags behind
+    looks: list[float] = []
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        looks.append(seconds)
+        now[0] += seconds
+        if len(looks) == 3:
+            stores.relay_legacy()  # the relay catches up during the third pause
+
+    audit = run_audit(stores.config, stores.ledger, settle_s=30, clock=lambda: now[0], sleep=sleep)
+    assert audit["ok"] is True
+    assert looks == [1.0, 1.0, 1.0]
+    convergence = next(inv for inv in audit["invariants"] if inv["name"] == "legacy_convergence")
+    assert convergence["details"] == [{"note": "broken at first look; clean after settling 3.0s"}]
+
+
+def test_settling_gives_up_on_damage_that_stays_and_says_so(stores: Stores) -> None:
+    leak_stock(stores)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    audit = run_audit(stores.config, stores.ledger, settle_s=2.5, clock=lambda: now[0], sleep=sleep)
+    assert audit["ok"] is False
+    stock = next(inv for inv in audit["invariants"] if inv["name"] == "stock_conservation")
+    assert stock["details"][-1] == {"note": "broken at first look; still broken after settling 2.5s"}
+    assert now[0] == 2.5
+
+
 def test_a_data_dir_without_the_shop_is_unreachable_naming_the_file(tmp_path: Path) -> None:
     config = ServiceConfig("gateway", data_dir=tmp_path / "elsewhere")
     with pytest.raises(
@@ -87,7 +119,8 @@ def test_the_command_exits_1_naming_the_broken_invariant_and_writes_audit_json(
     leak_stock(stores)
     ledger = write_ledger(tmp_path / "ledger.csv", stores.ledger)
     out_file = tmp_path / "run" / "audit.json"
-    assert audit_cli("--ledger", ledger, "--data-dir", stores.config.data_dir, "--json", "--out", out_file) == 1
+    args = ("--ledger", ledger, "--data-dir", stores.config.data_dir, "--settle", "0", "--json", "--out", out_file)
+    assert audit_cli(*args) == 1
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out_file.read_text())
     assert printed["ok"] is False
@@ -101,6 +134,11 @@ def test_a_malformed_ledger_exits_2_naming_line_and_field(
     ledger.write_text('order_id,idempotency_key,items,total_cents,confirmed_ts,journey\no-1,k,"[]",ten,1,c\n')
     assert audit_cli("--ledger", ledger, "--data-dir", stores.config.data_dir) == 2
     assert "ledger.csv:2: total_cents must be a whole number, got 'ten'" in capsys.readouterr().err
+
+
+def test_a_settle_time_out_of_range_exits_2(stores: Stores, capsys: pytest.CaptureFixture[str]) -> None:
+    assert audit_cli("--data-dir", stores.config.data_dir, "--settle", "-1") == 2
+    assert "--settle -1 must be between 0 and 3600 seconds" in capsys.readouterr().err
 
 
 def test_a_missing_ledger_file_exits_2(stores: Stores, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
