@@ -157,7 +157,7 @@ class Pod:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
-    def _set(self, **changes: Any) -> None:
+    def update(self, **changes: Any) -> None:
         for key, value in changes.items():
             setattr(self, key, value)
         self.on_change()
@@ -176,7 +176,7 @@ class Pod:
             except psutil.Error:
                 create_time = None
             started = time.monotonic()
-            self._set(
+            self.update(
                 proc=proc, create_time=create_time, state="running", ready=False, next_start_at=None, ready_at=None
             )
             probing = asyncio.create_task(self._probe(session))
@@ -187,12 +187,12 @@ class Pod:
             if self._stopping.is_set():
                 break
             await self._back_off(code=code, ran_s=time.monotonic() - started)
-        self._set(state="stopped", ready=False)
+        self.update(state="stopped", ready=False)
 
     async def _back_off(self, *, code: int, ran_s: float) -> None:
         delay = self.backoff.next_delay(ran_s)
         log.warning("pod exited; restarting", extra={"pod": self.name, "exit": code, "delay_s": delay})
-        self._set(state="backoff", ready=False, last_exit=code, next_start_at=time.time() + delay)
+        self.update(state="backoff", ready=False, last_exit=code, next_start_at=time.time() + delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), delay)
         if not self._stopping.is_set():
@@ -211,9 +211,9 @@ class Pod:
                 ok = False
             failures = 0 if ok else failures + 1
             if ok and not self.ready:
-                self._set(ready=True, ready_at=self.ready_at or time.time())
+                self.update(ready=True, ready_at=self.ready_at or time.time())
             elif self.ready and failures >= 3:
-                self._set(ready=False)
+                self.update(ready=False)
             await asyncio.sleep(1.0 if self.ready else 0.1)
 
     def kill(self, sig: int) -> int:

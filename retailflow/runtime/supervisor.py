@@ -229,7 +229,7 @@ class Supervisor:
             delay = backoff.next_delay(time.monotonic() - started)
             log.warning("init job failed", extra={"job": f"{service}-init", "exit": code, "retry_in_s": delay})
             for pod in pods:
-                pod._set(state="init-failed", last_exit=code)
+                pod.update(state="init-failed", last_exit=code)
             await asyncio.sleep(delay)
         async with asyncio.TaskGroup() as group:
             for pod in pods:
