@@ -158,6 +158,7 @@ class Pod:
         return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
     def update(self, **changes: Any) -> None:
+        """Change the pod's fields and tell the supervisor (it rewrites runtime.json)."""
         for key, value in changes.items():
             setattr(self, key, value)
         self.on_change()
