@@ -53,7 +53,22 @@ def audit_config(data_dir: Path | None, env: dict[str, str] | None = None) -> Se
     env = dict(os.environ if env is None else env)
     if data_dir is not None:
         env["RF_DATA_DIR"] = str(data_dir)
-    return ServiceConfig.from_env("gateway", env)
+    config = ServiceConfig.from_env("gateway", env)
+    if config.profile == "embedded" and _runtime_profile(config.data_dir) == "services":
+        raise ConfigError(
+            f"the shop in {config.data_dir} runs the services profile; set RF_DB_URL and RF_LEGACY_DB_URL "
+            "as they were for `doorbuster up`"
+        )
+    return config
+
+
+def _runtime_profile(data_dir: Path) -> str | None:
+    """The profile the runtime says the shop in `data_dir` runs (runtime.json), if it says."""
+    try:
+        state = orjson.loads((data_dir / "runtime.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return state.get("profile") if isinstance(state, dict) else None
 
 
 def _summary(audit: dict[str, Any]) -> str:

@@ -169,3 +169,12 @@ def test_a_database_server_that_does_not_answer_exits_4_naming_the_store(
     assert audit_cli("--data-dir", tmp_path) == 4
     err = capsys.readouterr().err
     assert "the payments store is unreachable: cannot connect to postgresql://postgres@127.0.0.1:1/shop" in err
+
+
+def test_a_services_profile_shop_without_its_database_urls_exits_2_saying_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("RF_DB_URL", raising=False)
+    (tmp_path / "runtime.json").write_text('{"profile": "services", "pods": []}')
+    assert audit_cli("--data-dir", tmp_path) == 2
+    assert "runs the services profile; set RF_DB_URL and RF_LEGACY_DB_URL" in capsys.readouterr().err
