@@ -249,11 +249,18 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
             def page_url(n: int) -> str:
                 return "/search?" + to_query_string({**query, "page": n, "per_page": ""})
 
+            # the category <select> is the same for nearly every search: rendered once per TTL
+            options_key = f"fragment:category-options:{query['category']}"
+            options = await cache.get(options_key)
+            if options is None:
+                options = views.fragment("category_options", categories=tree, selected=query["category"])
+                if ttl > 0:
+                    await cache.set(options_key, options, ttl)
             return views.render(
                 "search",
+                category_options=options,
                 query=query,
                 search_q=query["q"],
-                categories=tree,
                 sorts=SEARCH_SORTS,
                 items=results.get("items", []),
                 total=total,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 __all__ = ["Views"]
@@ -47,6 +48,10 @@ class Views:
             for path in TEMPLATES.glob("*.html.j2")
             if not path.name.startswith("_")
         }
+
+    def fragment(self, name: str, **context: Any) -> Markup:
+        """A piece of a page, rendered alone so that it can be cached and reused across pages."""
+        return Markup(self.env.get_template(f"_{name}.html.j2").render(context))
 
     def render(self, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(self.templates[name].render(context), status_code=status_code)

@@ -110,6 +110,11 @@ def test_search_results_filter_sort_and_link_to_products(gateway: ServiceProcess
     api = get(gateway, "/api/search", params={"q": term, "sort": "price_asc"}).json()
     prices = [p["price_cents"] for p in api["items"]]
     assert prices == sorted(prices) and api["total"] > 0
+    department = next(c.slug for c in catalog.categories if c.parent is None)
+    filtered = get(gateway, "/search", params={"q": term, "category": department})
+    assert filtered.status_code == 200
+    assert f'<option value="{department}" selected>' in filtered.text
+    assert filtered.text.count(" selected>") == 1  # only the category; no sort asked for
     bad = get(gateway, "/search", params={"q": term, "sort": "cheapest"})
     assert bad.status_code == 400 and "must be one of relevance" in bad.text
 
