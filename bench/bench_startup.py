@@ -71,6 +71,14 @@ def main() -> int:
     print(f"one legacy replica (floor)  {floor:6.2f} s   1.00x")
     print(f"whole shop, warm stores     {warm:6.2f} s   {warm / floor:4.2f}x of the floor")
     print(f"whole shop, cold (seeding)  {cold:6.2f} s   {cold / floor:4.2f}x of the floor, {cold / warm:4.2f}x of warm")
+    cpu = cold_state.get("cpu_s", {})
+    total_cpu = sum(cpu.values())
+    cores = os.cpu_count() or 1
+    print(
+        f"  cold start CPU: {total_cpu:.1f} s (init jobs {cpu.get('exited_children', 0):.1f}, replicas "
+        f"{cpu.get('live_pods', 0):.1f}, supervisor {cpu.get('supervisor', 0):.1f}) -> at least "
+        f"{total_cpu / cores:.1f} s of wall time on {cores} idle cores"
+    )
     print("  cold start, per service (seconds after the supervisor started):")
     for line in _breakdown(cold_state):
         print(line)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 import sys
 import time
@@ -95,9 +96,26 @@ class Supervisor:
             "started_at": self.started_at,
             "expires_at": self.expires_at,
             "all_ready": bool(self.pods) and all(p.ready for p in self.pods),
+            "cpu_s": self._cpu_seconds(),
             "services": services,
             "pods": [p.snapshot() for p in self.pods],
             "links": [self.link_snapshot(name) for name in self.links],
+        }
+
+    def _cpu_seconds(self) -> dict[str, float]:
+        """CPU time spent so far: a start's cost that, unlike wall time, a busy machine does not inflate."""
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # init jobs and replicas that exited
+        live = 0.0
+        for pod in self.pods:
+            if pod.pid is not None:
+                with contextlib.suppress(psutil.Error):
+                    times = psutil.Process(pod.pid).cpu_times()
+                    live += times.user + times.system
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "exited_children": round(reaped.ru_utime + reaped.ru_stime, 3),
+            "live_pods": round(live, 3),
+            "supervisor": round(own.ru_utime + own.ru_stime, 3),
         }
 
     def _pod(self, service: str, replica: int) -> Pod:
