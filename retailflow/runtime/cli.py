@@ -44,7 +44,9 @@ def register(subparsers: Any) -> None:
         "ready and print the storefront URL. Exit 4 if the shop is not ready in time.",
     )
     add_arguments(up, data_dir_required=False)
-    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for every pod to be ready")
+    up.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for every pod to be ready (default 120)"
+    )
     up.add_argument("--foreground", action="store_true", help="run the supervisor in this process until Ctrl-C")
     up.set_defaults(func=cmd_up)
 

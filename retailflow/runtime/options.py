@@ -69,10 +69,17 @@ def add_arguments(parser: argparse.ArgumentParser, *, data_dir_required: bool = 
     if not data_dir_required:
         help_text += " (default: $DOORBUSTER_DATA_DIR or ./.doorbuster)"
     parser.add_argument("--data-dir", required=data_dir_required, default=None, help=help_text)
-    parser.add_argument("--port", type=int, default=8080, help="the gateway's port (0 = any free one)")
+    parser.add_argument("--port", type=int, default=8080, help="the gateway's port (default 8080; 0 = any free one)")
     parser.add_argument("--services", default=None, help="comma-separated services to run (default: all)")
-    parser.add_argument("--replicas", action="append", metavar="SERVICE=N", help="replicas of a service")
-    parser.add_argument("--ttl", default="4h", help="stop by itself after this long (e.g. 90s, 30m, 4h)")
+    parser.add_argument(
+        "--replicas",
+        action="append",
+        metavar="SERVICE=N",
+        help="replicas of a service, repeatable (default "
+        + ",".join(f"{k}={v}" for k, v in DEFAULT_REPLICAS.items())
+        + ")",
+    )
+    parser.add_argument("--ttl", default="4h", help="stop by itself after this long (default 4h; e.g. 90s, 30m)")
     parser.add_argument(
         "--products", type=int, default=None, help="catalog size the init jobs seed (default: $RF_PRODUCTS or 10000)"
     )
