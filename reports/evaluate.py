@@ -148,8 +148,14 @@ def _decide(ev: Evaluation) -> None:
             f"load not reached: {r.name} at {fmt_value(r.measured, r.metric)}, target "
             f"{sign[r.direction]} {fmt_value(r.target, r.metric)} ({r.note})"
         )
-    for r in missing:
+    slos_missing = [r for r in missing if r.kind != "integrity"]
+    for r in slos_missing:
         reasons.append(f"{r.name} not measured: {r.note or 'no data'} (an SLO without data is not a pass)")
+    # One line for the audit: eight invariants without audit.json are one missing file.
+    invariants_missing = [r for r in missing if r.kind == "integrity"]
+    for note in dict.fromkeys(r.note for r in invariants_missing):
+        names = [r.name.removeprefix("integrity: ") for r in invariants_missing if r.note == note]
+        reasons.append(f"integrity not measured: {note} ({', '.join(names)}; an SLO without data is not a pass)")
     if overloaded:
         ev.verdict = INCONCLUSIVE  # client-side figures from an overloaded generator cannot be trusted
     elif failed or (ev.slo.settings.fail_on_regression and regressed):
