@@ -37,8 +37,15 @@ class Verdict:
         return {"name": self.name, "ok": self.ok, "violations": len(self.violations), "details": details}
 
 
+def _units(items: Sequence[tuple[str, int]]) -> dict[str, int]:
+    units: Counter[str] = Counter()
+    for sku, qty in items:
+        units[sku] += qty
+    return dict(sorted(units.items()))
+
+
 def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
-    """Every order confirmed to a client exists, confirmed, with the total the client was told."""
+    """Every order confirmed to a client exists, confirmed, with the items and total the client was told."""
     verdict = Verdict("ledger_orders_exist")
     if ledger is None:
         verdict.notes.append("no ledger given: nothing to check against")
@@ -57,6 +64,13 @@ def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None
                 {
                     "order_id": entry.order_id,
                     "problem": f"total_cents is {order.total_cents}, the client was told {entry.total_cents}",
+                }
+            )
+        elif _units(order.items) != _units(entry.items):
+            verdict.violations.append(
+                {
+                    "order_id": entry.order_id,
+                    "problem": f"items are {_units(order.items)}, the client was told {_units(entry.items)}",
                 }
             )
     verdict.notes.append(f"{len(ledger)} ledger orders checked")

@@ -171,6 +171,14 @@ def test_a_total_other_than_the_client_was_told_is_reported() -> None:
     }
 
 
+def test_items_other_than_the_client_was_told_are_reported() -> None:
+    audit = audit_snapshot(clean_shop(), [dataclasses.replace(ledger()[0], items=(("DB-1", 1),))])
+    assert verdict(audit, "ledger_orders_exist")["details"][0] == {
+        "order_id": "o-1",
+        "problem": "items are {'DB-1': 2}, the client was told {'DB-1': 1}",
+    }
+
+
 def test_one_idempotency_key_confirmed_as_two_orders_is_a_double_confirmation() -> None:
     snap = clean_shop()
     # A retried checkout that placed a second order instead of answering with the first.
