@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reports.baseline import compare
 from reports.errors import ReportError
-from reports.evaluate import Evaluation, compare, evaluate
+from reports.evaluate import Evaluation, evaluate
 from reports.load import load_run
 from reports.render import write_outputs
 from reports.slo import load_slo_file

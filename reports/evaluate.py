@@ -17,7 +17,7 @@ from reports.metrics import locust_measure, measure
 from reports.results import FAIL, NO_DATA, WARN, Budget, Headroom, LoadCheck, Regression, Result, judge
 from reports.slo import SLOFile
 
-__all__ = ["GO", "INCONCLUSIVE", "NO_GO", "Evaluation", "compare", "evaluate", "fmt_value"]
+__all__ = ["GO", "INCONCLUSIVE", "NO_GO", "Evaluation", "decide", "evaluate", "fmt_value"]
 
 GO, NO_GO, INCONCLUSIVE = "GO", "NO-GO", "INCONCLUSIVE"
 EXIT_CODES = {GO: EXIT_OK, NO_GO: EXIT_NOGO, INCONCLUSIVE: EXIT_INCONCLUSIVE}
@@ -116,7 +116,7 @@ def _objective_results(
     return out
 
 
-def _decide(ev: Evaluation) -> None:
+def decide(ev: Evaluation) -> None:
     """GO only when every SLO passed on the load that was planned, measured by a healthy generator."""
     sign = {"max": "≤", "min": "≥"}
     short = [x for x in ev.load_checks if x.ok is False and x.name == "achieved / planned requests"]
@@ -221,34 +221,5 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         total,
     )
     ev.prepared = prepared
-    _decide(ev)
+    decide(ev)
     return ev
-
-
-def compare(current: Evaluation, baseline: Evaluation, baseline_dir: str) -> Evaluation:
-    """Flag regressions per SLO beyond the tolerance (relative, in the SLO's "worse" direction)."""
-    before = {r.name: r for r in baseline.results}
-    objectives = {o.name: o for o in current.slo.objectives}
-    out = []
-    for r in current.results:
-        b = before.get(r.name)
-        if b is None or r.kind == "integrity":
-            continue
-        objective = objectives.get(r.name)
-        tol = current.slo.settings.baseline_tolerance
-        if objective is not None and objective.regression_tolerance is not None:
-            tol = objective.regression_tolerance
-        change = None
-        regressed = False
-        if r.measured is not None and b.measured is not None:
-            sign = 1.0 if r.direction == "max" else -1.0
-            if b.measured != 0:
-                change = sign * (r.measured - b.measured) / abs(b.measured)
-                regressed = change > tol
-            else:  # from zero no relative change exists: a regression when the verdict got worse
-                regressed = r.verdict == FAIL and b.verdict != FAIL
-        out.append(Regression(r.name, b.measured, r.measured, change, tol, regressed))
-    current.regressions = out
-    current.baseline_dir = baseline_dir
-    _decide(current)
-    return current

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from reports import columns as c
-from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, compare, evaluate
+from reports.baseline import compare
+from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, evaluate
 from reports.load import load_run
 from reports.results import FAIL, NO_DATA, PASS
 from reports.slo import SLOFile, load_slo_file, parse_slo
