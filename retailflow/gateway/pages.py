@@ -7,6 +7,7 @@ data is missing or whose upstream is down answers an HTML error page with the fi
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
 import uuid
@@ -126,9 +127,12 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
         """
 
         async def render() -> HTMLResponse:
-            tree = await categories()
-            doorbusters = expect_ok(await shop.catalog_get("/doorbusters"), "the doorbusters")
-            featured = expect_ok(await shop.catalog_get("/products?page=1&per_page=12"), "the featured products")
+            # three independent catalog answers: asked at once, so a miss costs one round trip
+            tree, doorbusters_answer, featured_answer = await asyncio.gather(
+                categories(), shop.catalog_get("/doorbusters"), shop.catalog_get("/products?page=1&per_page=12")
+            )
+            doorbusters = expect_ok(doorbusters_answer, "the doorbusters")
+            featured = expect_ok(featured_answer, "the featured products")
             children: dict[str, list[dict[str, Any]]] = {}
             for c in tree:
                 children.setdefault(c.get("parent") or "", []).append(c)
