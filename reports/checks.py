@@ -13,7 +13,7 @@ from reports.load import RunData
 from reports.metrics import scope_mask
 from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
 from reports.slo import Objective, Settings
-from reports.transform import SEGMENT, held_steps
+from reports.transform import SEGMENT, held_steps, plan_segments
 
 __all__ = ["INVARIANTS", "budgets", "headroom", "integrity_results", "load_checks"]
 
@@ -30,10 +30,36 @@ INVARIANTS = (
 )
 
 
-def load_checks(run: RunData, segments: pd.DataFrame | None, settings: Settings) -> list[LoadCheck]:
-    """Was the planned load sent, and did the generator keep its schedule? (else INCONCLUSIVE)"""
+def _planned_total(run: RunData) -> float:
+    # Without per-request data the plan ends at its last tick.
+    assert run.planned is not None
+    return float(plan_segments(run.planned, run_end=float(run.planned[c.TS].max()))["planned_requests"].sum())
+
+
+def load_checks(
+    run: RunData, segments: pd.DataFrame | None, settings: Settings, *, sent_total: int | None = None
+) -> list[LoadCheck]:
+    """Was the planned load sent, and did the generator keep its schedule? (else INCONCLUSIVE)
+
+    `sent_total` counts the requests sent when there is no per-request data (Locust's own count)."""
     checks: list[LoadCheck] = []
-    if segments is not None and segments["planned_requests"].sum() > 0:
+    planned_total = 0.0
+    if segments is None and run.planned is not None and len(run.planned) and sent_total is not None:
+        planned_total = _planned_total(run)
+    if planned_total > 0:
+        ratio = float((sent_total or 0) / planned_total)
+        checks.append(
+            LoadCheck(
+                "achieved / planned requests",
+                ratio,
+                settings.min_achieved_ratio,
+                "min",
+                ratio >= settings.min_achieved_ratio,
+                "the shop must be given the planned load before it can be said to survive it "
+                "(sent = Locust's request count)",
+            )
+        )
+    elif segments is not None and segments["planned_requests"].sum() > 0:
         ratio = float(segments["achieved_requests"].sum() / segments["planned_requests"].sum())
         checks.append(
             LoadCheck(

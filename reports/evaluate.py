@@ -136,6 +136,14 @@ def decide(ev: Evaluation) -> None:
             f"load not trustworthy: {check.name} = {check.measured:.3g}, limit {sign[check.direction]} "
             f"{check.limit:g} ({check.explanation})"
         )
+    exceptions = ev.run.locust_exceptions
+    if exceptions is not None and len(exceptions):
+        counts = pd.to_numeric(exceptions["Count"], errors="coerce").fillna(0)
+        top = str(exceptions["Message"].iloc[int(counts.to_numpy().argmax())])
+        reasons.append(
+            f"the load script raised {int(counts.sum()):,} exception(s) (locust_exceptions.csv); "
+            f"most frequent: {top[:200]}"
+        )
     for r in failed:
         reasons.append(
             f"{r.name} breached: {fmt_value(r.measured, r.metric)}, target {sign[r.direction]} "
@@ -205,13 +213,14 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         prepared, windows if prepared is not None else None, run.faults, slo.faults, settings, t_end, t0
     )
     results += integrity_results(run.audit, slo.integrity)
+    sent = total if prepared is None else None
     ev = Evaluation(
         run,
         slo,
         t0,
         t_end,
         results,
-        load_checks(run, segments, settings),
+        load_checks(run, segments, settings, sent_total=sent),
         budget_list,
         head,
         windows,

@@ -69,6 +69,7 @@ class RunData:
     locust_stats: pd.DataFrame | None = None
     locust_history: pd.DataFrame | None = None
     locust_failures: pd.DataFrame | None = None
+    locust_exceptions: pd.DataFrame | None = None  # errors raised inside the load script itself
     planned: pd.DataFrame | None = None
     iterations: pd.DataFrame | None = None
     generator: pd.DataFrame | None = None
@@ -165,6 +166,9 @@ def _load_locust(run: RunData) -> None:
         run.locust_history = _read_csv(history, ("Timestamp", "Name", "Requests/s", "Failures/s"))
     if failures.exists():
         run.locust_failures = _read_csv(failures, ("Method", "Name", "Error", "Occurrences"))
+    exceptions = run.run_dir / f"{rf.LOCUST_PREFIX}_exceptions.csv"
+    if exceptions.exists():
+        run.locust_exceptions = _read_csv(exceptions, ("Count", "Message"), usecols=["Count", "Message"])
 
 
 def _load_optional_csvs(run: RunData) -> None:

@@ -143,6 +143,9 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "endpoints": endpoints,
         "endpoints_source": endpoints_source,
         "errors": _error_rows(ev),
+        "exceptions": []
+        if ev.run.locust_exceptions is None
+        else ev.run.locust_exceptions.sort_values("Count", ascending=False).head(10).to_dict("records"),
         "experiments": ev.run.experiments,
         "ledger_orders": None if ev.run.ledger is None else len(ev.run.ledger),
         "regressions": ev.regressions,

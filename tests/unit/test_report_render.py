@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from doorbuster import runfolder as rf
 from doorbuster.cli import main
 from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
@@ -123,3 +124,25 @@ def test_a_requests_file_without_rows_exits_2_rather_than_passing(
     assert capsys.readouterr().err == (
         f"doorbuster: error: {csv} holds no requests and there is no locust_stats.csv: nothing to evaluate\n"
     )
+
+
+def test_a_run_whose_load_script_only_raised_is_inconclusive_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a broken locustfile leaves: a plan, Locust's CSVs with no request, and its exceptions.
+    run_dir = SyntheticRun(stages=STEPS).write(tmp_path / "run", parquet=False)
+    (run_dir / "requests.csv").write_text(",".join(rf.REQUEST_COLUMNS) + "\n")
+    header = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time\n"
+    (run_dir / "locust_stats.csv").write_text(header + ",Aggregated,0,0,0,0.0\n")
+    (run_dir / "locust_exceptions.csv").write_text(
+        "Count,Message,Traceback,Nodes\n201,invalid request URI '//',\"  File x\",local\n"
+    )
+    assert main(["report", str(run_dir)]) == 3
+    out = capsys.readouterr().out
+    assert "  - load not trustworthy: achieved / planned requests = 0, limit ≥ 0.9" in out
+    assert (
+        "  - the load script raised 201 exception(s) (locust_exceptions.csv); most frequent: invalid request URI '//'"
+        in out
+    )
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Exceptions in the load script (Locust)" in html
