@@ -92,8 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
     except StoreUnreachable as exc:
         raise DoorbusterError(str(exc), exit_code=EXIT_UNREACHABLE) from None
-    except AuditError as exc:
-        raise DoorbusterError(str(exc), exit_code=EXIT_UNREACHABLE) from None
+    except AuditError as exc:  # the stores answered something the audit cannot evaluate
+        raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
     text = orjson.dumps(audit, option=orjson.OPT_INDENT_2).decode()
     if args.out is not None:
         try:

@@ -178,3 +178,15 @@ def test_a_services_profile_shop_without_its_database_urls_exits_2_saying_which(
     (tmp_path / "runtime.json").write_text('{"profile": "services", "pods": []}')
     assert audit_cli("--data-dir", tmp_path) == 2
     assert "runs the services profile; set RF_DB_URL and RF_LEGACY_DB_URL" in capsys.readouterr().err
+
+
+def test_a_view_answering_rows_of_another_shape_is_named_not_a_traceback(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import retailflow.payments.audit_view as payments_view
+
+    monkeypatch.setattr(payments_view, "captures", lambda db: [{"payment_id": "o-1", "order_id": "o-1"}])
+    assert audit_cli("--data-dir", stores.config.data_dir) == 2
+    assert "the payments audit view answered captures the audit cannot read (KeyError('amount'))" in (
+        capsys.readouterr().err
+    )
