@@ -177,9 +177,9 @@ def test_a_link_cut_affects_open_connections_and_heals(shop: RuntimeClient) -> N
     finally:
         pooled.close()
         shop.heal_link(LINK)
-    start = time.monotonic()
+    link = next(link for link in shop.links() if link["name"] == LINK)
+    assert (link["state"], link["latency_ms"], link["bandwidth_kbps"]) == ("ok", 0, 0)
     assert answers(url)
-    assert time.monotonic() - start < 0.4
 
 
 @pytest.mark.parametrize(
