@@ -142,7 +142,7 @@ def test_the_supervisor_stops_by_itself_when_its_time_to_live_is_over(data_dir: 
             "--services",
             "legacy",
             "--ttl",
-            "6s",
+            "12s",
         ],
         env=shop_env(),
         stdout=subprocess.DEVNULL,
