@@ -66,7 +66,8 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
         for observer in observers:
             observer(outcome)
 
-    app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), Checkout(orders, carts, saga), observe)
+    checkout = Checkout(orders, carts, saga, duplicate_wait_s=settings.duplicate_wait_s)
+    app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), checkout, observe)
     bus = make_bus(config.bus_url, config.data_dir)
     relay = OutboxRelay(db, bus, "orders")
 

@@ -29,7 +29,9 @@ class OrdersSettings:
     reservation_ttl_s: int = 120  # a crashed saga's stock comes back after this at the latest
     stale_after_s: float = 60.0  # far longer than a live saga can take (a few upstream timeouts)
     recovery_interval_s: float = 10.0
-    upstream_timeout_s: float = 5.0
+    # Under the gateway's 10 s for orders, even with a retry and a compensating call after it.
+    upstream_timeout_s: float = 2.0
+    duplicate_wait_s: float = 8.0  # how long a duplicate placement waits for the first one's answer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersSettings:
@@ -38,5 +40,6 @@ class OrdersSettings:
             reservation_ttl_s=int(_number(env, "RF_RESERVATION_TTL_S", 120, 5)),
             stale_after_s=_number(env, "RF_ORDERS_STALE_AFTER_S", 60.0, 0.5),
             recovery_interval_s=_number(env, "RF_ORDERS_RECOVERY_INTERVAL_S", 10.0, 0.1),
-            upstream_timeout_s=_number(env, "RF_UPSTREAM_TIMEOUT_S", 5.0, 0.1),
+            upstream_timeout_s=_number(env, "RF_UPSTREAM_TIMEOUT_S", 2.0, 0.1),
+            duplicate_wait_s=_number(env, "RF_ORDERS_DUPLICATE_WAIT_S", 8.0, 0.0),
         )

@@ -319,7 +319,8 @@ def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop:
     _embedded_only(shop)
     sku = _skus(shop)[5]["sku"]
     before = shop.stock(sku)
-    orders_env = {**shop.env, "RF_DATA_DIR": str(tmp_path)}  # a store of its own: only these orders
+    # A store of its own (only these orders), and patience for the slowed provider.
+    orders_env = {**shop.env, "RF_DATA_DIR": str(tmp_path), "RF_UPSTREAM_TIMEOUT_S": "10"}
     slow = requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 2500}, timeout=T)
     assert slow.status_code == 200
     try:

@@ -78,7 +78,7 @@ class Checkout:
     """Idempotent placement: one key → one order and one final answer, however often it is sent."""
 
     def __init__(
-        self, orders: OrderRepository, carts: CartRepository, saga: CheckoutSaga, *, duplicate_wait_s: float = 15.0
+        self, orders: OrderRepository, carts: CartRepository, saga: CheckoutSaga, *, duplicate_wait_s: float = 8.0
     ) -> None:
         self.orders = orders
         self.carts = carts
