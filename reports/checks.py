@@ -132,6 +132,14 @@ def load_checks(
     return checks
 
 
+def _detail(detail: Any) -> str:
+    if isinstance(detail, dict):
+        if set(detail) == {"note"}:
+            return str(detail["note"])
+        return ", ".join(f"{k}={v}" for k, v in detail.items())
+    return str(detail)
+
+
 def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | None) -> list[Result]:
     """One result per audited invariant (violations must be 0); an unaudited one has no data."""
     if wanted is None:
@@ -150,7 +158,7 @@ def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | No
             measured = float(item.get("violations") or 0)
             verdict = PASS if item.get("ok") and measured == 0 else FAIL
             details = item.get("details") or []
-            note = "; ".join(map(str, details[:3])) if isinstance(details, list) else str(details)
+            note = "; ".join(map(_detail, details[:3])) if isinstance(details, list) else str(details)
         results.append(
             Result(
                 name=f"integrity: {name}",

@@ -111,6 +111,7 @@ def _objective_results(
                 description=objective.description,
                 note=m.note,
                 requests=m.requests,
+                load_limited=m.load_limited or objective.metric == "achieved_ratio",
             )
         )
     return out
@@ -124,7 +125,7 @@ def decide(ev: Evaluation) -> None:
     unreached = [
         r
         for r in ev.results
-        if r.verdict == FAIL and (r.metric == "achieved_ratio" or (short and r.metric == "sustained_multiplier"))
+        if r.verdict == FAIL and (r.load_limited or (short and r.metric == "sustained_multiplier"))
     ]
     failed = [r for r in ev.results if r.verdict == FAIL and r not in unreached]
     missing = [r for r in ev.results if r.verdict == NO_DATA]

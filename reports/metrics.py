@@ -21,6 +21,7 @@ class Measurement:
     source: str
     note: str = ""
     requests: int = 0
+    load_limited: bool = False  # a miss caused by load the generator never sent
 
 
 def _category_mask(column: pd.Series, globs: tuple[str, ...]) -> np.ndarray:
@@ -65,16 +66,25 @@ def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Object
         error_rate=steady[c.BAD].mean().reindex(by_step.index),
         p95=steady[c.CORRECTED_MS].quantile(0.95).reindex(by_step.index),
     )
-    held = by_step["ratio"] >= settings.min_achieved_ratio
+    by_step = by_step.sort_index()
+    reached = (by_step["ratio"] >= settings.min_achieved_ratio).to_numpy()
+    within = np.ones(len(by_step), dtype=bool)
     if "error_rate_max" in objective.params:
-        held &= by_step["error_rate"] <= objective.params["error_rate_max"]
+        within &= (by_step["error_rate"] <= objective.params["error_rate_max"]).to_numpy()
     if "latency_p95_ms_max" in objective.params:
-        held &= by_step["p95"] <= objective.params["latency_p95_ms_max"]
-    # Sustained up to the first step that did not hold: 10x is not "survived" if 5x broke.
-    held_upto = held.sort_index().cummin()
-    value = float(held_upto.index[held_upto].max()) if held_upto.any() else 0.0
-    steps = ", ".join(f"{m:g}x {'held' if ok else 'not held'}" for m, ok in held.items())
-    return Measurement(value, "requests + planned_rate.csv", steps, int(by_step["achieved_requests"].sum()))
+        within &= (by_step["p95"] <= objective.params["latency_p95_ms_max"]).to_numpy()
+    # A step the generator did not reach is no evidence either way; one that broke the targets
+    # ends the climb: 10x is not "survived" if 5x broke.
+    broke = reached & ~within
+    upto = np.cumsum(broke) == 0
+    held = reached & within & upto
+    value = float(by_step.index[held].max()) if held.any() else 0.0
+    labels = np.where(~reached, "not reached", np.where(within, "held", "broke"))
+    steps = ", ".join(f"{m:g}x {label}" for m, label in zip(by_step.index, labels, strict=True))
+    # Nothing broke yet the target was missed: the load, not the shop, fell short.
+    limited = bool(not broke.any() and (~reached).any())
+    sent = int(by_step["achieved_requests"].sum())
+    return Measurement(value, "requests + planned_rate.csv", steps, sent, load_limited=limited)
 
 
 def _achieved(segments: pd.DataFrame, objective: Objective) -> Measurement:

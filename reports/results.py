@@ -35,6 +35,7 @@ class Result:
     description: str = ""
     note: str = ""
     requests: int = 0
+    load_limited: bool = False  # missed because the planned load was not sent, not because the shop broke
 
     @property
     def margin(self) -> float | None:
