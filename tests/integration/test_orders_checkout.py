@@ -315,14 +315,12 @@ def _crash_during(
     return order_id, key, cart_id
 
 
-def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop: Shop, tmp_path: Path) -> None:
-    _embedded_only(shop)
-    sku = _skus(shop)[5]["sku"]
+def _crash_twice_and_recover(
+    shop: Shop, orders_env: dict[str, str], tmp_path: Path, sku: str
+) -> tuple[requests.Response, requests.Response, str, str]:
+    """Kill one replica mid-authorization and one mid-capture, then let a fresh replica recover
+    both; return each key's answer afterwards and the two order ids."""
     before = shop.stock(sku)
-    # A store of its own (only these orders), and patience for the slowed provider.
-    orders_env = {**shop.env, "RF_DATA_DIR": str(tmp_path), "RF_UPSTREAM_TIMEOUT_S": "10"}
-    slow = requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 2500}, timeout=T)
-    assert slow.status_code == 200
     try:
         # Killed while the payment was being authorized: stock reserved, nothing sold.
         interrupted, key1, cart1 = _crash_during(shop, orders_env, tmp_path, sku, "reserved")
@@ -346,6 +344,20 @@ def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop:
             replay2 = local.place(cart2, key2)
     finally:
         requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 5}, timeout=T)
+    return replay1, replay2, interrupted, committed
+
+
+def test_a_saga_killed_mid_checkout_is_compensated_or_finished_by_recovery(shop: Shop, tmp_path: Path) -> None:
+    sku = _skus(shop)[5]["sku"]
+    before = shop.stock(sku)
+    # A store of its own (only these orders), and patience for the slowed provider.
+    orders_env = {**shop.env, "RF_DATA_DIR": str(tmp_path), "RF_UPSTREAM_TIMEOUT_S": "10"}
+    slow = requests.put(shop.url("payments", "/admin/provider"), json={"latency_ms": 2500}, timeout=T)
+    assert slow.status_code == 200
+    with ExitStack() as stack:
+        if shop.profile == "services":
+            orders_env["RF_DB_URL"] = stack.enter_context(fresh_postgres())
+        replay1, replay2, interrupted, committed = _crash_twice_and_recover(shop, orders_env, tmp_path, sku)
     after = shop.stock(sku)
     assert (after["reserved"], after["sold"] - before["sold"]) == (before["reserved"], 1)
     reservation = requests.get(shop.url("inventory", f"/reservations/{interrupted}"), timeout=T).json()
