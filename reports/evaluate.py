@@ -194,7 +194,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
     budget_list: list[Budget] = []
     if run.requests is not None:
         prepared, segments, t0, t_end = _requests_timeline(run, slo)
-        windows = t.window_stats(prepared, window_s=settings.window_s)
+        windows = t.window_stats(prepared, window_s=settings.window_s, last_sent=float(prepared[c.TS].max()))
         minutes = t.minute_availability(prepared, t0=t0, good_ratio=settings.good_minute_ratio)
         endpoints = t.endpoint_table(prepared)
         budget_list = budgets(prepared, slo.objectives)

@@ -49,7 +49,10 @@ def shade_faults(ax: Axes, faults: Sequence[Fault], t0: float) -> None:
         )
 
 
-def _finish(ax: Axes, ylabel: str) -> None:
+def _finish(ax: Axes, ylabel: str, windows: pd.DataFrame | None = None, t0: float = 0.0) -> None:
+    if windows is not None and len(windows) > 1:
+        step = float(windows[c.WINDOW].diff().min())
+        ax.set_xlim(0, float(windows[c.WINDOW].max()) + step - t0)  # the run, not the last minute's step
     ax.set_xlabel("seconds since start")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
@@ -68,7 +71,7 @@ def plot_latency(ax: Axes, windows: pd.DataFrame, faults: Sequence[Fault], t0: f
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Latency percentiles")
-    _finish(ax, "ms")
+    _finish(ax, "ms", windows, t0)
 
 
 def plot_throughput(
@@ -83,7 +86,7 @@ def plot_throughput(
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Throughput: planned vs achieved")
-    _finish(ax, "requests / s")
+    _finish(ax, "requests / s", windows, t0)
 
 
 def plot_errors(
@@ -104,7 +107,7 @@ def plot_errors(
         twin.set_ylabel("success % per minute")
         twin.set_ylim(min(90.0, float(minutes["ok_ratio"].min()) * 100 - 1), 100.5)
         twin.legend(loc="upper right", fontsize="small")
-    _finish(ax, "error rate %")
+    _finish(ax, "error rate %", windows, t0)
 
 
 def plot_headroom(ax: Axes, head: Headroom) -> None:

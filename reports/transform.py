@@ -118,12 +118,19 @@ def _quantiles(grouped: pd.core.groupby.SeriesGroupBy) -> pd.DataFrame:
     return frame.set_axis([f"p{q:g}" for q in PERCENTILES], axis=1)
 
 
-def window_stats(requests: pd.DataFrame, *, window_s: float) -> pd.DataFrame:
-    """Per window: requests, errors, error rate, throughput and exact latency percentiles."""
+def window_stats(requests: pd.DataFrame, *, window_s: float, last_sent: float | None = None) -> pd.DataFrame:
+    """Per window: requests, errors, error rate, throughput and exact latency percentiles.
+
+    The last window is usually cut short by the end of the run; its rate is over the part
+    that ran (up to `last_sent`), not over a full window.
+    """
     grouped = requests.groupby(c.WINDOW, sort=True)
     counts = grouped.agg(requests=(c.TS, "size"), bad=(c.BAD, "sum"), mean_ms=(c.CORRECTED_MS, "mean"))
     frame = counts.join(_quantiles(grouped[c.CORRECTED_MS]))
-    frame = frame.assign(error_rate=frame["bad"] / frame["requests"], rps=frame["requests"] / window_s)
+    span = np.full(len(frame), window_s)
+    if last_sent is not None and len(frame):
+        span = np.clip(last_sent - frame.index.to_numpy(), 1.0, window_s)
+    frame = frame.assign(error_rate=frame["bad"] / frame["requests"], rps=frame["requests"] / span)
     return frame.reset_index()
 
 
