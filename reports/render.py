@@ -31,6 +31,7 @@ _ENV = jinja2.Environment(
 _ENV.filters["value"] = lambda v, metric: fmt_value(None if v is None else float(v), metric)
 _ENV.filters["vclass"] = lambda verdict: "v-" + str(verdict).replace(" ", "-")
 _ENV.filters["met"] = lambda m: "not checked" if m is None else ("met" if m else "NOT met")
+_ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f} ms"
 _ENV.filters["offset"] = lambda ts, t0: "—" if ts is None else f"+{ts - t0:.0f} s"
 
 
