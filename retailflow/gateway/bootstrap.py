@@ -17,6 +17,7 @@ from retailflow.common.upstream import Upstream
 from retailflow.common.web import JSON, create_service_app
 from retailflow.gateway.api import api_routes
 from retailflow.gateway.breaker import CircuitBreaker, CircuitOpen
+from retailflow.gateway.cart_pages import cart_routes
 from retailflow.gateway.pages import page_routes
 from retailflow.gateway.ratelimit import RateLimiter, RateLimitMiddleware
 from retailflow.gateway.settings import UPSTREAMS, GatewaySettings
@@ -57,7 +58,7 @@ def create_app(config: ServiceConfig, settings: GatewaySettings | None = None) -
 
     app = create_service_app(
         "gateway",
-        [*page_routes(shop, views), *api_routes(shop, breakers)],
+        [*page_routes(shop, views), *cart_routes(shop, views), *api_routes(shop, breakers)],
         lifespan=lifespan,
         max_body_bytes=config.max_body_bytes,
         title="RetailFlow storefront",
