@@ -29,11 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
 HOLD_S = float(os.environ.get("BENCH_LOAD_HOLD", "20"))
 RATE = float(os.environ.get("BENCH_LOAD_RATE", "60"))  # req/s of the cost comparison
-WARMUP_S = 6.0
+WARMUP_S = 10.0
 SERVICES = "gateway,catalog,inventory,orders,payments,legacy"
 
 BARE = textwrap.dedent(
     """
+    import random
+
+    import gevent
     from locust import FastHttpUser, constant_throughput, task
 
     PATHS = {paths!r}
@@ -42,12 +45,34 @@ BARE = textwrap.dedent(
         wait_time = constant_throughput({per_user})
 
         def on_start(self):
-            self.i = 0
+            # spread the users over the period, as the journeys' schedule does; users that
+            # start together stay in lockstep and batch their requests, which is cheaper
+            self.i = random.randrange(len(PATHS))
+            gevent.sleep(random.uniform(0, 1 / {per_user}))
 
         @task
         def get(self):
             self.i += 1
             self.client.get(PATHS[self.i % len(PATHS)])
+    """
+)
+
+
+# The same GETs through the suite's paced users and recording, no checks: where the cost sits.
+PACED = textwrap.dedent(
+    """
+    from locust import FastHttpUser  # noqa: F401
+
+    from scenarios._user import PacedUser
+
+    PATHS = {paths!r}
+
+    class PacedBareGet(PacedUser):
+        journey = "bare"
+        requests_per_iteration = 1
+
+        def run_journey(self):
+            self.client.get(PATHS[self.rng.randrange(len(PATHS))])
     """
 )
 
@@ -124,10 +149,24 @@ def _cost(host: str, tmp: Path) -> tuple[float, float]:
     bare_cmd = _locust(bare_file, host, bare_dir, "-u", str(users), "-r", str(users), "--run-time", f"{run_time:g}s")
     bare_cpu, bare_n = _measure(bare_cmd, bare_dir)
 
+    paced_file = tmp / "paced_locustfile.py"
+    paced_file.write_text(PACED.format(paths=_bare_paths(host)))
+    paced_profile = tmp / "paced.json"
+    paced_profile.write_text(json.dumps({"one_x_rps": RATE, "mix": {"bare": 1}, "think_time_s": {"min": 0, "max": 0}}))
+    paced_dir = tmp / "paced"
+    paced_cmd = _locust(
+        paced_file, host, paced_dir,
+        "--traffic-profile", str(paced_profile), "--shape-args", f"duration={run_time:g}", "--run-dir", str(paced_dir),
+    )  # fmt: skip
+    paced_cpu, paced_n = _measure(paced_cmd, paced_dir)
+
     journeys_ms = journeys_cpu * 1000 / max(1, journeys_n)
     bare_ms = bare_cpu * 1000 / max(1, bare_n)
+    paced_ms = paced_cpu * 1000 / max(1, paced_n)
     print(f"  journeys (checks + recording): {journeys_n} requests, {journeys_ms:.3f} ms CPU/request")
+    print(f"  same GETs, paced + recorded:   {paced_n} requests, {paced_ms:.3f} ms CPU/request")
     print(f"  bare FastHttpUser GET loop:    {bare_n} requests, {bare_ms:.3f} ms CPU/request")
+    print(f"  checks and journey logic: journeys / paced GETs = {journeys_ms / paced_ms:.2f}x")
     print(f"  cost ratio journeys / bare: {journeys_ms / bare_ms:.2f}x (goal ≤ 1.3x)")
     print(f"  requests/s per generator core: journeys {1000 / journeys_ms:.0f}, bare {1000 / bare_ms:.0f}")
     return journeys_ms, bare_ms

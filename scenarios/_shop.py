@@ -20,7 +20,7 @@ from typing import Any
 
 import gevent.lock
 
-__all__ = ["ShopData", "check_json", "check_page", "shop_data", "skewed", "typo"]
+__all__ = ["ShopData", "check_json", "check_page", "shop_data", "skewed", "text_of", "typo"]
 
 log = logging.getLogger("doorbuster.load")
 
@@ -117,32 +117,39 @@ def typo(rng: random.Random, term: str) -> str:
     return term[:i] + term[i + 1] + term[i] + term[i + 2 :]
 
 
-def check_page(resp: Any, kind: str, *needles: str) -> bool:
-    """A 200 page of this kind that shows every needle; otherwise the request fails, with why."""
+def text_of(resp: Any) -> str:
+    """The body as text. Not `resp.text`: without a charset in Content-Type (JSON) Locust's
+    FastResponse guesses the encoding with charset_normalizer, which costs more CPU than the
+    rest of the request; pages and JSON here are UTF-8."""
+    return (resp.content or b"").decode("utf-8", "replace")
+
+
+def check_page(resp: Any, kind: str, *needles: str) -> str | None:
+    """The text of a 200 page of this kind that shows every needle, or None (request failed)."""
     if resp.status_code != 200:
         resp.failure(f"{kind} page: status {resp.status_code}, expected 200")
-        return False
-    text = resp.text or ""
+        return None
+    text = text_of(resp)
     if f'data-page="{kind}"' not in text:
         resp.failure(f'{kind} page: body is not a {kind} page (no data-page="{kind}")')
-        return False
+        return None
     for needle in needles:
         if needle not in text:
             resp.failure(f"{kind} page: body lacks {needle!r}")
-            return False
+            return None
     resp.success()
-    return True
+    return text
 
 
 def check_json(resp: Any, status: int = 200, *keys: str) -> Any:
     """The JSON body of an answer with this status and these keys, or None (request failed)."""
     if resp.status_code != status:
-        resp.failure(f"status {resp.status_code}, expected {status}: {(resp.text or '')[:120]}")
+        resp.failure(f"status {resp.status_code}, expected {status}: {text_of(resp)[:120]}")
         return None
     try:
-        body = resp.json()
+        body = json.loads(resp.content or b"")
     except ValueError:
-        resp.failure(f"body is not JSON: {(resp.text or '')[:80]!r}")
+        resp.failure(f"body is not JSON: {text_of(resp)[:80]!r}")
         return None
     if keys and (not isinstance(body, dict) or any(k not in body for k in keys)):
         resp.failure(f"body lacks {', '.join(k for k in keys if not isinstance(body, dict) or k not in body)}")

@@ -17,7 +17,7 @@ ADD_TO_CART_SHARE = 0.2
 def view_product(user: PacedUser, sku: str) -> bool:
     """The product page and the stock call its page makes; both must show this product."""
     with user.client.get(f"/p/{quote(sku)}", name="GET /p/[sku]", catch_response=True) as resp:
-        if not check_page(resp, "product", f'data-sku="{sku}"', "<h1>"):
+        if check_page(resp, "product", f'data-sku="{sku}"', "<h1>") is None:
             return False
     with user.client.get(f"/api/products/{quote(sku)}", name="GET /api/products/[sku]", catch_response=True) as resp:
         body = check_json(resp, 200, "sku", "stock")
@@ -36,7 +36,7 @@ class BrowseShopper(PacedUser):
 
     def run_journey(self) -> None:
         with self.client.get("/", name="GET /", catch_response=True) as resp:
-            if not check_page(resp, "home", 'href="/c/'):
+            if check_page(resp, "home", 'href="/c/') is None:
                 return
         with self.client.get("/api/categories", name="GET /api/categories", catch_response=True) as resp:
             if check_json(resp) is None:
@@ -51,10 +51,11 @@ class BrowseShopper(PacedUser):
         while True:
             url = f"/c/{quote(slug)}" + (f"?page={page}" if page > 1 else "")
             with self.client.get(url, name="GET /c/[slug]", catch_response=True) as resp:
-                if not check_page(resp, "category"):
+                text = check_page(resp, "category")
+                if text is None:
                     return
-                found = SKU_RE.findall(resp.text)
-                has_next = bool(NEXT_RE.search(resp.text))
+                found = SKU_RE.findall(text)
+                has_next = bool(NEXT_RE.search(text))
             skus += found
             if not has_next or self.rng.random() > 0.4:
                 break

@@ -41,7 +41,7 @@ class CheckoutShopper(PacedUser):
         self.think()
         sku = wanted[0]["sku"]
         with self.client.get(f"/p/{quote(sku)}", name="GET /p/[sku]", catch_response=True) as resp:
-            if not check_page(resp, "product", f'data-sku="{sku}"'):
+            if check_page(resp, "product", f'data-sku="{sku}"') is None:
                 return
         with self.client.post("/api/carts", name="POST /api/carts", catch_response=True) as resp:
             cart = check_json(resp, 201, "cart_id")
@@ -61,11 +61,11 @@ class CheckoutShopper(PacedUser):
         query = urlencode({"cart_id": cart_id})
         needles = [f'data-sku="{i["sku"]}"' for i in wanted]
         with self.client.get(f"/cart?{query}", name="GET /cart", catch_response=True) as resp:
-            if not check_page(resp, "cart", f'data-cart-id="{cart_id}"', *needles):
+            if check_page(resp, "cart", f'data-cart-id="{cart_id}"', *needles) is None:
                 return
         self.think()
         with self.client.get(f"/checkout?{query}", name="GET /checkout", catch_response=True) as resp:
-            if not check_page(resp, "checkout", *needles):
+            if check_page(resp, "checkout", *needles) is None:
                 return
         order_id = self.place_order(cart_id, wanted)
         if order_id is None:

@@ -37,11 +37,12 @@ class SearchShopper(PacedUser):
     def run_journey(self) -> None:
         q, real = self.query()
         with self.client.get(f"/search?{urlencode({'q': q})}", name="GET /search", catch_response=True) as resp:
-            if not check_page(resp, "search", "data-total="):
+            text = check_page(resp, "search", "data-total=")
+            if text is None:
                 return
-            match = TOTAL_RE.search(resp.text)
+            match = TOTAL_RE.search(text)
             total = int(match.group(1)) if match else 0
-            skus = SKU_RE.findall(resp.text)
+            skus = SKU_RE.findall(text)
             if real and total == 0:
                 resp.failure(f"search for catalog term {q!r} found nothing")
                 return
@@ -61,9 +62,10 @@ class SearchShopper(PacedUser):
             self.think()
             params = {"q": q, "sort": sort, "page": 2}
             with self.client.get(f"/search?{urlencode(params)}", name="GET /search", catch_response=True) as resp:
-                if not check_page(resp, "search", "data-total="):
+                text = check_page(resp, "search", "data-total=")
+                if text is None:
                     return
-                skus = SKU_RE.findall(resp.text) or skus
+                skus = SKU_RE.findall(text) or skus
         if skus and self.rng.random() < 0.9:
             self.think()
             view_product(self, skewed(self.rng, skus))
