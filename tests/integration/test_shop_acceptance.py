@@ -55,7 +55,7 @@ def assert_exactly_the_stock_was_sold(shop: Shop, race: Race) -> None:
     assert len({body["order_id"] for _, body in race.confirmed}) == DOORBUSTER_UNITS
     assert all(body["error"] == "sold_out" and body["sku"] == race.sku for body in race.sold_out)
     assert available(shop, race.sku) == 0
-    print(f"{len(race.answers)} checkouts answered; {len(race.retries)} retries with the same key")
+    print(f"{len(race.answers)} checkouts answered; {len(race.retries)} unclear answers asked again")
 
 
 def doorbuster_audit(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -44,17 +44,41 @@ def place_order(shop: Shop, cart_id: str, key: str, session: requests.Session | 
     return api(shop, "POST", "/api/orders", session, headers={"Idempotency-Key": key}, json=body)
 
 
-def place_order_until_answered(
-    shop: Shop, cart_id: str, key: str, session: requests.Session, retries: list[int], deadline_s: float = 90.0
-) -> requests.Response:
-    """What a careful client does: on a 5xx or 429 (a busy 2-core machine) ask again with the same
-    Idempotency-Key until the shop gives its final answer."""
+def _final_business_answer(resp: requests.Response) -> bool:
+    if resp.status_code == 201:
+        return True
+    return resp.status_code == 409 and _json(resp).get("error") == "sold_out"
+
+
+def _json(resp: requests.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def buy_until_answered(
+    shop: Shop, cart_id: str, session: requests.Session, retries: list[int], deadline_s: float = 120.0
+) -> tuple[str, requests.Response]:
+    """What a careful shopper does on a busy machine, until the shop says confirmed or sold out:
+    an unclear answer (a 5xx, 429, or "still in progress") is asked again with the same
+    Idempotency-Key, so a purchase that went through is never bought twice; only when the same
+    key gives the same failure twice (the order failed for good, its stock released) is "buy"
+    pressed again, under a new key. Returns the key and the final answer."""
     deadline = time.monotonic() + deadline_s
+    key = str(uuid.uuid4())
+    previous: tuple[int, object] | None = None
     while True:
         resp = place_order(shop, cart_id, key, session)
-        if (resp.status_code < 500 and resp.status_code != 429) or time.monotonic() > deadline:
-            return resp
+        if _final_business_answer(resp) or time.monotonic() > deadline:
+            return key, resp
         retries.append(resp.status_code)
+        answer = (resp.status_code, _json(resp).get("order_id"))
+        if resp.status_code >= 500 and answer == previous:
+            key, previous = str(uuid.uuid4()), None  # a failed order: try again as a new purchase
+        else:
+            previous = answer
         time.sleep(0.5)
 
 
@@ -84,8 +108,8 @@ def write_ledger(path: Path, rows: list[dict[str, Any]]) -> Path:
 class Race:
     sku: str
     carts: list[str]
-    keys: list[str]
-    answers: list[tuple[str, int, dict[str, Any]]]  # (idempotency key, status, body)
+    keys: list[str]  # the key of each cart's final answer
+    answers: list[tuple[str, int, dict[str, Any]]]  # (idempotency key, status, body), one per cart
     retries: list[int] = field(default_factory=list)
 
     @property
@@ -106,16 +130,16 @@ def race_for_a_doorbuster(shop: Shop, shoppers: int) -> Race:
     doorbusters = api(shop, "GET", "/api/doorbusters").json()
     sku = next(p["sku"] for p in doorbusters if available(shop, p["sku"]) == DOORBUSTER_UNITS)
     carts = [new_cart(shop, [(sku, 1)]) for _ in range(shoppers)]
-    keys = [str(uuid.uuid4()) for _ in range(shoppers)]
     start = threading.Barrier(shoppers)
-    race = Race(sku, carts, keys, [])
+    race = Race(sku, carts, [], [])
 
     def checkout(i: int) -> tuple[str, int, dict[str, Any]]:
         with requests.Session() as session:
             start.wait(timeout=60)
-            resp = place_order_until_answered(shop, carts[i], keys[i], session, race.retries)
-            return keys[i], resp.status_code, resp.json()
+            key, resp = buy_until_answered(shop, carts[i], session, race.retries)
+            return key, resp.status_code, _json(resp)
 
     with ThreadPoolExecutor(shoppers) as pool:
         race.answers = list(pool.map(checkout, range(shoppers)))
+    race.keys = [key for key, _, _ in race.answers]
     return race
