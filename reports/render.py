@@ -186,6 +186,8 @@ def summary(ev: Evaluation) -> dict[str, Any]:
             "slos": [{**asdict(r), "margin": r.margin} for r in ev.results],
             "load_checks": [asdict(x) for x in ev.load_checks],
             "error_budget": [asdict(b) for b in ev.budgets],
+            "endpoints": _endpoint_rows(ev)[0],
+            "windows": [] if ev.windows is None else ev.windows.to_dict("records"),
             "headroom": asdict(ev.headroom) if ev.headroom else None,
             "faults": [{**asdict(f), "is_kill": f.is_kill} for f in ev.run.faults],
             "experiments": [asdict(x) for x in ev.run.experiments],
