@@ -192,7 +192,8 @@ def no_negative_stock(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) 
                 k: v for k, v in (("available", row.available), ("reserved", row.reserved), ("sold", row.sold)) if v < 0
             }
             if negative:
-                verdict.violations.append({"store": store, "sku": row.sku, **negative})
+                problem = ", ".join(f"{k} is {v}" for k, v in negative.items())
+                verdict.violations.append({"store": store, "sku": row.sku, **negative, "problem": problem})
     return verdict
 
 

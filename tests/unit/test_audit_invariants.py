@@ -127,7 +127,11 @@ def drift_projection(s: ShopSnapshot) -> None:
             "stock_conservation",
             {"sku": "SKU-2", "problem": "initial 10 != available 10 + reserved 0 + sold 1"},
         ),
-        (go_negative, "no_negative_stock", {"store": "inventory", "sku": "SKU-2", "available": -1}),
+        (
+            go_negative,
+            "no_negative_stock",
+            {"store": "inventory", "sku": "SKU-2", "available": -1, "problem": "available is -1"},
+        ),
         (
             diverge_legacy,
             "legacy_convergence",
