@@ -23,7 +23,7 @@ from tests.support.shop import Shop, running_shop
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 6  # per operation: enough to hit every validation path with bad input, in bounded time
+MAX_EXAMPLES = 5  # per operation: enough to hit every validation path with bad input, in bounded time
 
 # Known defects of a service's document: (what schemathesis prints, where to fix it). The test
 # xfails on exactly that message, fails on anything else, and fails once the defect is gone.
