@@ -24,6 +24,14 @@ pytestmark = pytest.mark.slow
 
 PRODUCTS = 2000  # tests/support/processes.py seeds every store with this many
 SHOP = ("legacy", "inventory", "catalog", "payments", "orders")
+# These tests look for wrong answers, not for overload: on a busy 2-core machine a slow upstream
+# must not turn into a timeout 503 or an open circuit that reads as a server error.
+PATIENT = {
+    "RF_CATALOG_TIMEOUT_S": "15",
+    "RF_INVENTORY_TIMEOUT_S": "15",
+    "RF_ORDERS_TIMEOUT_S": "30",
+    "RF_BREAKER_FAILURES": "1000",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +47,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
             (proc,) = stack.enter_context(run_service(service, data_dir, env))
             urls[service] = proc.url
         (gw,) = stack.enter_context(
-            run_service("gateway", data_dir, {f"RF_{n.upper()}_URL": u for n, u in urls.items()}, seed=False)
+            run_service(
+                "gateway", data_dir, {**{f"RF_{n.upper()}_URL": u for n, u in urls.items()}, **PATIENT}, seed=False
+            )
         )
         yield gw
 
@@ -203,7 +213,7 @@ def test_schemathesis_finds_no_server_error(gateway: ServiceProcess, tmp_path: P
             "--suppress-health-check",
             "all",
             "--request-timeout",
-            "15",
+            "60",
             "--report-dir",
             str(tmp_path),
         ],
@@ -211,6 +221,8 @@ def test_schemathesis_finds_no_server_error(gateway: ServiceProcess, tmp_path: P
         text=True,
         timeout=240,
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    failures = result.stdout.find("FAILURES")
+    report = result.stdout[failures : failures + 8000] if failures >= 0 else result.stdout[-6000:]
+    assert result.returncode == 0, report + result.stderr[-2000:]
     assert "Server error" not in result.stdout, result.stdout[-6000:]
     assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-3000:]
