@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Route
 from starlette.schemas import SchemaGenerator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -123,24 +123,16 @@ def query_int(request: Request, key: str, default: int, *, minimum: int = 0, max
 class EdgeMiddleware:
     """Correlation id, body-size limit, metrics and one JSON access-log line per request."""
 
-    def __init__(self, app: ASGIApp, *, service: str, routes: Sequence[BaseRoute], max_body: int,
+    def __init__(self, app: ASGIApp, *, service: str, max_body: int,
                  registry: CollectorRegistry) -> None:
         self.app = app
         self.service = service
-        self.routes = routes
         self.max_body = max_body
         self.requests = Counter("http_requests_total", "HTTP requests", ["route", "method", "status"],
                                 registry=registry)
         self.latency = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"],
                                  registry=registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-
-    def _route_name(self, scope: Scope) -> str:
-        for route in self.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return getattr(route, "path", "?")
-        return "unmatched"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -182,7 +174,9 @@ class EdgeMiddleware:
             await self.app(scope, limited_receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - start
-            route = self._route_name(scope) if status != 404 else "unmatched"
+            # The router records the route it matched in the scope; matching again costs 10-100 µs.
+            matched = scope.get("route")
+            route = getattr(matched, "path", "unmatched") if status != 404 else "unmatched"
             self.requests.labels(route, scope["method"], str(status)).inc()
             self.latency.labels(route).observe(elapsed)
             if status >= 500 or log.isEnabledFor(logging.DEBUG):
@@ -285,6 +279,6 @@ def create_service_app(
         exception_handlers={ShopHTTPError: _shop_error, HTTPException: _http_error, Exception: _unexpected},
     )
     app.state.registry = registry
-    app.add_middleware(EdgeMiddleware, service=service, routes=all_routes, max_body=max_body_bytes,
+    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body_bytes,
                        registry=registry)
     return app
