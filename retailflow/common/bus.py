@@ -117,10 +117,9 @@ class EmbeddedBus:
 
 
 class RabbitBus:
-    EXCHANGE = "retailflow"
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "retailflow") -> None:
         self.url = url
+        self.namespace = namespace
         self._conn: Any = None
         self._channel: Any = None
         self._exchange: Any = None
@@ -134,7 +133,7 @@ class RabbitBus:
         self._channel = await self._conn.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=50)
         self._exchange = await self._channel.declare_exchange(
-            self.EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+            self.namespace, aio_pika.ExchangeType.TOPIC, durable=True
         )
 
     async def publish(self, topic: str, msg_id: str, payload: dict[str, Any]) -> None:
@@ -148,7 +147,7 @@ class RabbitBus:
 
     async def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         await self._connect()
-        queue = await self._channel.declare_queue(f"{group}.{topic}", durable=True)
+        queue = await self._channel.declare_queue(f"{self.namespace}.{group}.{topic}", durable=True)
         await queue.bind(self._exchange, routing_key=topic)
 
         async def on_message(message: Any) -> None:
@@ -170,10 +169,10 @@ class RabbitBus:
 
 
 class NatsBus:
-    STREAM = "RETAILFLOW"
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "retailflow") -> None:
         self.url = url
+        self.prefix = namespace.replace(".", "_")
+        self.stream = self.prefix.upper().replace("-", "_")
         self._nc: Any = None
         self._js: Any = None
 
@@ -185,13 +184,13 @@ class NatsBus:
         self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1)
         self._js = self._nc.jetstream()
         try:
-            await self._js.stream_info(self.STREAM)
+            await self._js.stream_info(self.stream)
         except Exception:
-            await self._js.add_stream(name=self.STREAM, subjects=["retailflow.>"])
+            await self._js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
 
     async def publish(self, topic: str, msg_id: str, payload: dict[str, Any]) -> None:
         await self._connect()
-        await self._js.publish(f"retailflow.{topic}", orjson.dumps(payload), headers={"Nats-Msg-Id": msg_id})
+        await self._js.publish(f"{self.prefix}.{topic}", orjson.dumps(payload), headers={"Nats-Msg-Id": msg_id})
 
     async def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         await self._connect()
@@ -201,7 +200,7 @@ class NatsBus:
             await handler(BusMessage(msg_id, topic, orjson.loads(msg.data)))
             await msg.ack()
 
-        await self._js.subscribe(f"retailflow.{topic}", durable=f"{group}-{topic}", queue=f"{group}-{topic}",
+        await self._js.subscribe(f"{self.prefix}.{topic}", durable=f"{group}-{topic}", queue=f"{group}-{topic}",
                                  cb=on_message, manual_ack=True)
 
     async def ping(self) -> bool:
@@ -216,9 +215,9 @@ class NatsBus:
             await self._nc.drain()
 
 
-def make_bus(url: str | None, data_dir: Path) -> Bus:
+def make_bus(url: str | None, data_dir: Path, namespace: str = "retailflow") -> Bus:
     if not url:
         return EmbeddedBus(data_dir / "bus.db")
     if url.startswith("amqp"):
-        return RabbitBus(url)
-    return NatsBus(url)
+        return RabbitBus(url, namespace)
+    return NatsBus(url, namespace)

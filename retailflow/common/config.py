@@ -5,6 +5,7 @@ Nothing connects at import time; a nonsensical value fails loudly naming the var
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,19 @@ class ServiceConfig:
             max_body_bytes=_int(env, "RF_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             log_level=env.get("RF_LOG_LEVEL", "INFO").upper(),
         )
+
+    @property
+    def bus_namespace(self) -> str:
+        """Names this shop's exchange, queues and stream on a shared broker.
+
+        RF_BUS_NAMESPACE, else derived from the shop's stores: every replica of one shop agrees,
+        and two shops on one broker (a test beside a dev shop) never take each other's events.
+        """
+        explicit = os.environ.get("RF_BUS_NAMESPACE")
+        if explicit:
+            return explicit
+        stores = f"{self.db_url or ''}|{self.data_dir.resolve()}"
+        return "rf-" + hashlib.sha1(stores.encode()).hexdigest()[:10]
 
     @property
     def profile(self) -> str:

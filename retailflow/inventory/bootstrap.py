@@ -96,7 +96,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     )
     relay = LegacySyncRelay(repo, client, poll_s=settings.relay_poll_s, replica=config.replica) if client else None
     reconciler = LegacyReconciler(repo, client, interval_s=settings.reconcile_interval_s) if client else None
-    bus = make_bus(config.bus_url, config.data_dir)
+    bus = make_bus(config.bus_url, config.data_dir, config.bus_namespace)
     events = OutboxRelay(repo.db, bus, "inventory")
 
     async def expire_stale() -> None:

@@ -35,7 +35,7 @@ def seed(config: ServiceConfig) -> None:
 
 def create_app(config: ServiceConfig) -> Starlette:
     store = _store(config)
-    bus = make_bus(config.bus_url, config.data_dir)
+    bus = make_bus(config.bus_url, config.data_dir, config.bus_namespace)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -68,7 +68,7 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
 
     checkout = Checkout(orders, carts, saga, duplicate_wait_s=settings.duplicate_wait_s)
     app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), checkout, observe)
-    bus = make_bus(config.bus_url, config.data_dir)
+    bus = make_bus(config.bus_url, config.data_dir, config.bus_namespace)
     relay = OutboxRelay(db, bus, "orders")
 
     @asynccontextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retailflow.common.bus import BusMessage, EmbeddedBus, NatsBus, RabbitBus
+from retailflow.common.bus import Bus, BusMessage, EmbeddedBus, make_bus
 from retailflow.common.db import Database, IntegrityError
 from retailflow.common.outbox import OutboxRelay, add_to_outbox, outbox_schema
 from tests.support.servers import fresh_mariadb, fresh_postgres, require_server
@@ -89,14 +89,18 @@ def test_the_outbox_relay_publishes_committed_events_once_in_order(tmp_path: Pat
 
 @pytest.mark.services
 @pytest.mark.parametrize("server", ["rabbitmq", "nats"])
-def test_the_networked_bus_delivers_a_published_event_to_a_consumer_group(server: str) -> None:
+def test_the_networked_bus_delivers_to_its_own_shop_only(server: str) -> None:
     require_server(server)
-    bus = RabbitBus("amqp://guest:guest@127.0.0.1:5672/") if server == "rabbitmq" else NatsBus("nats://127.0.0.1:4222")
     import uuid
 
-    topic = f"test_{uuid.uuid4().hex[:8]}"
+    def bus(namespace: str) -> Bus:
+        url = "amqp://guest:guest@127.0.0.1:5672/" if server == "rabbitmq" else "nats://127.0.0.1:4222"
+        return make_bus(url, Path("."), namespace)
+
+    ours, theirs = bus(f"rf-test-{uuid.uuid4().hex[:8]}"), bus(f"rf-test-{uuid.uuid4().hex[:8]}")
     msg_id = uuid.uuid4().hex  # JetStream drops a repeated id within its window, across runs
     got: list[BusMessage] = []
+    stolen: list[BusMessage] = []
 
     async def scenario() -> None:
         done = asyncio.Event()
@@ -105,10 +109,16 @@ def test_the_networked_bus_delivers_a_published_event_to_a_consumer_group(server
             got.append(message)
             done.set()
 
-        await bus.subscribe(topic, "test", handler)
-        await bus.publish(topic, msg_id, {"hello": "world"})
+        async def other_shop(message: BusMessage) -> None:
+            stolen.append(message)
+
+        await theirs.subscribe("orders", "notifications", other_shop)
+        await ours.subscribe("orders", "notifications", handler)
+        await ours.publish("orders", msg_id, {"hello": "world"})
         await asyncio.wait_for(done.wait(), timeout=10)
-        await bus.close()
+        await ours.close()
+        await theirs.close()
 
     asyncio.run(scenario())
     assert got[0].payload == {"hello": "world"} and got[0].msg_id == msg_id
+    assert stolen == [], "another shop on the same broker consumed our event"
