@@ -87,7 +87,12 @@ def _requests_timeline(run: RunData, slo: SLOFile) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _objective_results(
-    run: RunData, slo: SLOFile, prepared: pd.DataFrame | None, segments: pd.DataFrame | None, t0: float
+    run: RunData,
+    slo: SLOFile,
+    prepared: pd.DataFrame | None,
+    segments: pd.DataFrame | None,
+    t0: float,
+    minutes: pd.DataFrame | None,
 ) -> list[Result]:
     out = []
     for objective in slo.objectives:
@@ -95,7 +100,7 @@ def _objective_results(
             m = measure(prepared, segments, objective, slo.settings, t0)
         else:
             assert run.locust_stats is not None
-            m = locust_measure(run.locust_stats, objective, has_faults=bool(run.faults))
+            m = locust_measure(run.locust_stats, objective, has_faults=bool(run.faults), minutes=minutes)
         out.append(
             Result(
                 name=objective.name,
@@ -207,9 +212,11 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         t0 = float(timeline[c.WINDOW].min()) if timeline is not None and len(timeline) else 0.0
         t_end = float(timeline[c.WINDOW].max()) if timeline is not None and len(timeline) else 0.0
         windows = timeline
+        if timeline is not None and len(timeline):
+            minutes = t.locust_minute_availability(timeline, t0=t0, good_ratio=settings.good_minute_ratio)
         agg = run.locust_stats[run.locust_stats["Name"] == "Aggregated"]
         total = int(pd.to_numeric(agg["Request Count"], errors="coerce").sum())
-    results = _objective_results(run, slo, prepared, segments, t0)
+    results = _objective_results(run, slo, prepared, segments, t0, minutes)
     results += fault_results(
         prepared, windows if prepared is not None else None, run.faults, slo.faults, settings, t_end, t0
     )

@@ -136,12 +136,21 @@ def measure(
 _LOCUST_SOURCE = "locust_stats.csv (Locust's bucketed figures)"
 
 
-def locust_measure(stats: pd.DataFrame, objective: Objective, *, has_faults: bool) -> Measurement:
-    """Fallback for a plain Locust run: Locust's aggregated rows (no journeys, phases or minutes)."""
+def locust_measure(
+    stats: pd.DataFrame, objective: Objective, *, has_faults: bool, minutes: pd.DataFrame | None = None
+) -> Measurement:
+    """Fallback for a plain Locust run: Locust's aggregated rows and, for availability, the
+    per-minute counts from its full history (`minutes`); no journeys or load phases."""
     # Without a fault window, "outside faults" is the whole run.
     whole_run = objective.phase == "all" or (objective.phase == "no-fault" and not has_faults)
-    if objective.journeys or not whole_run or objective.metric in ("availability",):
+    if objective.journeys or not whole_run:
         return Measurement(None, _LOCUST_SOURCE, "needs per-request data (requests.parquet)")
+    if objective.metric == "availability":
+        if objective.endpoints or objective.exclude or minutes is None or minutes.empty:
+            return Measurement(None, _LOCUST_SOURCE, "needs per-request data or locust_stats_history.csv")
+        note = f"{int(minutes['available'].sum())} of {len(minutes)} minutes available"
+        source = "locust_stats_history.csv (Locust's cumulative counts)"
+        return Measurement(float(minutes["available"].mean()), source, note, int(minutes["requests"].sum()))
     if objective.metric in ("achieved_ratio", "sustained_multiplier"):
         return Measurement(None, _LOCUST_SOURCE, "needs planned_rate.csv and per-request data")
     is_total = stats["Name"] == "Aggregated"

@@ -16,6 +16,7 @@ __all__ = [
     "endpoint_table",
     "error_table",
     "held_steps",
+    "locust_minute_availability",
     "locust_timeline",
     "minute_availability",
     "plan_segments",
@@ -170,8 +171,22 @@ def locust_timeline(history: pd.DataFrame) -> pd.DataFrame:
     for q in PERCENTILES:
         column = f"{q:g}%"
         out[f"p{q:g}"] = pd.to_numeric(rows[column], errors="coerce") if column in rows else np.nan
+    for column, name in (("Total Request Count", "total_requests"), ("Total Failure Count", "total_failures")):
+        out[name] = pd.to_numeric(rows[column], errors="coerce") if column in rows else np.nan
     out = out.assign(error_rate=(out["fps"] / out["rps"]).where(out["rps"] > 0))
     return out.dropna(subset=[c.WINDOW]).reset_index(drop=True)
+
+
+def locust_minute_availability(timeline: pd.DataFrame, *, t0: float, good_ratio: float) -> pd.DataFrame:
+    """Per minute from Locust's cumulative totals (exact counts): requests, successes, up or not."""
+    rows = timeline.dropna(subset=["total_requests", "total_failures"])
+    minute = t0 + np.floor((rows[c.WINDOW].to_numpy() - t0) / 60.0) * 60.0
+    last = rows.assign(minute=minute).groupby("minute")[["total_requests", "total_failures"]].last()
+    delta = last.diff().fillna(last)  # the first minute counts from zero
+    frame = pd.DataFrame({"requests": delta["total_requests"], "ok": delta["total_requests"] - delta["total_failures"]})
+    frame = frame[frame["requests"] > 0]
+    frame = frame.assign(ok_ratio=frame["ok"] / frame["requests"])
+    return frame.assign(available=frame["ok_ratio"] >= good_ratio).reset_index()
 
 
 def error_table(requests: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:

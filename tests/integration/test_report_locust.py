@@ -161,8 +161,13 @@ def test_a_plain_locust_run_gets_a_report_with_missing_sections_not_measured(
     verdicts = {s["name"]: s["verdict"] for s in summary["slos"]}
     assert verdicts["page-time-average"] == "pass"
     assert verdicts["error-rate"] == "pass"
-    assert verdicts["availability"] == verdicts["throughput"] == "no data"
-    assert "availability not measured: needs per-request data (requests.parquet)" in out
+    assert verdicts["throughput"] == verdicts["sustained-5x"] == "no data"
+    assert "throughput not measured: needs planned_rate.csv and per-request data" in out
+    # Availability per minute from the cumulative counts of Locust's full history.
+    availability = next(s for s in summary["slos"] if s["name"] == "availability")
+    assert (availability["measured"], availability["verdict"]) == (1.0, "pass")
+    assert availability["source"] == "locust_stats_history.csv (Locust's cumulative counts)"
+    assert availability["requests"] == summary["total_requests"]
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "per-request data (requests.parquet): figures come from Locust&#39;s bucketed CSVs" in html
     assert "not measured: no chaos/*.journal.json" in html
