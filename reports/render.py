@@ -112,6 +112,23 @@ def _error_rows(ev: Evaluation) -> list[dict[str, Any]]:
     ]
 
 
+def _shape(meta: dict[str, Any]) -> str | None:
+    # "ramp (steps=[1.0, 5.0, 10.0], hold=12.0), profile ci, 1x = 10 req/s"; None when unknown.
+    parts = []
+    shape = meta.get("shape")
+    if isinstance(shape, dict) and shape.get("name"):
+        args = shape.get("args") or {}
+        described = ", ".join(f"{k}={v}" for k, v in args.items()) if isinstance(args, dict) else str(args)
+        parts.append(f"{shape['name']} ({described})" if described else str(shape["name"]))
+    profile = meta.get("profile")
+    if isinstance(profile, dict) and profile.get("name"):
+        parts.append(f"profile {profile['name']}")
+    one_x = meta.get("one_x_rps")
+    if isinstance(one_x, int | float) and not isinstance(one_x, bool) and one_x > 0:
+        parts.append(f"1x = {one_x:g} req/s")
+    return ", ".join(parts) or None
+
+
 def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
     """The self-contained HTML report: charts inline as base64, CSS inline, no external reference."""
     titles = {"latency": "Latency percentiles", "throughput": "Throughput", "errors": "Errors and availability"}
@@ -126,6 +143,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "reasons": ev.reasons,
         "run_id": meta.get("run_id") or ev.run.run_dir.name,
         "target": meta.get("target"),
+        "shape": _shape(meta),
         "started": _iso(ev.t0),
         "ended": _iso(ev.t_end),
         "duration": f"{duration / 60:.1f} min" if duration >= 120 else f"{duration:.0f} s",
