@@ -105,15 +105,18 @@ def _requests_between(history_csv: Path, start: float, end: float) -> int:
     return int((after.iloc[-1] if len(after) else 0) - (before.iloc[-1] if len(before) else 0))
 
 
+WAKEUPS: dict[str, float] = {}  # voluntary context switches per request, by run
+
+
 def _measure(cmd: list[str], run_dir: Path) -> tuple[float, int]:
     """(generator CPU seconds, requests) over WINDOW_S after WARMUP_S of a Locust run."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         ps = psutil.Process(proc.pid)
         time.sleep(WARMUP_S)
-        start, cpu0 = time.time(), sum(ps.cpu_times()[:2])
+        start, cpu0, ctx0 = time.time(), sum(ps.cpu_times()[:2]), ps.num_ctx_switches().voluntary
         time.sleep(WINDOW_S)
-        end, cpu1 = time.time(), sum(ps.cpu_times()[:2])
+        end, cpu1, ctx1 = time.time(), sum(ps.cpu_times()[:2]), ps.num_ctx_switches().voluntary
         _, err = proc.communicate(timeout=WINDOW_S + 120)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"locust exited {proc.returncode}: {err[-1500:]}")
@@ -121,7 +124,9 @@ def _measure(cmd: list[str], run_dir: Path) -> tuple[float, int]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-    return cpu1 - cpu0, _requests_between(run_dir / "locust_stats_history.csv", start, end)
+    requests = _requests_between(run_dir / "locust_stats_history.csv", start, end)
+    WAKEUPS[run_dir.name] = (ctx1 - ctx0) / max(1, requests)
+    return cpu1 - cpu0, requests
 
 
 def _locust(locustfile: Path, host: str, run_dir: Path, *extra: str) -> list[str]:
@@ -167,6 +172,10 @@ def _cost(host: str, tmp: Path) -> tuple[float, float]:
     print(f"  same GETs, paced + recorded:   {paced_n} requests, {paced_ms:.3f} ms CPU/request")
     print(f"  bare FastHttpUser GET loop:    {bare_n} requests, {bare_ms:.3f} ms CPU/request")
     print(f"  checks and journey logic: journeys / paced GETs = {journeys_ms / paced_ms:.2f}x")
+    # Evenly paced arrivals wake the generator for nearly every request; a closed loop's users
+    # drift into step and share wake-ups. On a busy VM a wake-up is most of a request's cost.
+    wakeups = ", ".join(f"{name} {value:.2f}" for name, value in WAKEUPS.items())
+    print(f"  generator wake-ups (voluntary context switches) per request: {wakeups}")
     print(f"  cost ratio journeys / bare: {journeys_ms / bare_ms:.2f}x (goal ≤ 1.3x)")
     print(f"  requests/s per generator core: journeys {1000 / journeys_ms:.0f}, bare {1000 / bare_ms:.0f}")
     return journeys_ms, bare_ms
