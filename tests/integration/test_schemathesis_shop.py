@@ -27,11 +27,7 @@ MAX_EXAMPLES = 5  # per operation: enough to hit every validation path with bad 
 
 # Known defects of a service's document: (what schemathesis prints, where to fix it). The test
 # xfails on exactly that message, fails on anything else, and fails once the defect is gone.
-KNOWN = {
-    "legacy": ("Path parameter 'sku' is not defined",
-               "legacy's OpenAPI does not declare the path parameter of /stock/{sku} "
-               "(retailflow/legacy/entrypoints/http.py)"),
-}  # fmt: skip
+KNOWN: dict[str, tuple[str, str]] = {}
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ def routes(store: LegacyStore) -> list[Route]:
     async def put_stock(request: Request) -> Response:
         """Write a stock row; the highest `version` wins (a stale write is accepted and ignored).
         ---
+        parameters:
+          - {name: sku, in: path, required: true, schema: {type: string, maxLength: 64}}
         requestBody:
           content:
             application/json:
@@ -56,6 +58,8 @@ def routes(store: LegacyStore) -> list[Route]:
     async def get_stock(request: Request) -> Response:
         """One stock row.
         ---
+        parameters:
+          - {name: sku, in: path, required: true, schema: {type: string, maxLength: 64}}
         responses:
           200:
             description: the row
