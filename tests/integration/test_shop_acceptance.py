@@ -7,6 +7,7 @@ its own SKUs, so neither sees the other's orders as its own.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+import requests
 
 from retailflow.audit import run_audit
 from retailflow.audit.cli import audit_config
@@ -40,9 +42,15 @@ SHOPPERS = 100
 CONVERGENCE_DEADLINE_S = 60.0  # the dual-write outbox retries and the reconciler repairs within this
 
 
+# Orders recovers an interrupted saga once it is this stale (default 60 s, checked every 10 s):
+# long enough for any live saga on a busy machine, short enough for a test to wait out.
+RECOVERY = {"RF_ORDERS_STALE_AFTER_S": "20", "RF_ORDERS_RECOVERY_INTERVAL_S": "2"}
+RECOVERY_DEADLINE_S = 45.0
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    with running_shop(tmp_path_factory.mktemp("shop")) as shop:
+    with running_shop(tmp_path_factory.mktemp("shop"), RECOVERY) as shop:
         yield shop
 
 
@@ -139,3 +147,55 @@ def test_the_legacy_store_converges_after_a_dual_write_partition_heals(shop: Sho
     audit = shop.client.audit(ledger)
     assert audit["ok"] is True, failed(audit)
     print(f"legacy converged {took:.1f}s after the heal")
+
+
+# A defect of the orders saga this test finds, xfailed on exactly its signature and nothing else.
+KNOWN_LOST_SALE = (
+    "orders: a saga interrupted after inventory committed its stock but before StockCommitted was "
+    "appended is compensated by recovery; inventory answers the release with 409 (committed), which "
+    "HttpInventory.release takes as 'nothing held', so the units stay sold with a failed order "
+    "(retailflow/orders/service_layer/saga.py compensate, orders/adapters/upstreams.py release)"
+)
+
+
+def _is_known_lost_sale(audit: dict[str, Any], sku: str) -> bool:
+    broken = {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
+    if list(broken) != ["stock_conservation"]:
+        return False
+    problems = [d for d in broken["stock_conservation"] if "note" not in d]
+    pattern = re.compile(r"sold (\d+) != (\d+) units bought by orders")
+    matches = [(d.get("sku"), pattern.fullmatch(str(d.get("problem")))) for d in problems]
+    return bool(matches) and all(found == sku and m is not None and int(m[1]) > int(m[2]) for found, m in matches)
+
+
+# Last in the module: when the known defect below strikes, it leaves damage every later audit would see.
+def test_killing_an_orders_replica_mid_race_loses_no_order_and_oversells_nothing(shop: Shop) -> None:
+    killed: list[int] = []
+
+    def kill_orders_replica() -> None:
+        time.sleep(0.5)  # sagas are under way on both replicas
+        killed.append(int(shop.client.kill_pod("orders", 0, "SIGKILL")["pid"]))
+
+    race = race_for_a_doorbuster(shop, SHOPPERS, during=kill_orders_replica)
+    assert killed, "the orders replica was not killed"
+    statuses = sorted({status for _, status, _ in race.answers})
+    assert set(statuses) <= {201, 409}, [body for _, st, body in race.answers if st not in (201, 409)][:3]
+    assert all(body["error"] == "sold_out" for body in race.sold_out)
+    assert len({body["order_id"] for _, body in race.confirmed}) == len(race.confirmed) <= DOORBUSTER_UNITS
+    wait_until(lambda: next(p for p in shop.client.pods("orders") if p["replica"] == 0)["ready"],
+               timeout=60, what="the killed orders replica to be back")  # fmt: skip
+
+    # Interrupted sagas finish (or roll back) by recovery; the audit waits for that, then must be clean.
+    audit = run_audit(audit_config(shop.data_dir), race.ledger, settle_s=RECOVERY_DEADLINE_S)
+    if _is_known_lost_sale(audit, race.sku):
+        pytest.xfail(KNOWN_LOST_SALE)
+    assert audit["ok"] is True, failed(audit)
+    # A unit held by a saga the kill interrupted was "sold out" while the race ran and may be back
+    # on sale after its rollback; but every unit sold is an order some shopper was told is confirmed.
+    stock = requests.get(f"{shop.service_url('inventory')}/stock/{race.sku}", timeout=30).json()
+    assert (stock["sold"], stock["reserved"], stock["available"]) == (
+        len(race.confirmed),
+        0,
+        DOORBUSTER_UNITS - len(race.confirmed),
+    )
+    print(f"after the kill: {len(race.confirmed)} confirmed, {stock['available']} back on sale after rollbacks")

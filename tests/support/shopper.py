@@ -7,6 +7,7 @@ import csv
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,20 +63,29 @@ def buy_until_answered(
     shop: Shop, cart_id: str, session: requests.Session, retries: list[int], deadline_s: float = 120.0
 ) -> tuple[str, requests.Response]:
     """What a careful shopper does on a busy machine, until the shop says confirmed or sold out:
-    an unclear answer (a 5xx, 429, or "still in progress") is asked again with the same
-    Idempotency-Key, so a purchase that went through is never bought twice; only when the same
-    key gives the same failure twice (the order failed for good, its stock released) is "buy"
-    pressed again, under a new key. Returns the key and the final answer."""
+    an unclear answer (no answer, a 5xx, 429, or "still in progress") is asked again with the
+    same Idempotency-Key, so a purchase that went through is never bought twice; only when the
+    same key gives the same failure of the same order twice (it failed for good, its stock
+    released) is "buy" pressed again, under a new key. Returns the key and the final answer."""
     deadline = time.monotonic() + deadline_s
     key = str(uuid.uuid4())
     previous: tuple[int, object] | None = None
     while True:
-        resp = place_order(shop, cart_id, key, session)
+        try:
+            resp = place_order(shop, cart_id, key, session)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            retries.append(0)  # no answer at all: ask again under the same key
+            time.sleep(0.5)
+            continue
         if _final_business_answer(resp) or time.monotonic() > deadline:
             return key, resp
         retries.append(resp.status_code)
         answer = (resp.status_code, _json(resp).get("order_id"))
-        if resp.status_code >= 500 and answer == previous:
+        # Final only when the orders service itself answered for that order twice alike; a 5xx
+        # without an order id (the gateway lost its upstream) says nothing about the purchase.
+        if resp.status_code >= 500 and answer == previous and answer[1] is not None:
             key, previous = str(uuid.uuid4()), None  # a failed order: try again as a new purchase
         else:
             previous = answer
@@ -125,12 +135,13 @@ class Race:
         return [ledger_row(key, body) for key, body in self.confirmed]
 
 
-def race_for_a_doorbuster(shop: Shop, shoppers: int) -> Race:
-    """`shoppers` carts of one unit of an untouched doorbuster, then every "buy" at the same moment."""
+def race_for_a_doorbuster(shop: Shop, shoppers: int, during: Callable[[], object] | None = None) -> Race:
+    """`shoppers` carts of one unit of an untouched doorbuster, then every "buy" at the same moment;
+    `during` runs alongside, from that same moment (a fault to inject mid-race)."""
     doorbusters = api(shop, "GET", "/api/doorbusters").json()
     sku = next(p["sku"] for p in doorbusters if available(shop, p["sku"]) == DOORBUSTER_UNITS)
     carts = [new_cart(shop, [(sku, 1)]) for _ in range(shoppers)]
-    start = threading.Barrier(shoppers)
+    start = threading.Barrier(shoppers + 1)
     race = Race(sku, carts, [], [])
 
     def checkout(i: int) -> tuple[str, int, dict[str, Any]]:
@@ -139,7 +150,14 @@ def race_for_a_doorbuster(shop: Shop, shoppers: int) -> Race:
             key, resp = buy_until_answered(shop, carts[i], session, race.retries)
             return key, resp.status_code, _json(resp)
 
-    with ThreadPoolExecutor(shoppers) as pool:
+    def fault() -> None:
+        start.wait(timeout=60)
+        if during is not None:
+            during()
+
+    with ThreadPoolExecutor(shoppers + 1) as pool:
+        injected = pool.submit(fault)
         race.answers = list(pool.map(checkout, range(shoppers)))
+        injected.result()
     race.keys = [key for key, _, _ in race.answers]
     return race
