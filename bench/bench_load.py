@@ -198,7 +198,8 @@ def _ramp(host: str, tmp: Path) -> pd.DataFrame:
     rows = []
     for stage, steady in planned[planned.phase == "steady"].groupby("stage", sort=False):
         # skip the first seconds of a step: iterations begun there have not made all their requests
-        start, end = steady.ts.min() + min(5.0, HOLD_S / 4), steady.ts.max() + 1.0
+        # and stop at the last steady tick: the second after it belongs to the next ramp
+        start, end = steady.ts.min() + min(5.0, HOLD_S / 4), steady.ts.max()
         achieved = ((requests.ts >= start) & (requests.ts < end)).sum() / (end - start)
         its = iterations[(iterations.intended_ts >= start) & (iterations.intended_ts < end)]
         cpu = generator[(generator.ts >= start) & (generator.ts < end)].cpu_percent

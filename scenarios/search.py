@@ -18,7 +18,7 @@ SORTS = ("price_asc", "price_desc", "name")
 
 class SearchShopper(PacedUser):
     journey = "search"
-    requests_per_iteration = 3.7
+    requests_per_iteration = 3.5
     think_pauses = 3.0
 
     def query(self) -> tuple[str, bool]:
