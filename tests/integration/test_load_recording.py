@@ -332,9 +332,10 @@ def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
     data = read_run(run_dir)
     iterations, requests = data["iterations"], data["requests"]
     # the plan wanted ~300 starts while the shop was frozen; the few users could make none of them
-    during = iterations[(iterations.intended_ts > frozen_at + 0.7) & (iterations.intended_ts < frozen_at + 3.3)]
-    assert len(during) >= 200
-    assert (during.lag_ms > 300).mean() > 0.9, "intended starts during the stall were served late"
+    # (frozen from +0.5 s to +3.5 s: anything intended before +2.9 s waited at least 0.6 s)
+    during = iterations[(iterations.intended_ts > frozen_at + 0.7) & (iterations.intended_ts < frozen_at + 2.9)]
+    assert len(during) >= 150
+    assert (during.lag_ms > 500).mean() > 0.9, "intended starts during the stall were served late"
     assert iterations.lag_ms.max() > 2000
     # latency from the intended start (what a shopper would have seen) shows seconds...
     from_intended_s = requests.ts - requests.intended_ts + requests.latency_ms / 1000
