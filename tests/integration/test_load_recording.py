@@ -366,3 +366,23 @@ def test_starts_the_generator_never_made_before_the_end_are_recorded_as_missed(
     assert (missed.lag_ms > 0).all()
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["status"] == "completed"
+
+
+def test_doorbuster_load_runs_locust_bounded_and_leaves_a_completed_run_folder(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 40, {"ping": 1})
+    cmd = [sys.executable, "-m", "doorbuster.cli", "load", "--host", host, "--locustfile", str(locustfile)]
+    cmd += ["--profile", str(prof), "--shape", "ramp", "--shape-args", "step_s=2", "--run-time", "4s"]
+    started = time.monotonic()
+    result = run([*cmd, "--run-dir", str(run_dir)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert time.monotonic() - started < 60
+    assert f"run completed → {run_dir}" in result.stdout
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "completed" and meta["shape"]["name"] == "ramp"
+    planned = pd.read_csv(run_dir / "planned_rate.csv")
+    assert list(planned.stage.unique()) == ["1x", "5x"], "--run-time cut the ramp after its second step"
+    assert (run_dir / "locust_stats_history.csv").exists()
