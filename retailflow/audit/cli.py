@@ -51,8 +51,8 @@ def audit_config(data_dir: Path | None, env: dict[str, str] | None = None) -> Se
     """The store URLs the shop uses: the data dir for embedded stores, RF_DB_URL and
     RF_LEGACY_DB_URL from the environment for the services profile."""
     env = dict(os.environ if env is None else env)
-    if data_dir is not None:
-        env["RF_DATA_DIR"] = str(data_dir)
+    # The same folder `doorbuster up` chose: --data-dir, else $DOORBUSTER_DATA_DIR, else ./.doorbuster.
+    env["RF_DATA_DIR"] = str(data_dir or env.get("DOORBUSTER_DATA_DIR") or ".doorbuster")
     config = ServiceConfig.from_env("gateway", env)
     if config.profile == "embedded" and _runtime_profile(config.data_dir) == "services":
         raise ConfigError(

@@ -190,3 +190,12 @@ def test_a_view_answering_rows_of_another_shape_is_named_not_a_traceback(
     assert "the payments audit view answered captures the audit cannot read (KeyError('amount'))" in (
         capsys.readouterr().err
     )
+
+
+def test_without_data_dir_the_command_audits_the_folder_up_used(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DOORBUSTER_DATA_DIR", str(stores.config.data_dir))
+    monkeypatch.setenv("RF_DATA_DIR", "/nonexistent/pods-only")  # a pod's variable, not the user's
+    assert audit_cli("--settle", "0") == 0
+    assert capsys.readouterr().out.startswith("audit OK")
