@@ -8,6 +8,7 @@ master/workers, workers generate load and send their rows to the master in batch
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
@@ -161,7 +162,13 @@ def _fail(exc: LoadError) -> None:
     log.error("%s", exc)
     sys.stderr.write(f"doorbuster: error: {exc}\n")
     sys.stderr.flush()
-    os._exit(exc.exit_code)  # SystemExit inside an event handler would leave workers behind
+    # With --processes the workers are already forked and ignore SIGINT until they have a
+    # master (Locust's atexit would wait 60 s for them): end them, by PID, before exiting.
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    # SystemExit passes through Locust's event hooks (they catch Exception only).
+    sys.exit(exc.exit_code)
 
 
 @events.init.add_listener

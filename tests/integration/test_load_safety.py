@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,16 @@ def test_a_target_that_is_not_an_http_url_is_refused() -> None:
         check_target("")
 
 
-def test_plain_locust_refuses_a_non_loopback_host_without_the_allow_flag(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [[], ["--processes", "2"]], ids=["local", "processes-2"])
+def test_plain_locust_refuses_a_non_loopback_host_without_the_allow_flag(tmp_path: Path, extra: list[str]) -> None:
     cmd = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless",
-        "--host", "http://shop.example.com:8080", "--run-dir", str(tmp_path / "run"),
+        "--host", "http://shop.example.com:8080", "--run-dir", str(tmp_path / "run"), *extra,
     ]  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    started = time.monotonic()
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    # forked workers are ended at once (Locust alone would wait 60 s for their heartbeat)
+    assert time.monotonic() - started < 30
     assert result.returncode == EXIT_REFUSED
     assert REFUSAL in result.stderr
     assert "--allow-host shop.example.com" in result.stderr
