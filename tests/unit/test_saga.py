@@ -31,6 +31,7 @@ class FakeInventory(ports.Inventory):
         self.released: list[str] = []
         self.calls: list[str] = []
         self.failing: set[str] = set()
+        self.lost_answers: set[str] = set()  # applied, but the answer never reaches the caller
         self.delay_s = delay_s
 
     def _maybe_fail(self, op: str) -> None:
@@ -54,10 +55,14 @@ class FakeInventory(ports.Inventory):
         if reservation_id not in self.held:
             return False
         self.committed.add(reservation_id)
+        if "commit" in self.lost_answers:
+            raise ports.UpstreamFailed("inventory did not answer (commit timed out after applying)")
         return True
 
     async def release(self, reservation_id: str) -> None:
         self._maybe_fail("release")
+        if reservation_id in self.committed:  # as the real inventory answers: 409 reservation_committed
+            raise ports.StockAlreadyCommitted(f"reservation {reservation_id} is already committed")
         for item in self.held.pop(reservation_id, []):
             self.stock[item["sku"]] += item["qty"]
         self.released.append(reservation_id)
@@ -155,7 +160,8 @@ def test_a_declined_payment_releases_the_reservation_and_answers_402(world: Worl
     assert outcome.status == 402 and outcome.body["error"] == "payment_declined"
     order_id = outcome.body["order_id"]
     assert world.inventory.released == [order_id] and world.inventory.stock["SKU-1"] == 5
-    assert world.event_types(order_id)[-2:] == ["StockReleased", "OrderFailed"]
+    # The stock is released first: only then is it known that no commit slipped through.
+    assert world.event_types(order_id)[-3:] == ["StockReleased", "PaymentVoided", "OrderFailed"]
     assert world.orders.projection(order_id)["failure"] == "payment_declined"
 
 
@@ -175,7 +181,7 @@ def test_an_inventory_timeout_on_commit_voids_the_payment_and_releases_the_stock
     order_id = outcome.body["order_id"]
     assert world.payments.voided == [order_id] and world.payments.captures == []
     assert world.inventory.released == [order_id]
-    assert world.event_types(order_id)[-3:] == ["PaymentVoided", "StockReleased", "OrderFailed"]
+    assert world.event_types(order_id)[-3:] == ["StockReleased", "PaymentVoided", "OrderFailed"]
 
 
 def test_a_failed_compensation_is_reported_and_the_order_still_fails(world: World) -> None:
@@ -295,8 +301,8 @@ def test_two_writers_at_the_same_position_conflict_instead_of_forking_the_log(wo
     assert world.event_types(order_id) == [
         "OrderPlaced",
         "StockReserved",
-        "PaymentVoided",
         "StockReleased",
+        "PaymentVoided",
         "OrderFailed",
     ]
 
@@ -310,3 +316,13 @@ def test_a_rebuilt_projection_equals_the_one_kept_in_step(world: World) -> None:
     assert rebuild_projections(world.db) == 2
     assert audit_view.orders(world.db) == before
     assert audit_view.replay_matches_projection(world.db) == []
+
+
+def test_a_commit_whose_answer_was_lost_rolls_forward_instead_of_failing_a_sold_order(world: World) -> None:
+    world.inventory.lost_answers.add("commit")
+    outcome = world.place(world.cart(("SKU-1", 2)))
+    assert outcome.status == 201, outcome.body
+    oid = outcome.body["order_id"]
+    assert oid in world.inventory.committed and oid not in world.inventory.released
+    assert world.payments.captures == [oid] and world.payments.voided == []
+    assert world.event_types(oid)[-3:] == ["StockCommitted", "PaymentCaptured", "OrderConfirmed"]

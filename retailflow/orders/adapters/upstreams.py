@@ -56,7 +56,10 @@ class HttpInventory(ports.Inventory):
 
     async def release(self, reservation_id: str) -> None:
         resp = await _call(self.upstream, f"/reservations/{reservation_id}/release")
-        # 404: it never got reserved; 409: already released or committed. Either way nothing is held.
+        if resp.status == 409 and isinstance(resp.body, dict) and resp.body.get("error") == "reservation_committed":
+            # The commit reached inventory even though its answer never reached us: the units are sold.
+            raise ports.StockAlreadyCommitted(f"reservation {reservation_id} is already committed")
+        # 404: it never got reserved; 409 otherwise: already released or expired. Nothing is held.
         if not resp.ok and resp.status not in (404, 409, 410):
             raise _unexpected("inventory", "a release", resp)
 

@@ -22,12 +22,17 @@ __all__ = [
     "Payments",
     "PricedItem",
     "Reservation",
+    "StockAlreadyCommitted",
     "UpstreamFailed",
 ]
 
 
 class UpstreamFailed(OrdersError):
     """Another service did not give a usable answer (down, timed out, 5xx)."""
+
+
+class StockAlreadyCommitted(OrdersError):
+    """Inventory refused a release because the reservation was committed: those units are sold."""
 
 
 class ConcurrencyConflict(OrdersError):
@@ -74,7 +79,8 @@ class Inventory(abc.ABC):
         """True when committed (or already committed); False when the reservation is gone."""
 
     @abc.abstractmethod
-    async def release(self, reservation_id: str) -> None: ...
+    async def release(self, reservation_id: str) -> None:
+        """Free the held units; raises StockAlreadyCommitted when inventory had committed them."""
 
 
 class Payments(abc.ABC):

@@ -20,6 +20,7 @@ from retailflow.orders.service_layer.ports import (
     OrderRepository,
     Outcome,
     Payments,
+    StockAlreadyCommitted,
     UpstreamFailed,
 )
 
@@ -138,9 +139,31 @@ class CheckoutSaga:
         return outcome
 
     async def compensate(self, order: Order, code: str, detail: str, *, status: int = 503) -> Outcome:
-        """Undo whatever may have happened upstream (both calls are idempotent) and fail the order."""
+        """Undo whatever may have happened upstream (both calls are idempotent) and fail the order.
+
+        The stock goes first: if inventory had committed it (the commit applied but its answer was
+        lost to a crash or a timeout) the units are sold, so an authorized order rolls forward to
+        capture and confirm instead of becoming a failed order with sold stock and no sale.
+        """
         oid = order.order_id
         undone: dict[str, bool] = {}
+        try:
+            await self.inventory.release(order.state.reservation_id or oid)
+            order.release_stock(order.state.reservation_id or oid)
+            undone["stock_released"] = True
+        except StockAlreadyCommitted:
+            if order.status == "authorized":
+                log.warning("stock was committed after all; rolling forward", extra={"order_id": oid})
+                order.commit_stock()
+                self.orders.save(order)
+                return await self.finish(order)
+            log.error("stock committed without an authorized payment", extra={"order_id": oid})
+            undone["stock_released"] = False
+        except UpstreamFailed as exc:
+            log.warning(
+                "release failed; the reservation's TTL frees the stock", extra={"order_id": oid, "error": str(exc)}
+            )
+            undone["stock_released"] = False
         if order.status != "placed":  # an authorization may exist only once stock was reserved
             try:
                 await self.payments.void(order.state.payment_id or oid)
@@ -151,15 +174,6 @@ class CheckoutSaga:
                     "void failed; the authorization lapses at the provider", extra={"order_id": oid, "error": str(exc)}
                 )
                 undone["payment_voided"] = False
-        try:
-            await self.inventory.release(order.state.reservation_id or oid)
-            order.release_stock(order.state.reservation_id or oid)
-            undone["stock_released"] = True
-        except UpstreamFailed as exc:
-            log.warning(
-                "release failed; the reservation's TTL frees the stock", extra={"order_id": oid, "error": str(exc)}
-            )
-            undone["stock_released"] = False
         outcome = _failure(status, code, detail, order, **({} if status != 503 else {"compensation": undone}))
         order.fail(code, detail)
         self.orders.save(order, outcome)
