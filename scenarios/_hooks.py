@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gevent
 import locust
@@ -157,7 +157,7 @@ def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, Rate
     return profile, demand, shape
 
 
-def _fail(exc: LoadError) -> None:
+def _fail(exc: LoadError) -> NoReturn:
     """A user error during startup: one sentence and the error's exit code, no traceback."""
     log.error("%s", exc)
     sys.stderr.write(f"doorbuster: error: {exc}\n")
@@ -189,16 +189,17 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         if environment.host or getattr(opts, "headless", False):
             check_target(environment.host, _allowed(opts))
         min_users = max(1, int(getattr(opts, "expect_workers", 1) or 1)) if STATE.role == "master" else 1
-        STATE.profile, STATE.demand, STATE.shape = _build_plan(environment, min_users)
+        profile, demand, plan = _build_plan(environment, min_users)
         run_dir = Path(opts.run_dir) if getattr(opts, "run_dir", "") else new_run_dir()
-        STATE.recorder = RunRecorder(run_dir)
+        recorder = RunRecorder(run_dir)
     except LoadError as exc:
         _fail(exc)
-    _set_weights(environment, STATE.demand)
-    shape = PlannedShape(STATE.shape)
+    STATE.profile, STATE.demand, STATE.shape, STATE.recorder = profile, demand, plan, recorder
+    _set_weights(environment, demand)
+    shape = PlannedShape(plan)
     shape.runner = runner
     environment.shape_class = shape
-    opts.run_dir = str(STATE.recorder.run_dir)
+    opts.run_dir = str(recorder.run_dir)
     if not getattr(opts, "csv_prefix", None):
         log.warning("no --csv: Locust's own CSVs are not recorded (use --csv %s/locust --csv-full-history)", run_dir)
     if STATE.role == "master":
@@ -207,14 +208,14 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     gevent.spawn(_writer_loop)
     if getattr(opts, "headless", False):
         # Every headless run is bounded, whatever happens to the shape greenlet.
-        gevent.spawn_later(STATE.shape.bound + _GRACE_S, _watchdog, runner)
+        gevent.spawn_later(plan.bound + _GRACE_S, _watchdog, runner, plan.bound + _GRACE_S)
     log.info(
         "doorbuster: shape %s %s, profile %s (1x = %g req/s), recording into %s",
-        STATE.shape.name,
-        STATE.shape.args(),
-        STATE.profile.name,
-        STATE.profile.one_x_rps,
-        STATE.recorder.run_dir,
+        plan.name,
+        plan.args(),
+        profile.name,
+        profile.one_x_rps,
+        recorder.run_dir,
     )
 
 
@@ -222,8 +223,8 @@ def _allowed(opts: Any) -> list[str]:
     return [h for h in str(getattr(opts, "allow_host", "") or "").split(",") if h.strip()]
 
 
-def _watchdog(runner: Any) -> None:
-    log.error("doorbuster: the run outlived its time bound (%.0f s); quitting", STATE.shape.bound + _GRACE_S)
+def _watchdog(runner: Any, bound: float) -> None:
+    log.error("doorbuster: the run outlived its time bound (%.0f s); quitting", bound)
     runner.quit()
 
 

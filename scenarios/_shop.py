@@ -50,8 +50,10 @@ def _get(base: str, path: str) -> Any:
         return json.loads(resp.read())
 
 
-def shop_data(host: str) -> ShopData | None:
+def shop_data(host: str | None) -> ShopData | None:
     """The shop's data, fetched once per process; None if the shop does not answer yet."""
+    if not host:
+        return None
     if host in _cache:
         return _cache[host]
     with _lock:

@@ -39,7 +39,7 @@ class CheckoutShopper(PacedUser):
         if not wanted:
             return
         self.think()
-        sku = wanted[0]["sku"]
+        sku = str(wanted[0]["sku"])
         with self.client.get(f"/p/{quote(sku)}", name="GET /p/[sku]", catch_response=True) as resp:
             if check_page(resp, "product", f'data-sku="{sku}"') is None:
                 return
