@@ -174,6 +174,9 @@ def _fail(exc: LoadError) -> NoReturn:
 @events.init.add_listener
 def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     STATE.environment = environment
+    if environment.host:
+        # "http://host:port/" + "/p/1" would ask for "//p/1", which FastHttpUser refuses outright.
+        environment.host = environment.host.rstrip("/")
     STATE.worker = f"{socket.gethostname()}:{os.getpid()}"
     STATE.outbox = Outbox()
     events.request.add_listener(_on_request)

@@ -374,7 +374,8 @@ def test_doorbuster_load_runs_locust_bounded_and_leaves_a_completed_run_folder(
     host, _ = server
     run_dir = tmp_path / "run"
     prof = profile(tmp_path, 40, {"ping": 1})
-    cmd = [sys.executable, "-m", "doorbuster.cli", "load", "--host", host, "--locustfile", str(locustfile)]
+    # A storefront URL as `doorbuster up` prints it, with its trailing slash.
+    cmd = [sys.executable, "-m", "doorbuster.cli", "load", "--host", host + "/", "--locustfile", str(locustfile)]
     cmd += ["--profile", str(prof), "--shape", "ramp", "--shape-args", "step_s=2", "--run-time", "4s"]
     started = time.monotonic()
     result = run([*cmd, "--run-dir", str(run_dir)])
@@ -386,3 +387,5 @@ def test_doorbuster_load_runs_locust_bounded_and_leaves_a_completed_run_folder(
     planned = pd.read_csv(run_dir / "planned_rate.csv")
     assert list(planned.stage.unique()) == ["1x", "5x"], "--run-time cut the ramp after its second step"
     assert (run_dir / "locust_stats_history.csv").exists()
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    assert len(requests) > 0 and requests["ok"].all(), "no request reached the server, or one failed"
