@@ -4,8 +4,6 @@ and a redelivered event (same event id, even under a new bus message id) is drop
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 import requests
 
 from retailflow.common.bus import EmbeddedBus
+from tests.support.fuzz import assert_no_server_error
 from tests.support.processes import ServiceProcess, run_service, wait_until
 from tests.support.servers import fresh_postgres
 
@@ -94,28 +93,4 @@ def test_schemathesis_finds_no_server_error(
     if "postgresql" in request.node.callspec.id:
         pytest.skip("the API is the same on both stores; fuzzed once, on SQLite")
     proc, _ = notifications
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"{proc.url}/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "15",
-            "--seed",
-            "7",
-            "--workers",
-            "1",
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert_no_server_error(f"{proc.url}/openapi.json")

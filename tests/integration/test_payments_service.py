@@ -3,8 +3,6 @@ provider's settings shared by every replica, bad input answered with 4xx, on SQL
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -14,6 +12,7 @@ import requests
 
 from retailflow.common.config import ServiceConfig
 from retailflow.payments import audit_view
+from tests.support.fuzz import assert_no_server_error
 from tests.support.processes import ServiceProcess, run_service
 from tests.support.servers import fresh_postgres
 
@@ -139,28 +138,4 @@ def test_schemathesis_finds_no_server_error(payments: Payments, request: pytest.
     if "services" in request.node.callspec.id:
         pytest.skip("the API is the same on both profiles; fuzzed once, on the embedded one")
     (a, _), _ = payments
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"{a.url}/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "15",
-            "--seed",
-            "7",
-            "--workers",
-            "1",
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert_no_server_error(f"{a.url}/openapi.json")
