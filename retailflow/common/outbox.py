@@ -46,12 +46,14 @@ def add_to_outbox(db: Database, topic: str, key: str, payload: dict[str, Any]) -
 class OutboxRelay:
     """Publishes unpublished outbox rows in order; a row is marked only after the bus took it."""
 
-    def __init__(self, db: Database, bus: Bus, service: str, poll_s: float = 0.05) -> None:
+    def __init__(self, db: Database, bus: Bus, service: str, poll_s: float = 0.05, keep_s: float = 600.0) -> None:
         self.db = db
         self.bus = bus
         self.service = service
         self.poll_s = poll_s
+        self.keep_s = keep_s  # published rows are kept this long (for a look during a game day), then pruned
         self.published = 0
+        self._pruned_at = time.monotonic()
 
     async def relay_once(self, limit: int = 200) -> int:
         rows = self.db.fetchall(
@@ -63,9 +65,18 @@ class OutboxRelay:
         self.published += len(rows)
         return len(rows)
 
+    def prune(self) -> int:
+        """Delete rows published more than `keep_s` ago, so the table does not grow with every event."""
+        return self.db.execute(
+            "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?", (time.time() - self.keep_s,)
+        )
+
     async def run(self) -> None:
         while True:
             try:
+                if time.monotonic() - self._pruned_at > 60:
+                    self._pruned_at = time.monotonic()
+                    self.prune()
                 if not await self.relay_once():
                     await asyncio.sleep(self.poll_s)
             except asyncio.CancelledError:

@@ -87,6 +87,19 @@ def test_the_outbox_relay_publishes_committed_events_once_in_order(tmp_path: Pat
     assert len({m.msg_id for m in received}) == 2
 
 
+def test_the_relay_prunes_only_rows_published_long_enough_ago(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'svc.db'}").connect()
+    db.script(outbox_schema(db))
+    relay = OutboxRelay(db, EmbeddedBus(tmp_path / "bus.db"), "orders", keep_s=300)
+    for n in range(3):
+        add_to_outbox(db, "orders", f"o-{n}", {"n": n})
+    assert asyncio.run(relay.relay_once()) == 3
+    add_to_outbox(db, "orders", "o-3", {"n": 3})  # not yet published: never pruned
+    db.execute("UPDATE outbox SET published_at = published_at - 301 WHERE msg_key IN ('o-0', 'o-1')")
+    assert relay.prune() == 2
+    assert [r["msg_key"] for r in db.fetchall("SELECT msg_key FROM outbox ORDER BY id")] == ["o-2", "o-3"]
+
+
 @pytest.mark.services
 @pytest.mark.parametrize("server", ["rabbitmq", "nats"])
 def test_the_networked_bus_delivers_to_its_own_shop_only(server: str) -> None:
