@@ -12,7 +12,6 @@ import asyncio
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,48 +19,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import psutil
 
+from bench._drive import drive, get_ok
 from fixtures.catalog import generate
-
-SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 8
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _drive(base: str, paths: Callable[[], str], proc: psutil.Process) -> tuple[float, float, float, float]:
-    """(requests/s, p50 ms, p95 ms, server CPU ms per request) over SECONDS."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + SECONDS
-    cpu_before = sum(proc.cpu_times()[:2])
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            async with session.get(base + paths()) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{response.status} from {response.url}")
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    cpu = sum(proc.cpu_times()[:2]) - cpu_before
-    latencies.sort()
-    return (
-        len(latencies) / elapsed,
-        statistics.median(latencies),
-        latencies[int(len(latencies) * 0.95)],
-        cpu * 1000 / len(latencies),
-    )
 
 
 def main() -> int:
@@ -129,7 +96,7 @@ def main() -> int:
             baseline = None
             print(f"{'kind':34} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms/req':>11} {'cpu x':>7}")
             for name, paths in kinds.items():
-                rate, p50, p95, cpu = asyncio.run(_drive(base, paths, proc))
+                rate, p50, p95, cpu = asyncio.run(drive(base, get_ok(paths), [proc]))
                 baseline = baseline or cpu
                 print(f"{name:34} {rate:8.0f} {p50:8.2f} {p95:8.2f} {cpu:11.3f} {cpu / baseline:7.2f}")
         finally:

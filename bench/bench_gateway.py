@@ -9,9 +9,7 @@ process's own CPU time (psutil), which a busy machine disturbs less than wall-cl
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -19,44 +17,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-import aiohttp
 import psutil
 
+from bench._drive import drive, get_ok
 from fixtures.catalog import generate
 from tests.support.processes import run_service
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 8
 PRODUCTS = 2000
-
-
-async def _drive(base: str, paths: Callable[[], str], proc: psutil.Process) -> tuple[float, float, float, float]:
-    """(requests/s, p50 ms, p95 ms, gateway CPU ms per request) over SECONDS."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + SECONDS
-    cpu_before = sum(proc.cpu_times()[:2])
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            async with session.get(base + paths()) as response:
-                await response.read()
-                if response.status != 200:
-                    raise RuntimeError(f"{response.status} from {response.url}")
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    cpu = sum(proc.cpu_times()[:2]) - cpu_before
-    latencies.sort()
-    return (
-        len(latencies) / elapsed,
-        statistics.median(latencies),
-        latencies[int(len(latencies) * 0.95)],
-        (cpu * 1000 / len(latencies)),
-    )
 
 
 def main() -> int:
@@ -100,7 +67,7 @@ def main() -> int:
             proc = psutil.Process(gateway.proc.pid)
             baseline = None
             for name, paths in kinds.items():
-                rate, p50, p95, cpu = asyncio.run(_drive(gateway.url, paths, proc))
+                rate, p50, p95, cpu = asyncio.run(drive(gateway.url, get_ok(paths), [proc]))
                 baseline = baseline or cpu
                 print(f"{name:34} {label:>6} {rate:8.0f} {p50:8.2f} {p95:8.2f} {cpu:11.3f} {cpu / baseline:7.2f}")
     return 0

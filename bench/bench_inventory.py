@@ -11,96 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 
 import aiohttp
-import psutil
 import requests
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 8
+from bench._drive import Call, drive, service
+from tests.support.processes import free_port
+
 PRODUCTS = 2000
-Call = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _service(
-    service: str, data_dir: str, extra: dict[str, str], port: int | None = None
-) -> Iterator[tuple[str, psutil.Process]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RF_")},
-        "RF_DATA_DIR": data_dir,
-        "RF_PRODUCTS": str(PRODUCTS),
-        "RF_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    subprocess.run([sys.executable, "-m", "retailflow.serve", service, "--seed-only"], env=env, check=True)
-    port = port or _free_port()
-    with open(Path(data_dir) / f"{service}.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "retailflow.serve", service, "--service-port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"{service} did not become ready; see {data_dir}/{service}.log")
-            time.sleep(0.05)
-        yield base, psutil.Process(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-async def _drive(base: str, call: Call, proc: psutil.Process) -> tuple[float, float, float, float]:
-    """(requests/s, p50 ms, p95 ms, server CPU ms per request) over SECONDS."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + SECONDS
-    cpu_before = sum(proc.cpu_times()[:2])
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            await call(session, base)
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    cpu = sum(proc.cpu_times()[:2]) - cpu_before
-    latencies.sort()
-    return (
-        len(latencies) / elapsed,
-        statistics.median(latencies),
-        latencies[int(len(latencies) * 0.95)],
-        (cpu * 1000 / len(latencies)),
-    )
 
 
 async def _expect(response: aiohttp.ClientResponse, status: int) -> None:
@@ -135,19 +58,19 @@ def _calls(tag: str) -> dict[str, Call]:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir, ExitStack() as stack:
-        legacy_port = _free_port()
-        legacy, _ = stack.enter_context(_service("legacy", on_dir, {}, legacy_port))
+        legacy_port = free_port()
+        legacy, _ = stack.enter_context(service("legacy", on_dir, {}, legacy_port))
         runs = {
-            "dual-write off": stack.enter_context(_service("inventory", off_dir, {})),
+            "dual-write off": stack.enter_context(service("inventory", off_dir, {})),
             "dual-write on": stack.enter_context(
-                _service("inventory", on_dir, {"RF_LEGACY_URL": legacy, "RF_INVENTORY_RECONCILE_INTERVAL_S": "0"})
+                service("inventory", on_dir, {"RF_LEGACY_URL": legacy, "RF_INVENTORY_RECONCILE_INTERVAL_S": "0"})
             ),
         }
         print(f"{'inventory':16} {'kind':30} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms/req':>11} {'cpu x':>7}")
         for label, (base, proc) in runs.items():
             baseline = None
             for kind, call in _calls(label.replace(" ", "-")).items():
-                rate, p50, p95, cpu = asyncio.run(_drive(base, call, proc))
+                rate, p50, p95, cpu = asyncio.run(drive(base, call, [proc]))
                 baseline = baseline or cpu
                 print(f"{label:16} {kind:30} {rate:8.0f} {p50:8.2f} {p95:8.2f} {cpu:11.3f} {cpu / baseline:7.2f}")
         on = runs["dual-write on"][0]

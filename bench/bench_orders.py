@@ -10,101 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 
 import aiohttp
-import psutil
 import requests
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-CONCURRENCY = 8
+from bench._drive import Call, drive, service
+
 PRODUCTS = 2000
-Call = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _service(service: str, data_dir: str, extra: dict[str, str]) -> Iterator[tuple[str, psutil.Process]]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("RF_")},
-        "RF_DATA_DIR": data_dir,
-        "RF_PRODUCTS": str(PRODUCTS),
-        "RF_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    subprocess.run([sys.executable, "-m", "retailflow.serve", service, "--seed-only"], env=env, check=True)
-    port = _free_port()
-    with open(Path(data_dir) / f"{service}.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "retailflow.serve", service, "--service-port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"{service} did not become ready; see {data_dir}/{service}.log")
-            time.sleep(0.05)
-        yield base, psutil.Process(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _cpu(procs: list[psutil.Process]) -> float:
-    return sum(sum(p.cpu_times()[:2]) for p in procs)
-
-
-async def _drive(
-    base: str, call: Call, orders: psutil.Process, everyone: list[psutil.Process]
-) -> tuple[float, float, float, float, float]:
-    """(calls/s, p50 ms, p95 ms, orders CPU ms per call, whole-shop CPU ms per call) over SECONDS."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + SECONDS
-    own_before, all_before = _cpu([orders]), _cpu(everyone)
-
-    async def worker(session: aiohttp.ClientSession) -> None:
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            await call(session, base)
-            latencies.append((time.perf_counter() - start) * 1000)
-
-    started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    n = len(latencies)
-    latencies.sort()
-    return (
-        n / elapsed,
-        statistics.median(latencies),
-        latencies[int(n * 0.95)],
-        (_cpu([orders]) - own_before) * 1000 / n,
-        (_cpu(everyone) - all_before) * 1000 / n,
-    )
 
 
 async def _expect(response: aiohttp.ClientResponse, *statuses: int) -> dict[str, object]:
@@ -158,19 +74,19 @@ def _calls() -> dict[str, Call]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as data_dir, ExitStack() as stack:
         urls, procs = {}, []
-        for service in ("catalog", "inventory", "payments"):
-            urls[service], proc = stack.enter_context(_service(service, data_dir, {}))
+        for name in ("catalog", "inventory", "payments"):
+            urls[name], proc = stack.enter_context(service(name, data_dir, {}))
             procs.append(proc)
         requests.put(urls["payments"] + "/admin/provider", json={"latency_ms": 0, "failure_rate": 0}, timeout=10)
         upstreams = {f"RF_{name.upper()}_URL": url for name, url in urls.items()}
-        base, orders = stack.enter_context(_service("orders", data_dir, upstreams))
+        base, orders = stack.enter_context(service("orders", data_dir, upstreams))
         everyone = [orders, *procs]
         print(
             f"{'kind':38} {'calls/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'orders cpu ms':>14} {'x':>6} {'shop cpu ms':>12}"
         )
         baseline = None
         for kind, call in _calls().items():
-            rate, p50, p95, own, shop = asyncio.run(_drive(base, call, orders, everyone))
+            rate, p50, p95, own, shop = asyncio.run(drive(base, call, [orders], everyone))
             baseline = baseline or own
             print(f"{kind:38} {rate:8.0f} {p50:8.2f} {p95:8.2f} {own:14.3f} {own / baseline:6.1f} {shop:12.3f}")
     return 0
