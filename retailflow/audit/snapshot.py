@@ -5,7 +5,7 @@ The store readers (`stores.py`) fill it; the unit tests can build one by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["CAPTURED", "STOCK_SOLD", "Capture", "Order", "Reservation", "ShopSnapshot", "StockRow"]
 
@@ -67,4 +67,3 @@ class ShopSnapshot:
     legacy: list[StockRow]
     projection_mismatches: list[dict[str, object]]  # orders whose projection differs from its replay
     reservations: list[Reservation] | None = None  # open (held) reservations; None when unknown
-    notes: list[str] = field(default_factory=list)
