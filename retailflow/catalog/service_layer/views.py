@@ -40,10 +40,8 @@ class CatalogViews:
             return None
 
         async def load() -> dict[str, list[str]]:
-            return {
-                c.slug: list(leaves_under(self.repository.categories(), c.slug) or ())
-                for c in self.repository.categories()
-            }
+            categories = self.repository.categories()
+            return {c.slug: list(leaves_under(categories, c.slug) or ()) for c in categories}
 
         tree: dict[str, list[str]] = await cached(self.cache, "category-leaves", self.ttl_s, load)
         if slug not in tree:
