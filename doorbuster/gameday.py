@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_UNREACHABLE, DoorbusterError
+from doorbuster.processes import stop_group
 from doorbuster.runfolder import AUDIT, LEDGER, SHOP_DIR, new_run_dir
 
 __all__ = ["register", "run_gameday"]
 
-PROFILES = Path(__file__).resolve().parent.parent / "fixtures" / "profiles"
 QUICK = {"shape": "ramp", "profile": "ci", "step_s": 15, "products": 10_000}
 
 
@@ -41,24 +40,11 @@ def _stage(name: str, argv: list[str], *, timeout: float, env: dict[str, str] | 
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         print(f"doorbuster: {name} ran past its bound of {timeout:.0f}s; stopping it", file=sys.stderr)
-        _stop(proc)
+        stop_group(proc, grace=15)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        _stop(proc)
+        stop_group(proc, grace=15)
         raise
-
-
-def _stop(proc: subprocess.Popen[Any], grace: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGINT)  # Locust and the runtime finish their files on SIGINT
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 def _storefront(shop_dir: Path) -> str:

@@ -11,13 +11,13 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
+from doorbuster.processes import stop_group
 from doorbuster.runfolder import LOCUST_PREFIX, META, new_run_dir
 from scenarios._errors import LoadError
 from scenarios._plan import PLANS, make_plan, parse_shape_args
@@ -94,10 +94,10 @@ def cmd_load(args: argparse.Namespace) -> int:
         rc = proc.wait(timeout=bound)
     except subprocess.TimeoutExpired:
         print(f"doorbuster: load ran past its bound of {bound:.0f}s; stopping Locust", file=sys.stderr)
-        _stop(proc)
+        stop_group(proc, grace=30)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        _stop(proc)
+        stop_group(proc, grace=30)
         raise
     return _outcome(rc, run_dir)
 
@@ -115,19 +115,6 @@ def _outcome(rc: int, run_dir: Path) -> int:
     if meta.get("status") == "interrupted":
         return EXIT_INTERRUPTED
     return rc or EXIT_BAD_INPUT
-
-
-def _stop(proc: subprocess.Popen[Any], grace: float = 30) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGINT)  # Locust writes its files on the way out
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 def register(subparsers: Any) -> None:
