@@ -94,10 +94,10 @@ def make_cache(url: str | None, prefix: str) -> Cache:
 
 
 async def cached(cache: Cache, key: str, ttl_s: float, load: Callable[[], Awaitable[Any]]) -> Any:
-    """Read through: the cached value, or `load()` stored for `ttl_s`."""
+    """Read through: the cached value, or `load()` stored for `ttl_s` (0 or less: not stored)."""
     value = await cache.get(key)
     if value is None:
         value = await load()
-        if value is not None:
+        if value is not None and ttl_s > 0:
             await cache.set(key, value, ttl_s)
     return value

@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from retailflow.common.cache import cached
 from retailflow.common.errors import NotFound, ShopHTTPError
 from retailflow.gateway.page_kit import cart_id_of, expect_ok, html_errors
 from retailflow.gateway.queries import (
@@ -102,13 +104,14 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
         """
         slug = request.path_params["slug"]
         query = {**listing_query(request, per_page=PER_PAGE), "category": slug, "per_page": PER_PAGE}
+        canonical = to_query_string(query)
 
         async def render() -> HTMLResponse:
             tree = await categories()
             by_slug = {c.get("slug"): c for c in tree}
             if slug not in by_slug:
                 raise NotFound(f"there is no category {slug[:64]!r}")
-            listing = expect_ok(await shop.catalog_get(f"/products?{to_query_string(query)}"), "the category")
+            listing = expect_ok(await shop.catalog_get(f"/products?{canonical}"), "the category")
             total = int(listing.get("total", 0))
             current = by_slug[slug]
 
@@ -129,7 +132,7 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
                 page_url=page_url,
             )
 
-        return await cached_page(f"page:c:{to_query_string(query)}", render)
+        return await cached_page(f"page:c:{canonical}", render)
 
     async def product(request: Request) -> Response:
         """A product: name, price, stock, and an add-to-cart form.
@@ -192,12 +195,10 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
                 return "/search?" + to_query_string({**query, "page": n, "per_page": ""})
 
             # the category <select> is the same for nearly every search: rendered once per TTL
-            options_key = f"fragment:category-options:{query['category']}"
-            options = await cache.get(options_key)
-            if options is None:
-                options = views.fragment("category_options", categories=tree, selected=query["category"])
-                if ttl > 0:
-                    await cache.set(options_key, options, ttl)
+            async def render_options() -> Markup:
+                return views.fragment("category_options", categories=tree, selected=query["category"])
+
+            options = await cached(cache, f"fragment:category-options:{query['category']}", ttl, render_options)
             return views.render(
                 "search",
                 category_options=options,
