@@ -8,7 +8,7 @@ import time
 import uuid
 
 from retailflow.orders.domain import commands
-from retailflow.orders.domain.cart import Cart
+from retailflow.orders.domain.cart import MAX_QTY, Cart
 from retailflow.orders.domain.errors import CartCheckedOut, CartEmpty, CartLimitExceeded, OrdersError
 from retailflow.orders.domain.model import Order
 from retailflow.orders.service_layer.ports import (
@@ -51,8 +51,8 @@ async def _cart(carts: CartRepository, cart_id: str) -> Cart:
 
 async def add_item(cmd: commands.AddCartItem, carts: CartRepository, catalog: Catalog) -> Cart:
     cart = await _cart(carts, cmd.cart_id)
-    if not 1 <= cmd.qty <= 100:  # before asking the catalog: bad input costs no hop
-        raise CartLimitExceeded(f"qty must be between 1 and 100, got {cmd.qty}")
+    if not 1 <= cmd.qty <= MAX_QTY:  # before asking the catalog: bad input costs no hop
+        raise CartLimitExceeded(f"qty must be between 1 and {MAX_QTY}, got {cmd.qty}")
     product = await catalog.price(cmd.sku)
     if product is None:
         raise UnknownSku(f"the catalog has no sku {cmd.sku[:64]!r}")

@@ -38,8 +38,8 @@ def confirmed_body(order: Order) -> dict[str, Any]:
     }
 
 
-def _failure(status: int, code: str, detail: str, order: Order, **extra: Any) -> Outcome:
-    return Outcome(status, {"error": code, "detail": detail, "order_id": order.order_id, **extra})
+def _failure(status: int, code: str, detail: str, order: Order, *, final: bool = True, **extra: Any) -> Outcome:
+    return Outcome(status, {"error": code, "detail": detail, "order_id": order.order_id, **extra}, final=final)
 
 
 class CheckoutSaga:
@@ -64,13 +64,11 @@ class CheckoutSaga:
             return await self._run(order, payment_token)
         except ConcurrencyConflict:
             # A recovery took this order over; its answer is stored with the idempotency key.
-            return Outcome(
+            return _failure(
                 503,
-                {
-                    "error": "checkout_interrupted",
-                    "order_id": order.order_id,
-                    "detail": "the checkout was taken over by recovery; retry with the same key",
-                },
+                "checkout_interrupted",
+                "the checkout was taken over by recovery; retry with the same key",
+                order,
                 final=False,
             )
 
@@ -122,14 +120,8 @@ class CheckoutSaga:
                     log.warning("capture failed", extra={"order_id": order.order_id, "error": str(exc)})
                     if attempt + 1 == self.capture_attempts:
                         # Stock is sold: recovery keeps trying; the key stays in flight until then.
-                        return Outcome(
-                            503,
-                            {
-                                "error": "capture_pending",
-                                "order_id": order.order_id,
-                                "detail": f"the payment capture is pending: {exc}",
-                            },
-                            final=False,
+                        return _failure(
+                            503, "capture_pending", f"the payment capture is pending: {exc}", order, final=False
                         )
                     await asyncio.sleep(0.2 * (attempt + 1))
             order.capture()
