@@ -116,10 +116,11 @@ def routes(
                 f"'skus' must be strings of 1 to {SKU_LENGTH} printable characters", code="invalid", status=422
             )
         found = {stock.sku: stock for stock in handlers.stocks(skus)}
+        asked = dict.fromkeys(skus)  # each sku once, in the order asked
         return JSON(
             {
-                "items": [found[sku].to_json() for sku in dict.fromkeys(skus) if sku in found],
-                "missing": [sku for sku in dict.fromkeys(skus) if sku not in found],
+                "items": [found[sku].to_json() for sku in asked if sku in found],
+                "missing": [sku for sku in asked if sku not in found],
             }
         )
 
