@@ -46,11 +46,11 @@ class RuntimeClient:
         return str(state["control_url"])
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, timeout_s: float | None = None) -> Any:
-        url = self.control_url + path
+        base = self.control_url  # reads runtime.json: once per call
         try:
-            resp = self._http.request(method, url, json=body, timeout=timeout_s or self.timeout_s)
+            resp = self._http.request(method, base + path, json=body, timeout=timeout_s or self.timeout_s)
         except requests.RequestException as exc:
-            raise NotRunning(f"the runtime's control API at {self.control_url} did not answer: {exc}") from None
+            raise NotRunning(f"the runtime's control API at {base} did not answer: {exc}") from None
         try:
             answer = resp.json()
         except ValueError:

@@ -54,6 +54,7 @@ class Supervisor:
         self.init_seconds: dict[str, float] = {}  # how long each service's init job took
         self.control_url = ""
         self.started_at = time.time()
+        self.create_time = psutil.Process().create_time()  # with the pid, tells this process from a reuse
         self.expires_at = self.started_at + options.ttl_s
         self.state = "starting"
         self.stop_reason = ""
@@ -92,7 +93,7 @@ class Supervisor:
             "control_url": self.control_url,
             "data_dir": str(self.data_dir),
             "pid": os.getpid(),
-            "create_time": psutil.Process().create_time(),
+            "create_time": self.create_time,
             "started_at": self.started_at,
             "expires_at": self.expires_at,
             "all_ready": bool(self.pods) and all(p.ready for p in self.pods),
