@@ -43,37 +43,21 @@ def load_checks(
 
     `sent_total` counts the requests sent when there is no per-request data (Locust's own count)."""
     checks: list[LoadCheck] = []
-    planned_total = 0.0
-    if segments is None and run.planned is not None and len(run.planned) and sent_total is not None:
+    ratio: float | None = None
+    why = "the shop must be given the planned load before it can be said to survive it"
+    if segments is not None:
+        planned_total = float(segments["planned_requests"].sum())
+        if planned_total > 0:
+            ratio = float(segments["achieved_requests"].sum() / planned_total)
+    elif run.planned is not None and len(run.planned) and sent_total is not None:
         planned_total = _planned_total(run)
-    if planned_total > 0:
-        ratio = float((sent_total or 0) / planned_total)
-        checks.append(
-            LoadCheck(
-                "achieved / planned requests",
-                ratio,
-                settings.min_achieved_ratio,
-                "min",
-                ratio >= settings.min_achieved_ratio,
-                "the shop must be given the planned load before it can be said to survive it "
-                "(sent = Locust's request count)",
-            )
-        )
-    elif segments is not None and segments["planned_requests"].sum() > 0:
-        ratio = float(segments["achieved_requests"].sum() / segments["planned_requests"].sum())
-        checks.append(
-            LoadCheck(
-                "achieved / planned requests",
-                ratio,
-                settings.min_achieved_ratio,
-                "min",
-                ratio >= settings.min_achieved_ratio,
-                "the shop must be given the planned load before it can be said to survive it",
-            )
-        )
-    else:
+        if planned_total > 0:
+            ratio = float(sent_total / planned_total)
+            why += " (sent = Locust's request count)"
+    if ratio is None:
         why = "no planned_rate.csv" if run.planned is None else "no per-request data to count what was sent"
-        checks.append(LoadCheck("achieved / planned requests", None, settings.min_achieved_ratio, "min", None, why))
+    ok = None if ratio is None else ratio >= settings.min_achieved_ratio
+    checks.append(LoadCheck("achieved / planned requests", ratio, settings.min_achieved_ratio, "min", ok, why))
     if run.generator is not None and len(run.generator):
         cpu = pd.to_numeric(run.generator[c.CPU_PERCENT], errors="coerce").dropna()
         # p95 per worker, worst worker: a brief start-up spike is not an overloaded generator.
