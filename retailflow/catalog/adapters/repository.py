@@ -114,10 +114,7 @@ class CatalogRepository(abc.ABC):
             f"ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        if rows:
-            return Page([_product(r) for r in rows], int(rows[0]["total"]))
-        row = self.db.fetchone(f"SELECT COUNT(*) AS n FROM products p {where}", params)
-        return Page([], int(row["n"]) if row else 0)
+        return self._page(rows, f"SELECT COUNT(*) AS n FROM products p {where}", params)
 
     def search(self, query: SearchQuery, leaves: Sequence[str] | None) -> Page:
         if not query.words:
@@ -140,9 +137,13 @@ class CatalogRepository(abc.ABC):
             f"ORDER BY {_ORDER[query.sort]} LIMIT ? OFFSET ?",
             (*match_params, *params, query.per_page, query.offset),
         )
+        return self._page(rows, f"SELECT COUNT(*) AS n FROM {source} WHERE {where}", (*match_params, *params))
+
+    def _page(self, rows: Sequence[Row], count_sql: str, params: Sequence[Any]) -> Page:
+        """The rows (each carrying the window's `total`) as a page; past the last page, still the total."""
         if rows:
             return Page([_product(r) for r in rows], int(rows[0]["total"]))
-        row = self.db.fetchone(f"SELECT COUNT(*) AS n FROM {source} WHERE {where}", (*match_params, *params))
+        row = self.db.fetchone(count_sql, params)
         return Page([], int(row["n"]) if row else 0)
 
     # -- the engine-specific part of a search ----------------------------------------------------
