@@ -29,8 +29,6 @@ def outbox_schema(db: Database) -> str:
     """
 
 
-
-
 def add_to_outbox(db: Database, topic: str, key: str, payload: dict[str, Any]) -> None:
     """Record an event; call inside the transaction that makes the change it reports.
 
