@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
 from scenarios._hooks import STATE
-from scenarios._shop import check_json, check_page, shop_data, skewed
+from scenarios._shop import ShopData, check_json, check_page, shop_data, skewed
 from scenarios._user import PacedUser
 
 __all__ = ["CheckoutShopper"]
@@ -74,10 +74,10 @@ class CheckoutShopper(PacedUser):
         with self.client.get(f"/orders/{quote(order_id)}", name="GET /orders/[order_id]", catch_response=True) as resp:
             check_page(resp, "order", f'data-order-id="{order_id}"', 'data-status="confirmed"')
 
-    def pick_items(self, data: object, *, doorbuster: bool) -> list[dict[str, object]]:
+    def pick_items(self, data: ShopData, *, doorbuster: bool) -> list[dict[str, object]]:
         """What the shopper came for: one doorbuster, or one or two popular products."""
         if doorbuster:
-            product = self.rng.choice(data.doorbusters)  # type: ignore[attr-defined]
+            product = self.rng.choice(data.doorbusters)
             with self.client.get("/api/doorbusters", name="GET /api/doorbusters", catch_response=True) as resp:
                 body = check_json(resp)
                 if body is None:
@@ -86,14 +86,14 @@ class CheckoutShopper(PacedUser):
                     resp.failure(f"doorbuster {product['sku']} is missing from /api/doorbusters")
                     return []
             return [{"sku": product["sku"], "qty": 1}]
-        category = skewed(self.rng, data.categories, scale=0.3)  # type: ignore[attr-defined]
+        category = skewed(self.rng, data.categories, scale=0.3)
         params = urlencode({"category": category, "page": 1, "per_page": 24})
         with self.client.get(f"/api/products?{params}", name="GET /api/products", catch_response=True) as resp:
             body = check_json(resp, 200, "items", "total")
             if body is None:
                 return []
             items = [p for p in body["items"] if not p.get("doorbuster")]
-            allowed = data.family.get(category, frozenset({category}))  # type: ignore[attr-defined]
+            allowed = data.family.get(category, frozenset({category}))
             if any(p.get("category") not in allowed for p in items):
                 resp.failure(f"products of category {category!r} include another category")
                 return []
