@@ -25,7 +25,8 @@ from doorbuster.runfolder import AUDIT, LEDGER, SHOP_DIR, new_run_dir
 
 __all__ = ["register", "run_gameday"]
 
-QUICK = {"shape": "ramp", "profile": "ci", "step_s": 15, "products": 10_000}
+QUICK_STEP_S = 15  # --quick: the ci profile, ramp 1x → 5x → 10x, this long a step
+PRODUCTS = 10_000
 
 
 def _cli(*args: str) -> list[str]:
@@ -104,7 +105,7 @@ def run_gameday(args: argparse.Namespace) -> int:
 
 def _duration(args: argparse.Namespace) -> None:
     if args.duration is None:
-        args.duration = QUICK["step_s"] * 3 if args.quick else 600
+        args.duration = QUICK_STEP_S * 3 if args.quick else 600
     if args.duration <= 0:
         raise DoorbusterError(f"--duration must be positive, got {args.duration}", exit_code=EXIT_BAD_INPUT)
 
@@ -123,7 +124,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--shape", default=None, help="steady, ramp, spike, blackfriday, soak")
     parser.add_argument("--shape-args", default=None, help="shape parameters, e.g. 'step_s=15'")
     parser.add_argument("--duration", type=int, default=None, help="bound of the load stage in seconds")
-    parser.add_argument("--products", type=int, default=QUICK["products"], help="catalog size of the embedded shop")
+    parser.add_argument("--products", type=int, default=PRODUCTS, help="catalog size of the embedded shop")
     parser.add_argument("--slo", default=None, help="SLO file (default fixtures/slo.yaml)")
     parser.add_argument("--baseline", default=None, help="an earlier run folder to compare against")
     parser.add_argument("--run-dir", default=None, help="the run folder (default runs/<run-id>)")
@@ -133,7 +134,7 @@ def register(subparsers: Any) -> None:
         args.profile = args.profile or ("ci" if args.quick else "default")
         args.shape = args.shape or "ramp"
         if args.quick and args.shape_args is None and args.shape == "ramp":
-            args.shape_args = f"step_s={QUICK['step_s']}"
+            args.shape_args = f"step_s={QUICK_STEP_S}"
         started = time.monotonic()
         rc = run_gameday(args)
         print(f"doorbuster: game day took {time.monotonic() - started:.0f}s", flush=True)
