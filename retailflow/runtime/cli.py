@@ -16,7 +16,7 @@ from typing import Any
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, DoorbusterError
 from retailflow.runtime.errors import PodRuntimeError
-from retailflow.runtime.options import Options, add_arguments, build_options
+from retailflow.runtime.options import Options, add_arguments, add_data_dir_argument, build_options
 from retailflow.runtime.state import RUNTIME_FILE, is_alive, read_state
 
 __all__ = ["register"]
@@ -26,14 +26,6 @@ LOG_TAIL_LINES = 15
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir or os.environ.get("DOORBUSTER_DATA_DIR") or ".doorbuster").resolve()
-
-
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="the shop's folder: stores, logs, runtime.json (default: $DOORBUSTER_DATA_DIR or ./.doorbuster)",
-    )
 
 
 def register(subparsers: Any) -> None:
@@ -51,12 +43,12 @@ def register(subparsers: Any) -> None:
     up.set_defaults(func=cmd_up)
 
     down = subparsers.add_parser("down", help="stop the shop and wait until its processes are gone")
-    _add_data_dir(down)
+    add_data_dir_argument(down, required=False)
     down.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the processes to exit")
     down.set_defaults(func=cmd_down)
 
     status = subparsers.add_parser("status", help="services, pods and links of the running shop")
-    _add_data_dir(status)
+    add_data_dir_argument(status, required=False)
     status.add_argument("--json", action="store_true", help="print the control API's /status as JSON")
     status.set_defaults(func=cmd_status)
 

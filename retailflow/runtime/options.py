@@ -15,7 +15,7 @@ from retailflow.common.config import SERVICES
 from retailflow.runtime.errors import PodRuntimeError
 from retailflow.runtime.topology import DEFAULT_REPLICAS, parse_replicas, parse_services
 
-__all__ = ["Options", "add_arguments", "build_options", "parse_duration"]
+__all__ = ["Options", "add_arguments", "add_data_dir_argument", "build_options", "parse_duration"]
 
 
 @dataclass
@@ -64,11 +64,15 @@ def build_options(args: argparse.Namespace, env: Mapping[str, str] | None = None
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, data_dir_required: bool = True) -> None:
+def add_data_dir_argument(parser: argparse.ArgumentParser, *, required: bool) -> None:
     help_text = "the shop's folder: stores, logs, runtime.json"
-    if not data_dir_required:
+    if not required:
         help_text += " (default: $DOORBUSTER_DATA_DIR or ./.doorbuster)"
-    parser.add_argument("--data-dir", required=data_dir_required, default=None, help=help_text)
+    parser.add_argument("--data-dir", required=required, default=None, help=help_text)
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, data_dir_required: bool = True) -> None:
+    add_data_dir_argument(parser, required=data_dir_required)
     parser.add_argument("--port", type=int, default=8080, help="the gateway's port (default 8080; 0 = any free one)")
     parser.add_argument("--services", default=None, help="comma-separated services to run (default: all)")
     parser.add_argument(
