@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from retailflow.common.config import ServiceConfig
 from retailflow.common.upstream import Upstream
-from retailflow.common.web import JSON, create_service_app
+from retailflow.common.web import JSON, create_service_app, error_response
 from retailflow.gateway.api import api_routes
 from retailflow.gateway.breaker import CircuitBreaker, CircuitOpen
 from retailflow.gateway.cart_pages import cart_routes
@@ -87,8 +87,9 @@ def create_app(config: ServiceConfig, settings: GatewaySettings | None = None) -
     async def circuit_open(request: Request, exc: Exception) -> Response:
         # tells a well-behaved client when the next probe may let it through
         assert isinstance(exc, CircuitOpen)
-        retry_after = str(max(1, math.ceil(breakers[exc.upstream].retry_in())))
-        return JSON({"error": exc.code, "detail": exc.detail}, status_code=503, headers={"Retry-After": retry_after})
+        response = error_response(exc.status, exc.code, exc.detail)
+        response.headers["Retry-After"] = str(max(1, math.ceil(breakers[exc.upstream].retry_in())))
+        return response
 
     app.exception_handlers[HTTPException] = not_found
     app.exception_handlers[CircuitOpen] = circuit_open
