@@ -84,14 +84,16 @@ def cart_routes(shop: ShopClient, views: Views) -> list[Route]:
         cart_id = form_text(form, "cart_id", required=False) or request.cookies.get(CART_COOKIE, "")[:ID_LENGTH]
         item = {"sku": sku, "qty": int(qty_text)}
         if cart_id:
-            answer = await shop.add_item(quote(cart_id, safe=""), item)
-            if answer.status != 404 or (await shop.cart(quote(cart_id, safe=""))).status != 404:
+            quoted = quote(cart_id, safe="")
+            answer = await shop.add_item(quoted, item)
+            if answer.status != 404 or (await shop.cart(quoted)).status != 404:
                 expect_ok(answer, "the product")
-                return see_other(f"/cart?cart_id={quote(cart_id, safe='')}", cart_id)
+                return see_other(f"/cart?cart_id={quoted}", cart_id)
         # no cart yet, or the remembered one is gone: start one
         cart_id = str(expect_ok(await shop.new_cart(), "a new cart")["cart_id"])
-        expect_ok(await shop.add_item(quote(cart_id, safe=""), item), "the product")
-        return see_other(f"/cart?cart_id={quote(cart_id, safe='')}", cart_id)
+        quoted = quote(cart_id, safe="")
+        expect_ok(await shop.add_item(quoted, item), "the product")
+        return see_other(f"/cart?cart_id={quoted}", cart_id)
 
     async def remove_from_cart(request: Request) -> Response:
         """The remove button of the cart page.
