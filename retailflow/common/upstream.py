@@ -52,7 +52,8 @@ class Upstream:
     async def request(self, method: str, path: str, *, json: Any = None,
                       headers: dict[str, str] | None = None, retry: bool | None = None) -> UpstreamResponse:
         """Call the upstream; a 5xx or a dead connection is retried when the call is idempotent."""
-        send_headers = {"x-request-id": correlation_id.get()} if correlation_id.get() else {}
+        rid = correlation_id.get()
+        send_headers = {"x-request-id": rid} if rid else {}
         if headers:
             send_headers.update(headers)
         attempts = 1 + (self.retries if (retry if retry is not None else method in IDEMPOTENT) else 0)
