@@ -53,6 +53,7 @@ class ServiceConfig:
     bus_url: str | None = None  # amqp://... or nats://... (unset: the outbox tables in SQLite)
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    bus_namespace_override: str | None = None  # RF_BUS_NAMESPACE
 
     @classmethod
     def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -77,6 +78,7 @@ class ServiceConfig:
             bus_url=_url(env, "RF_BUS_URL", ("amqp", "nats")),
             max_body_bytes=_int(env, "RF_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             log_level=env.get("RF_LOG_LEVEL", "INFO").upper(),
+            bus_namespace_override=env.get("RF_BUS_NAMESPACE") or None,
         )
 
     @property
@@ -86,9 +88,8 @@ class ServiceConfig:
         RF_BUS_NAMESPACE, else derived from the shop's stores: every replica of one shop agrees,
         and two shops on one broker (a test beside a dev shop) never take each other's events.
         """
-        explicit = os.environ.get("RF_BUS_NAMESPACE")
-        if explicit:
-            return explicit
+        if self.bus_namespace_override:
+            return self.bus_namespace_override
         stores = f"{self.db_url or ''}|{self.data_dir.resolve()}"
         return "rf-" + hashlib.sha1(stores.encode()).hexdigest()[:10]
 
