@@ -137,14 +137,19 @@ class Database:
             return sql
         return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _run(self, sql: str, params: Sequence[Any] = (), *, many: bool = False) -> Any:
+        """Run one statement (or one per row with `many`), translating the driver's errors."""
         if self._conn is None:
             self.connect()
         try:
             if self.dialect == "sqlite":
-                return self._conn.execute(sql, tuple(params))
+                run = self._conn.executemany if many else self._conn.execute
+                return run(sql, params if many else tuple(params))
             cur = self._conn.cursor()
-            cur.execute(self._sql(sql), tuple(params))
+            if many:
+                cur.executemany(self._sql(sql), params)
+            else:
+                cur.execute(self._sql(sql), tuple(params))
             return cur
         except Exception as exc:
             if self._is_integrity_error(exc):
@@ -173,17 +178,7 @@ class Database:
         return int(cur.lastrowid or 0)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self._conn is None:
-            self.connect()
-        try:
-            if self.dialect == "sqlite":
-                self._conn.executemany(sql, rows)
-            else:
-                self._conn.cursor().executemany(self._sql(sql), rows)
-        except Exception as exc:
-            if self._is_integrity_error(exc):
-                raise IntegrityError(str(exc)) from exc
-            raise DatabaseError(f"{self.dialect}: {exc}") from exc
+        self._run(sql, rows, many=True)
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [dict(row) for row in self._run(sql, params).fetchall()]
