@@ -10,37 +10,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
+from doorbuster.durations import DURATION_HELP, duration_arg
+from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE
 from doorbuster.processes import stop_group
 from doorbuster.runfolder import LOCUST_PREFIX, META, new_run_dir
 from scenarios._errors import LoadError
-from scenarios._plan import PLANS, make_plan, parse_shape_args
+from scenarios._plan import PLANS, make_plan, parse_shape_args, shape_parameters
 from scenarios._profile import load_profile
 from scenarios._safety import check_target
 
-__all__ = ["build_locust_command", "parse_duration", "register"]
+__all__ = ["PARENT_ENV", "build_locust_command", "register"]
 
 ROOT = Path(__file__).resolve().parent.parent
+PARENT_ENV = "DOORBUSTER_PARENT_PID"  # Locust quits when this process is gone (even SIGKILLed)
 # Locust needs time to start its processes and, at the end, to collect the workers' rows.
 _STARTUP_S = 60.0
-
-
-def parse_duration(text: str) -> float:
-    """`90`, `90s`, `10m`, `1h30m` -> seconds."""
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
-    if not text or not match or not any(match.groups()):
-        raise LoadError(f"--run-time {text!r}: expected a duration like 90s, 10m or 1h30m")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
+_CONNECT_TIMEOUT_S = 3.0
+# Signals that end `doorbuster load`: each must end Locust too (it runs in its own session).
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _locustfile(explicit: str | None) -> Path:
@@ -69,36 +66,80 @@ def build_locust_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
     if args.allow_host:
         cmd += ["--allow-host", ",".join(args.allow_host)]
     if args.run_time:
-        cmd += ["--run-time", f"{int(parse_duration(args.run_time))}s"]
+        cmd += ["--run-time", f"{max(1, round(args.run_time))}s"]
     if args.processes and args.processes > 1:
         cmd += ["--processes", str(args.processes)]
     cmd += ["--loglevel", args.loglevel]
     return cmd
 
 
+def check_reachable(url: str) -> None:
+    """Fail fast (exit 4) when nothing listens at the target: a closed port is not a load test."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=_CONNECT_TIMEOUT_S):
+            return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise LoadError(
+            f"--host {url}: nothing answers at {parts.hostname}:{port} ({reason}); is the shop up?",
+            exit_code=EXIT_UNREACHABLE,
+        ) from exc
+
+
+class _Ended(BaseException):
+    """A signal that ends `doorbuster load` (SIGTERM, SIGHUP): stop Locust, record the run as interrupted."""
+
+
+@contextmanager
+def _signals_end_the_run() -> Iterator[None]:
+    def handler(signum: int, _frame: Any) -> None:
+        raise _Ended(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in _ENDING_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     """Run the journeys headless against --host following --shape; record into the run folder."""
     check_target(args.host, args.allow_host)
     profile = load_profile(args.profile)
-    time_limit = parse_duration(args.run_time) if args.run_time else None
-    plan = make_plan(args.shape, parse_shape_args(args.shape_args), one_x_rps=profile.one_x_rps, time_limit=time_limit)
+    plan = make_plan(
+        args.shape, parse_shape_args(args.shape_args), one_x_rps=profile.one_x_rps, time_limit=args.run_time
+    )
     if args.processes is not None and args.processes < 1:
         raise LoadError(f"--processes must be at least 1, got {args.processes}")
+    check_reachable(args.host)
     run_dir = Path(args.run_dir) if args.run_dir else new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     cmd = build_locust_command(args, run_dir)
     bound = plan.bound + _STARTUP_S + 30 * (args.processes or 1)
     print(f"doorbuster: load {plan.name} {plan.args()} at 1x = {profile.one_x_rps:g} req/s → {run_dir}", flush=True)
-    proc = subprocess.Popen(cmd, start_new_session=True)
-    try:
-        rc = proc.wait(timeout=bound)
-    except subprocess.TimeoutExpired:
-        print(f"doorbuster: load ran past its bound of {bound:.0f}s; stopping Locust", file=sys.stderr)
-        stop_group(proc, grace=30)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        stop_group(proc, grace=30)
-        raise
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    with _signals_end_the_run():
+        # Its own session: a Ctrl-C in the terminal reaches us alone, and we stop Locust in order.
+        proc = subprocess.Popen(cmd, start_new_session=True, env=env)
+        try:
+            rc = proc.wait(timeout=bound)
+        except subprocess.TimeoutExpired:
+            print(f"doorbuster: load ran past its bound of {bound:.0f}s; stopping Locust", file=sys.stderr)
+            stop_group(proc, grace=30, leader_only=True)
+            return EXIT_INTERRUPTED
+        except (KeyboardInterrupt, _Ended) as exc:
+            name = str(exc) or "SIGINT"
+            print(f"doorbuster: {name}: stopping Locust; the run folder keeps what was measured", file=sys.stderr)
+            # Locust is stopped however this process is ended; it records the run as interrupted.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for sig in _ENDING_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
+            stop_group(proc, grace=30, leader_only=True)
+            _outcome(proc.returncode, run_dir)
+            return EXIT_INTERRUPTED
     return _outcome(rc, run_dir)
 
 
@@ -117,20 +158,50 @@ def _outcome(rc: int, run_dir: Path) -> int:
     return rc or EXIT_BAD_INPUT
 
 
+def _shapes_help() -> str:
+    lines = ["shapes and their --shape-args (defaults; durations in the grammar of --run-time):"]
+    for name, cls in sorted(PLANS.items()):
+        params = ", ".join(f"{key}={_default(value)}" for key, value in shape_parameters(cls).items())
+        lines.append(f"  {name:<12}{params}")
+    lines += [
+        "",
+        "example:",
+        "  doorbuster load --host http://127.0.0.1:8080 --shape ramp --shape-args steps=1/5/10,hold=1m,ramp=10s",
+        "",
+        "exit codes: 0 the run completed (failed requests are data for the report), 2 bad input,",
+        "4 the shop is unreachable or every request failed, 5 a refused target, 130 interrupted",
+    ]
+    return "\n".join(lines)
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "/".join(f"{v:g}" for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "-" if value is None else str(value)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "load",
         help="run the journeys (Locust, headless) with a traffic shape; record into a run folder",
         description=(__doc__ or "").split("\n\n")[0],
+        epilog=_shapes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", required=True, help="the shop's storefront URL, e.g. http://127.0.0.1:8080")
     parser.add_argument("--shape", default="steady", choices=sorted(PLANS), help="traffic shape (default: steady)")
-    parser.add_argument("--shape-args", default="", help="shape arguments, e.g. hold=30,ramp=5 or step_s=15")
+    parser.add_argument(
+        "--shape-args", default="", help="the shape's arguments as key=value,... (listed below), e.g. step_s=15"
+    )
     parser.add_argument(
         "--profile", default=os.environ.get("DOORBUSTER_PROFILE", "default"), help="traffic profile name or YAML path"
     )
     parser.add_argument("--run-dir", default=None, help="run folder (default: a new runs/<run-id>/)")
-    parser.add_argument("--run-time", default=None, help="stop after this long (e.g. 90s, 10m); caps the shape")
+    parser.add_argument(
+        "--run-time", type=duration_arg("--run-time"), default=None, help=f"cap the shape at {DURATION_HELP}"
+    )
     parser.add_argument("--processes", type=int, default=None, help="Locust generator processes on this machine")
     parser.add_argument(
         "--allow-host", action="append", default=[], help="a non-loopback host the load may reach (repeatable)"

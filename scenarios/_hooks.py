@@ -28,7 +28,10 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 import doorbuster
+from doorbuster.durations import DURATION_HELP, DurationError, parse_duration
+from doorbuster.errors import EXIT_UNREACHABLE
 from doorbuster.runfolder import RUN_DIR_ENV, new_run_dir
+from scenarios._cli import PARENT_ENV
 from scenarios._errors import LoadError
 from scenarios._pacing import Schedule
 from scenarios._plan import PLANS, Demand, JourneyDemand, RatePlan, make_plan, parse_shape_args
@@ -69,6 +72,11 @@ class LoadState:
         self.finals: set[str] = set()
         self.expected_workers: set[str] = set()
         self.processes = 1
+        self.ok = 0  # requests that passed their checks, and those that did not
+        self.failed = 0
+        self.last_error = ""
+        self.abort_reason = ""
+        self.fail_grace = 10.0
 
 
 STATE = LoadState()
@@ -78,9 +86,10 @@ STATE = LoadState()
 def _add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--shape",
-        default=os.environ.get("DOORBUSTER_SHAPE", "steady"),
+        default=os.environ.get("DOORBUSTER_SHAPE") or None,
         choices=sorted(PLANS),
-        help="traffic shape planning the request rate (default: steady)",
+        help="traffic shape planning the request rate (open model); without it, users and spawn rate "
+        "come from -u/-r or the web UI form (closed model, latency not corrected)",
         include_in_web_ui=False,
     )
     parser.add_argument(
@@ -105,6 +114,12 @@ def _add_arguments(parser: Any) -> None:
         "--allow-host",
         default=os.environ.get(ALLOW_ENV, ""),
         help="comma-separated non-loopback hosts load may be sent to (default: loopback only)",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--fail-grace",
+        default=os.environ.get("DOORBUSTER_FAIL_GRACE", "10s"),
+        help="abort (exit 4) when no request has succeeded this long after the start (default: 10s)",
         include_in_web_ui=False,
     )
 
@@ -142,13 +157,22 @@ def _options(environment: Any) -> Any:
     return environment.parsed_options
 
 
-def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RatePlan]:
+def _open_model(opts: Any) -> bool:
+    """--shape (or --shape-args) plans the rate; without, users come from -u or the web UI form."""
+    return bool(getattr(opts, "shape", None) or getattr(opts, "shape_args", ""))
+
+
+def _build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RatePlan | None]:
     opts = _options(environment)
     profile = load_profile(getattr(opts, "traffic_profile", None))
     demand = _demand(environment, profile, min_users)
     run_time = getattr(opts, "run_time", None)
+    if run_time is not None and run_time <= 0:
+        raise LoadError(f"--run-time {run_time!r}: must be more than zero ({DURATION_HELP}); every run is bounded")
+    if not _open_model(opts):
+        return profile, demand, None
     shape = make_plan(
-        getattr(opts, "shape", "steady"),
+        getattr(opts, "shape", None) or "steady",
         parse_shape_args(getattr(opts, "shape_args", "")),
         one_x_rps=profile.one_x_rps,
         demand=demand,
@@ -174,13 +198,13 @@ def _fail(exc: LoadError) -> NoReturn:
 @events.init.add_listener
 def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     STATE.environment = environment
-    if environment.host:
-        # "http://host:port/" + "/p/1" would ask for "//p/1", which FastHttpUser refuses outright.
-        environment.host = environment.host.rstrip("/")
+    _normalise_host(environment)
     STATE.worker = f"{socket.gethostname()}:{os.getpid()}"
     STATE.outbox = Outbox()
     events.request.add_listener(_on_request)
     gevent.spawn(_sample_generator)
+    if os.environ.get(PARENT_ENV):
+        gevent.spawn(_quit_when_orphaned, runner, os.getppid())
     if isinstance(runner, WorkerRunner):
         STATE.role = "worker"
         runner.register_message(MSG_STOP, _on_stop_message)
@@ -193,15 +217,19 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
             check_target(environment.host, _allowed(opts))
         min_users = max(1, int(getattr(opts, "expect_workers", 1) or 1)) if STATE.role == "master" else 1
         profile, demand, plan = _build_plan(environment, min_users)
+        STATE.fail_grace = parse_duration(getattr(opts, "fail_grace", "10s"), what="--fail-grace")
+        if plan is None and getattr(opts, "headless", False) and not getattr(opts, "run_time", None):
+            raise LoadError("without --shape a headless run needs --run-time (every run is bounded), e.g. -t 60s")
         run_dir = Path(opts.run_dir) if getattr(opts, "run_dir", "") else new_run_dir()
         recorder = RunRecorder(run_dir)
-    except LoadError as exc:
-        _fail(exc)
+    except (LoadError, DurationError) as exc:
+        _fail(exc if isinstance(exc, LoadError) else LoadError(str(exc)))
     STATE.profile, STATE.demand, STATE.shape, STATE.recorder = profile, demand, plan, recorder
     _set_weights(environment, demand)
-    shape = PlannedShape(plan)
-    shape.runner = runner
-    environment.shape_class = shape
+    if plan is not None:
+        shape = PlannedShape(plan)
+        shape.runner = runner
+        environment.shape_class = shape
     opts.run_dir = str(recorder.run_dir)
     if not getattr(opts, "csv_prefix", None):
         log.warning("no --csv: Locust's own CSVs are not recorded (use --csv %s/locust --csv-full-history)", run_dir)
@@ -211,7 +239,11 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     gevent.spawn(_writer_loop)
     if getattr(opts, "headless", False):
         # Every headless run is bounded, whatever happens to the shape greenlet.
-        gevent.spawn_later(plan.bound + _GRACE_S, _watchdog, runner, plan.bound + _GRACE_S)
+        bound = (plan.bound if plan is not None else float(opts.run_time)) + _GRACE_S
+        gevent.spawn_later(bound, _watchdog, runner, bound)
+    if plan is None:
+        log.info("doorbuster: no --shape: users from -u/-r or the web UI (closed model), recording into %s", run_dir)
+        return
     log.info(
         "doorbuster: shape %s %s, profile %s (1x = %g req/s), recording into %s",
         plan.name,
@@ -220,6 +252,35 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         profile.one_x_rps,
         recorder.run_dir,
     )
+
+
+def _normalise_host(environment: Any) -> None:
+    if environment.host:
+        # "http://host:port/" + "/p/1" would ask for "//p/1", which FastHttpUser refuses outright.
+        environment.host = environment.host.rstrip("/")
+
+
+def _quit_when_orphaned(runner: Any, parent: int) -> None:
+    """`doorbuster load` started us: if it is gone (even SIGKILLed), no load may outlive it."""
+    while os.getppid() == parent:
+        gevent.sleep(0.5)
+    log.error("doorbuster: the command that started this load is gone; quitting")
+    runner.quit()
+
+
+def _abort_if_nothing_succeeds(environment: Any) -> None:
+    """A target where every request fails is unreachable or broken: abort early (exit 4)."""
+    if STATE.ok or not STATE.failed or STATE.ended_at is not None:
+        return
+    reason = (
+        f"every request to {environment.host} failed in the first {STATE.fail_grace:g} s "
+        f"({STATE.failed} failed, e.g. {STATE.last_error!r}): the shop is unreachable or broken"
+    )
+    log.error("doorbuster: %s; aborting", reason)
+    sys.stderr.write(f"doorbuster: error: {reason}; aborting\n")
+    STATE.abort_reason = reason
+    environment.process_exit_code = EXIT_UNREACHABLE
+    gevent.spawn(environment.runner.quit)
 
 
 def _allowed(opts: Any) -> list[str]:
@@ -240,8 +301,18 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     STATE.started_at, STATE.ended_at = now, None
     STATE.final_sent = False
     STATE.finals = set()
+    STATE.ok = STATE.failed = 0
+    _normalise_host(environment)  # the web UI form sets the host after init
     opts = _options(environment)
     runner = environment.runner
+    if STATE.role != "worker":
+        try:
+            check_target(environment.host, _allowed(opts))
+        except LoadError as exc:
+            log.error("%s", exc)
+            gevent.spawn(runner.quit)
+            return
+        gevent.spawn_later(STATE.fail_grace, _abort_if_nothing_succeeds, environment)
     if STATE.role == "master":
         # Custom options travel to the workers with each spawn message: the plan's origin too.
         opts.doorbuster_t0 = now
@@ -250,14 +321,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         STATE.expected_workers = {c.id for c in runner.clients.all}
         return
     if STATE.role == "local":
-        check = environment.host
-        try:
-            check_target(check, _allowed(opts))
-        except LoadError as exc:
-            log.error("%s", exc)
-            gevent.spawn(runner.quit)
-            return
-        _make_schedules(now, share=1.0, phase=0.5)
+        if STATE.shape is not None:
+            _make_schedules(now, share=1.0, phase=0.5)
         return
     # worker: the custom options have just arrived from the master
     try:
@@ -265,6 +330,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     except LoadError as exc:
         log.error("%s", exc)
         return
+    if STATE.shape is None:
+        return  # closed model: no schedule
     t0 = float(getattr(opts, "doorbuster_t0", now) or now)
     workers = max(1, int(getattr(opts, "doorbuster_workers", 1) or 1))
     index = max(0, int(getattr(runner, "worker_index", 0) or 0)) % workers
@@ -336,6 +403,8 @@ def _on_stop_message(environment: Any, msg: Any, **_: Any) -> None:
 
 
 def _on_rows_message(environment: Any, msg: Any, **_: Any) -> None:
+    for row in (msg.data or {}).get("requests", ()):
+        _count(row[8], row[9])
     if STATE.recorder is not None:
         STATE.recorder.add_batch(msg.data or {})
 
@@ -349,6 +418,10 @@ def _on_final_message(environment: Any, msg: Any, **_: Any) -> None:
 def _on_quitting(environment: Any, **_: Any) -> None:
     if STATE.recorder is None:
         return
+    if STATE.started_at is not None and STATE.ended_at is None and STATE.role != "worker":
+        # Interrupted (Ctrl-C, SIGTERM): Locust quits before it stops, so stop the test first;
+        # test_stop closes the schedules and collects the workers' last rows.
+        environment.runner.stop()
     _drain_into_recorder()
     recorder, STATE.recorder = STATE.recorder, None
     recorder.close(_meta(environment, recorder))
@@ -411,6 +484,7 @@ def _on_request(
 ) -> None:
     ctx = context or {}
     ts = start_time or time.time()
+    _count(exception is None, exception)
     lag = ctx.get("lag_s")
     STATE.outbox.rows["requests"].append(
         (
@@ -429,6 +503,14 @@ def _on_request(
             STATE.worker,
         )
     )
+
+
+def _count(ok: bool, error: Any) -> None:
+    if ok:
+        STATE.ok += 1
+    else:
+        STATE.failed += 1
+        STATE.last_error = _error_text(error) if error else STATE.last_error
 
 
 def _git_sha() -> str | None:
@@ -453,7 +535,16 @@ def _iso(ts: float | None) -> str | None:
 def _meta(environment: Any, recorder: RunRecorder) -> dict[str, Any]:
     shape, profile = STATE.shape, STATE.profile
     ran = (STATE.ended_at or time.time()) - STATE.started_at if STATE.started_at else 0.0
-    completed = shape is not None and (shape.completed or ran >= shape.bound - 1)
+    opts = _options(environment)
+    if shape is not None:
+        completed = shape.completed or ran >= shape.bound - 1
+    elif getattr(opts, "headless", False):
+        completed = ran >= float(getattr(opts, "run_time", 0) or 0) - 1
+    else:
+        completed = STATE.ended_at is not None  # the web UI's user stopped the test
+    status = "completed" if completed else "interrupted"
+    if STATE.abort_reason or not STATE.started_at:
+        status = "failed"
     return {
         "run_id": recorder.run_dir.name,
         "started_at": _iso(STATE.started_at),
@@ -469,6 +560,8 @@ def _meta(environment: Any, recorder: RunRecorder) -> dict[str, Any]:
             "python": sys.version.split()[0],
         },
         "git_sha": _git_sha(),
-        "status": "completed" if completed else ("interrupted" if STATE.started_at else "failed"),
+        "model": "open" if shape is not None else "closed",
+        "status": status,
+        "reason": STATE.abort_reason or None,
         "rows": dict(recorder.counts),
     }

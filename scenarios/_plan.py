@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from doorbuster.durations import DurationError, parse_duration
 from scenarios._errors import ShapeError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "SteadyPlan",
     "make_plan",
     "parse_shape_args",
+    "shape_parameters",
 ]
 
 
@@ -326,6 +328,12 @@ PLANS: dict[str, type[RatePlan]] = {
 }
 
 
+def shape_parameters(cls: type[RatePlan]) -> dict[str, Any]:
+    """A shape's arguments and their defaults (what --shape-args accepts)."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"}
+
+
 def parse_shape_args(text: str | None) -> dict[str, str]:
     """`hold=30,ramp=5,steps=1/5/10` -> {"hold": "30", ...} (lists use `/`)."""
     args: dict[str, str] = {}
@@ -341,6 +349,31 @@ def parse_shape_args(text: str | None) -> dict[str, str]:
 
 
 _LIST_ARGS = {"steps", "spikes"}
+# Multipliers of 1x peak: a finite number above zero (0 would plan an empty test).
+_MULTIPLIER_ARGS = {"multiplier", "base", "peak", "steps"}
+# Durations in the suite's one grammar (90, 90s, 10m, 1h30m); these bound a run, so never 0.
+_DURATION_ARGS = {"duration", "day", "step_s"}
+# Durations of a part of a shape, which may be left out with 0 (a ramp of 0 s is a jump).
+_PART_ARGS = {"hold", "ramp", "before", "rise", "fall", "after"}
+
+
+def _number(name: str, key: str, value: Any) -> float:
+    if key in _DURATION_ARGS or (key in _PART_ARGS and str(value).strip() not in ("0", "0.0")):
+        try:
+            return parse_duration(value, what=f"shape {name}: {key}=")
+        except DurationError as exc:
+            raise ShapeError(str(exc).replace("= ", "=", 1)) from exc
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"shape {name}: {key}={value!r} is not a number") from exc
+    if not math.isfinite(number):
+        raise ShapeError(f"shape {name}: {key}={value!r} must be a finite number")
+    if key in _MULTIPLIER_ARGS and number <= 0:
+        raise ShapeError(f"shape {name}: {key}={value!r} must be a multiplier of 1x above zero, e.g. 1 or 2.5")
+    if number < 0:
+        raise ShapeError(f"shape {name}: {key}={value!r} must not be negative")
+    return number
 
 
 def make_plan(
@@ -356,8 +389,7 @@ def make_plan(
     if cls is None:
         raise ShapeError(f"shape {name!r}: unknown (known: {', '.join(sorted(PLANS))})")
     kwargs: dict[str, Any] = {}
-    params = inspect.signature(cls.__init__).parameters.values()
-    known = {p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"}
+    known = shape_parameters(cls)
     for key, value in (args or {}).items():
         if key not in known:
             raise ShapeError(f"shape {name}: unknown argument {key!r} (known: {', '.join(sorted(known))})")
@@ -366,14 +398,12 @@ def make_plan(
                 kwargs[key] = _steps(value)
             except ValueError as exc:
                 raise ShapeError(f"shape {name}: {key}={value!r} is not a list of numbers like 1/5/10") from exc
+            if not all(math.isfinite(v) for v in kwargs[key]):
+                raise ShapeError(f"shape {name}: {key}={value!r} must hold finite numbers")
+            if key in _MULTIPLIER_ARGS and min(kwargs[key], default=0) <= 0:
+                raise ShapeError(f"shape {name}: {key}={value!r} must be multipliers of 1x above zero")
             continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ShapeError(f"shape {name}: {key}={value!r} is not a number") from exc
-        if number < 0 or math.isnan(number):
-            raise ShapeError(f"shape {name}: {key}={value!r} must not be negative")
-        kwargs[key] = number
+        kwargs[key] = _number(name, key, value)
     shape = cls(**kwargs, one_x_rps=one_x_rps, demand=demand, time_limit=time_limit)
     if shape.duration <= 0:
         raise ShapeError(f"shape {name}: its duration must be positive, got {shape.duration:g} s")

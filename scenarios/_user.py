@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import gevent
 from locust import FastHttpUser, task
+from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
 from scenarios._hooks import STATE
 from scenarios._pacing import Schedule, Slot
@@ -22,6 +23,9 @@ from scenarios._pacing import Schedule, Slot
 __all__ = ["PacedUser"]
 
 _user_ids = itertools.count()
+_closed_ids = itertools.count()
+# Locust's own control flow passes through a journey untouched.
+_LOCUST_CONTROL = (StopUser, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
 
 
 class PacedUser(FastHttpUser):
@@ -31,6 +35,10 @@ class PacedUser(FastHttpUser):
     think_pauses: ClassVar[float] = 0.0  # expected number of think pauses per iteration
 
     def __init__(self, environment: Any) -> None:
+        host = environment.host or self.host
+        if host:
+            # the web UI's form may hand over the storefront URL with its trailing slash
+            self.host = host.rstrip("/")
         super().__init__(environment)
         seed = STATE.profile.seed if STATE.profile else 0
         self.rng = random.Random(f"{seed}/{STATE.worker}/{self.journey}/{next(_user_ids)}")
@@ -50,6 +58,8 @@ class PacedUser(FastHttpUser):
 
         Waiting here rather than sleeping inside the task halves Locust's cost per iteration
         (a task that sleeps, followed by a zero wait, measured about 2x the CPU)."""
+        if STATE.shape is None:  # closed model: a shopper pauses, then comes back
+            return self._think_time()
         self._reserve()
         if self._slot is None:
             return 0.2  # no plan (yet, or any more): the shape starts and ends the run
@@ -63,6 +73,9 @@ class PacedUser(FastHttpUser):
 
     @task
     def iterate(self) -> None:
+        if STATE.shape is None:
+            self._run_closed()
+            return
         if self._slot is None:  # the first iteration comes before any wait
             self._reserve()
             if self._slot is None:
@@ -79,21 +92,60 @@ class PacedUser(FastHttpUser):
         lag = max(0.0, started - slot.intended)
         self._ctx = {"journey": self.journey, "iteration": iteration, "lag_s": lag}
         try:
-            self.run_journey()
+            self._run_recording_crashes(started)
         finally:
             STATE.outbox.rows["iterations"].append(
                 (iteration, self.journey, STATE.worker, slot.intended, started, time.time(), lag * 1000, False)
             )
             self._ctx = {}
 
+    def _run_closed(self) -> None:
+        """Closed model (no --shape): an iteration whenever this user is free; no intended start."""
+        started = time.time()
+        iteration = f"{STATE.worker}/{self.journey}/c{next(_closed_ids)}"
+        self._ctx = {"journey": self.journey, "iteration": iteration, "lag_s": None}
+        try:
+            self._run_recording_crashes(started)
+        finally:
+            STATE.outbox.rows["iterations"].append(
+                (iteration, self.journey, STATE.worker, None, started, time.time(), None, False)
+            )
+            self._ctx = {}
+
+    def _run_recording_crashes(self, started: float) -> None:
+        try:
+            self.run_journey()
+        except _LOCUST_CONTROL:
+            raise
+        except Exception as exc:
+            # A journey that raises (a bad URL, a bug) must show as a failure, not as silence.
+            self.environment.events.request.fire(
+                request_type="JOURNEY",
+                name=f"{self.journey} journey",
+                response_time=(time.time() - started) * 1000,
+                response_length=0,
+                response=None,
+                context=self._ctx,
+                exception=exc,
+                start_time=started,
+                url="",
+            )
+            raise
+
     def run_journey(self) -> None:
         raise NotImplementedError
 
+    def _think_time(self) -> float:
+        profile = STATE.profile
+        if profile is None or profile.think_max_s <= 0:
+            return 0.0
+        return self.rng.uniform(profile.think_min_s, profile.think_max_s)
+
     def think(self) -> None:
         """A shopper's pause between two steps (the profile's think time)."""
-        profile = STATE.profile
-        if profile is not None and profile.think_max_s > 0:
-            gevent.sleep(self.rng.uniform(profile.think_min_s, profile.think_max_s))
+        pause = self._think_time()
+        if pause > 0:
+            gevent.sleep(pause)
 
     def record_order(
         self, order_id: str, idempotency_key: str, items: Sequence[dict[str, Any]], total_cents: int

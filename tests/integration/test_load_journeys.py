@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,3 +196,105 @@ def test_a_200_with_the_wrong_body_is_recorded_as_a_failed_check(tmp_path: Path)
     assert (requests.error == 'home page: body is not a home page (no data-page="home")').all()
     failures = pd.read_csv(run_dir / "locust_failures.csv")
     assert failures["Occurrences"].sum() == len(requests)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def web_ui(run_dir: Path, profile: dict[str, object], *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Plain `locust -f locustfile.py` with its web UI, no --host: the form names the shop."""
+    prof = run_dir.parent / f"{run_dir.name}-profile.json"
+    prof.write_text(json.dumps(profile))
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--web-host", "127.0.0.1",
+        "--web-port", str(port), "--traffic-profile", str(prof), "--run-dir", str(run_dir),
+        "--loglevel", "WARNING", *extra,
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).close()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"Locust's web UI did not come up: {proc.communicate(timeout=10)[1][-2000:]}")
+
+
+def post(url: str, form: dict[str, object] | None = None) -> dict[str, object]:
+    data = urllib.parse.urlencode(form or {}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def requests_stats(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url + "/stats/requests", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.parametrize("slash", ["/", ""], ids=["trailing-slash", "no-slash"])
+def test_the_web_ui_without_a_shape_swarms_the_journeys_with_the_users_from_its_form(
+    shop: str, tmp_path: Path, slash: str
+) -> None:
+    run_dir = tmp_path / "run"
+    proc, url = web_ui(run_dir, PROFILE)
+    try:
+        answer = post(url + "/swarm", {"user_count": 4, "spawn_rate": 4, "host": shop + slash})
+        assert answer["success"] is True and answer["message"] == "Swarming started", answer
+        deadline = time.monotonic() + 60
+        stats = requests_stats(url)
+        while time.monotonic() < deadline:
+            stats = requests_stats(url)
+            total = next(s for s in stats["stats"] if s["name"] == "Aggregated")  # type: ignore[union-attr]
+            if total["num_requests"] >= 40:
+                break
+            time.sleep(0.5)
+        assert total["num_requests"] >= 40, "requests did not flow from the web UI's swarm"
+        assert total["num_failures"] == 0, stats["errors"]
+        assert stats["user_count"] == 4, "the form's user count is the run's"
+        assert post(url + "/stop")["success"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
+        try:
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["model"] == "closed" and meta["shape"] is None and meta["status"] == "completed"
+    assert meta["target"] == shop
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    assert len(requests) >= 40 and requests.ok.all()
+    assert requests.intended_ts.isna().all(), "a closed-model run has no intended starts"
+    assert {"browse", "search", "checkout"} <= set(requests.journey)
+
+
+def test_the_web_ui_with_a_shape_runs_the_shape(shop: str, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc, url = web_ui(run_dir, PROFILE, "--shape", "steady", "--shape-args", "duration=4")
+    try:
+        answer = post(url + "/swarm", {"user_count": 1, "spawn_rate": 1, "host": shop + "/"})
+        assert answer["message"] == "Swarming started using shape class 'PlannedShape'", answer
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and requests_stats(url)["state"] != "stopped":
+            time.sleep(0.5)
+        assert requests_stats(url)["state"] == "stopped", "the shape did not end the run"
+    finally:
+        proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
+        try:
+            proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["model"] == "open" and meta["status"] == "completed"
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    assert len(requests) > 0 and requests.ok.all() and requests.intended_ts.notna().all()

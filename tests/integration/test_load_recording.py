@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from doorbuster.runfolder import (
@@ -292,12 +293,14 @@ def start_run(args: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_requests(run_dir: Path, proc: subprocess.Popen[str], deadline_s: float = 30) -> None:
-    """The run is generating load once the generator has sampled itself."""
+def wait_for_requests(
+    run_dir: Path, proc: subprocess.Popen[str], deadline_s: float = 30, file: str = "generator.csv", rows: int = 1
+) -> None:
+    """The run is generating load once the generator has sampled itself (or `file` holds `rows`)."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline and proc.poll() is None:
-        path = run_dir / "generator.csv"
-        if path.exists() and len(path.read_text().splitlines()) >= 2:
+        path = run_dir / file
+        if path.exists() and len(path.read_text().splitlines()) >= rows + 1:
             return
         time.sleep(0.1)
     raise AssertionError("the load run did not start generating")
@@ -389,3 +392,186 @@ def test_doorbuster_load_runs_locust_bounded_and_leaves_a_completed_run_folder(
     assert (run_dir / "locust_stats_history.csv").exists()
     requests = pd.read_parquet(run_dir / "requests.parquet")
     assert len(requests) > 0 and requests["ok"].all(), "no request reached the server, or one failed"
+
+
+CRASHING_LOCUSTFILE = textwrap.dedent(
+    """
+    from locust import FastHttpUser  # noqa: F401  (gevent before anything else)
+
+    from scenarios._user import PacedUser
+
+
+    class CrashingJourney(PacedUser):
+        journey = "ping"
+        requests_per_iteration = 1
+
+        def run_journey(self):
+            raise ValueError("invalid request URI '//': protocol-relative targets are not origin-form")
+    """
+)
+
+
+def test_a_journey_that_dies_on_every_call_shows_as_failures_not_silence(
+    server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    host, _ = server
+    crashing = tmp_path / "crashing.py"
+    crashing.write_text(CRASHING_LOCUSTFILE)
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 20, {"ping": 1})
+    # a long grace: this test is about recording the crash, not about aborting on it
+    result = run([*locust_args(crashing, host, run_dir, prof, "duration=3"), "--fail-grace", "60s"])
+    assert result.returncode == 1, result.stderr[-2000:]
+    requests = read_run(run_dir)["requests"]
+    assert len(requests) >= 30 and not requests.ok.any()
+    assert (requests.name == "ping journey").all() and (requests.method == "JOURNEY").all()
+    assert requests.error.str.contains("invalid request URI '//'").all()
+    stats = pd.read_csv(run_dir / "locust_stats.csv")
+    crashed = stats[stats.Name == "ping journey"]
+    # Locust's own statistics count them as failed requests too (its last CSV may miss the last one)
+    assert int(crashed["Failure Count"].iloc[0]) == int(crashed["Request Count"].iloc[0]) >= 30
+
+
+def doorbuster_load(host: str, locustfile: Path, prof: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "doorbuster.cli", "load", "--host", host, "--locustfile", str(locustfile),
+        "--profile", str(prof), "--run-dir", str(run_dir), *extra,
+    ]  # fmt: skip
+
+
+def alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def processes_of(run_dir: Path) -> list[psutil.Process]:
+    """Census: every live process on the machine whose command line names this run folder."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(run_dir) in " ".join(proc.info["cmdline"] or ()) and alive(proc):
+            found.append(proc)
+    return found
+
+
+def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(alive(p) for p in procs):
+            return []
+        time.sleep(0.1)
+    return [p for p in procs if alive(p)]
+
+
+@pytest.mark.parametrize(
+    ("sig", "processes"),
+    [(signal.SIGTERM, 1), (signal.SIGHUP, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)],
+    ids=["SIGTERM", "SIGHUP", "SIGINT", "SIGTERM-processes-2"],
+)
+def test_a_signal_that_ends_doorbuster_load_ends_every_generator_and_records_an_interrupted_run(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path, sig: signal.Signals, processes: int
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 40, {"ping": 1})
+    cmd = doorbuster_load(host, locustfile, prof, run_dir, "--shape-args", "duration=300")
+    proc = start_run([*cmd, "--processes", str(processes)])
+    generators: list[psutil.Process] = []
+    try:
+        wait_for_requests(run_dir, proc, file="iterations.csv", rows=10)  # rows reach the run folder
+        generators = psutil.Process(proc.pid).children(recursive=True)
+        assert len(generators) >= processes
+        os.kill(proc.pid, sig)
+        err = finish(proc, timeout=60)
+        assert proc.returncode == 130, err[-2000:]
+        assert not wait_gone(generators, timeout=10), "a generator outlived doorbuster load"
+        assert not processes_of(run_dir), "a process of this run is still alive"
+    finally:
+        for leftover in generators:
+            if alive(leftover):
+                leftover.kill()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert len(pd.read_parquet(run_dir / "requests.parquet")) > 0
+
+
+def test_locust_quits_when_doorbuster_load_is_killed_outright(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 40, {"ping": 1})
+    proc = start_run(doorbuster_load(host, locustfile, prof, run_dir, "--shape-args", "duration=300"))
+    generators: list[psutil.Process] = []
+    try:
+        wait_for_requests(run_dir, proc)
+        generators = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()  # SIGKILL: no handler runs; Locust notices its parent is gone
+        finish(proc)
+        assert not wait_gone(generators, timeout=20), "Locust outlived a SIGKILLed doorbuster load"
+    finally:
+        for leftover in generators:
+            if alive(leftover):
+                leftover.kill()
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
+
+
+def test_doorbuster_load_on_a_closed_port_aborts_at_once_with_exit_4(locustfile: Path, tmp_path: Path) -> None:
+    prof = profile(tmp_path, 40, {"ping": 1})
+    host = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = run(doorbuster_load(host, locustfile, prof, tmp_path / "run", "--shape-args", "duration=300"))
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert time.monotonic() - started < 20
+    assert f"doorbuster: error: --host {host}: nothing answers at 127.0.0.1:" in result.stderr
+    assert "Connection refused" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_target_where_every_request_fails_aborts_after_the_grace_with_exit_4(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 40, {"wrongbody": 1})
+    started = time.monotonic()
+    proc = subprocess.run(
+        doorbuster_load(host, locustfile, prof, run_dir, "--shape-args", "duration=300"),
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "DOORBUSTER_FAIL_GRACE": "2s"},
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert time.monotonic() - started < 40
+    assert f"every request to {host} failed in the first 2 s" in proc.stderr
+    assert "expected pong, got 'not what you" in proc.stderr
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "failed" and "failed in the first 2 s" in meta["reason"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--run-time", "0"], "--run-time '0': must be more than zero"),
+        (["--shape-args", "multiplier=inf"], "shape steady: multiplier='inf' must be a finite number"),
+        (["--shape-args", "multiplier=0"], "shape steady: multiplier='0' must be a multiplier of 1x above zero"),
+    ],
+    ids=["run-time-0", "multiplier-inf", "multiplier-0"],
+)
+def test_doorbuster_load_refuses_a_run_that_would_lie(
+    locustfile: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    prof = profile(tmp_path, 40, {"ping": 1})
+    result = run(doorbuster_load("http://127.0.0.1:9", locustfile, prof, tmp_path / "run", *extra))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plain_locust_refuses_run_time_0_instead_of_running_without_a_bound(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, _ = server
+    prof = profile(tmp_path, 40, {"ping": 1})
+    args = locust_args(locustfile, host, tmp_path / "run", prof, "duration=300")
+    result = run([*args, "--run-time", "0"], timeout=60)
+    assert result.returncode == 2
+    assert "--run-time 0: must be more than zero" in result.stderr

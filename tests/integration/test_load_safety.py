@@ -71,4 +71,4 @@ def test_doorbuster_load_names_a_bad_shape_argument(tmp_path: Path) -> None:
     cmd += ["--shape", "ramp", "--shape-args", "hold=soon", "--run-dir", str(tmp_path / "run")]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == EXIT_BAD_INPUT
-    assert "shape ramp: hold='soon' is not a number" in result.stderr
+    assert "shape ramp: hold='soon': expected a duration such as 90, 90s" in result.stderr

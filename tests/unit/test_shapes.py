@@ -117,16 +117,29 @@ def test_each_tick_is_recorded_in_the_planned_rate_timeline() -> None:
     [
         ("nope", {}, "shape 'nope': unknown (known: blackfriday, ramp, soak, spike, steady)"),
         ("ramp", {"holdd": "3"}, "shape ramp: unknown argument 'holdd'"),
-        ("steady", {"duration": "long"}, "shape steady: duration='long' is not a number"),
-        ("steady", {"duration": "-5"}, "shape steady: duration='-5' must not be negative"),
-        ("steady", {"duration": "0"}, "shape steady: its duration must be positive"),
+        ("steady", {"duration": "long"}, "shape steady: duration='long': expected a duration such as 90"),
+        ("steady", {"duration": "-5"}, "shape steady: duration='-5': expected a duration such as 90"),
+        ("steady", {"duration": "0"}, "shape steady: duration='0': must be more than zero"),
+        ("ramp", {"hold": "-1"}, "shape ramp: hold='-1': expected a duration such as 90"),
         ("ramp", {"steps": "1/x"}, "shape ramp: steps='1/x' is not a list of numbers"),
+        ("ramp", {"steps": "1/inf"}, "shape ramp: steps='1/inf' must hold finite numbers"),
+        ("ramp", {"steps": "0/5"}, "shape ramp: steps='0/5' must be multipliers of 1x above zero"),
+        ("steady", {"multiplier": "inf"}, "shape steady: multiplier='inf' must be a finite number"),
+        ("steady", {"multiplier": "nan"}, "shape steady: multiplier='nan' must be a finite number"),
+        ("steady", {"multiplier": "0"}, "shape steady: multiplier='0' must be a multiplier of 1x above zero"),
+        ("spike", {"peak": "1e400"}, "shape spike: peak='1e400' must be a finite number"),
     ],
 )
 def test_bad_shapes_are_refused_naming_the_value(name: str, args: dict, message: str) -> None:
     with pytest.raises(ShapeError) as exc:
         make_plan(name, args, one_x_rps=40)
     assert message in str(exc.value)
+
+
+def test_shape_durations_follow_the_one_grammar_and_parts_may_be_zero() -> None:
+    shape = make_plan("ramp", {"hold": "1m", "ramp": "0", "steps": "1/2"}, one_x_rps=40)
+    assert (shape.hold, shape.ramp, shape.duration) == (60.0, 0.0, 120.0)
+    assert make_plan("steady", {"duration": "1h30m"}, one_x_rps=40).duration == 5400
 
 
 def test_shape_args_parse_key_value_pairs_and_refuse_garbage() -> None:
