@@ -63,7 +63,7 @@ PACED = textwrap.dedent(
     """
     from locust import FastHttpUser  # noqa: F401
 
-    from scenarios._user import PacedUser
+    from doorbuster.load.user import PacedUser
 
     PATHS = {paths!r}
 

@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "retailflow.runtime.cli",
     "retailflow.audit.cli",
-    "scenarios._cli",
+    "doorbuster.load.cli",
     "reports.cli",
 )
 

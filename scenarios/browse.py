@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from scenarios._shop import NEXT_RE, SKU_RE, check_json, check_page, shop_data, skewed
-from scenarios._user import PacedUser
+from doorbuster.load.shop import NEXT_RE, SKU_RE, check_json, check_page, shop_data, skewed
+from doorbuster.load.user import PacedUser
 
 __all__ = ["BrowseShopper", "view_product"]
 

@@ -12,9 +12,8 @@ from urllib.parse import quote, urlencode
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from scenarios._hooks import STATE
-from scenarios._shop import ShopData, check_json, check_page, shop_data, skewed
-from scenarios._user import PacedUser
+from doorbuster.load.shop import ShopData, check_json, check_page, shop_data, skewed
+from doorbuster.load.user import PacedUser
 
 __all__ = ["CheckoutShopper"]
 
@@ -34,8 +33,8 @@ class CheckoutShopper(PacedUser):
             with self.client.get("/", name="GET /", catch_response=True) as resp:
                 check_page(resp, "home")
             return
-        share = STATE.profile.doorbuster_share if STATE.profile else 0.3
-        wanted = self.pick_items(data, doorbuster=bool(data.doorbusters) and self.rng.random() < share)
+        doorbuster = bool(data.doorbusters) and self.rng.random() < self.profile.doorbuster_share
+        wanted = self.pick_items(data, doorbuster=doorbuster)
         if not wanted:
             return
         self.think()

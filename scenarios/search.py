@@ -6,9 +6,8 @@ from urllib.parse import urlencode
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from scenarios._hooks import STATE
-from scenarios._shop import MISSES, SKU_RE, TOTAL_RE, check_json, check_page, shop_data, skewed, typo
-from scenarios._user import PacedUser
+from doorbuster.load.shop import MISSES, SKU_RE, TOTAL_RE, check_json, check_page, shop_data, skewed, typo
+from doorbuster.load.user import PacedUser
 from scenarios.browse import view_product
 
 __all__ = ["SearchShopper"]
@@ -24,8 +23,7 @@ class SearchShopper(PacedUser):
     def query(self) -> tuple[str, bool]:
         """A query and whether it is a real catalog term (so results are expected)."""
         data = shop_data(self.host)
-        profile = STATE.profile
-        miss, typos = (profile.search_miss_share, profile.search_typo_share) if profile else (0.1, 0.1)
+        miss, typos = self.profile.search_miss_share, self.profile.search_typo_share
         roll = self.rng.random()
         if roll < miss or data is None:
             return self.rng.choice(MISSES), False

@@ -57,7 +57,7 @@ LOCUSTFILE = textwrap.dedent(
     """
     from locust import FastHttpUser  # noqa: F401  (gevent before anything else)
 
-    from scenarios._user import PacedUser
+    from doorbuster.load.user import PacedUser
 
 
     class PingJourney(PacedUser):
@@ -398,7 +398,7 @@ CRASHING_LOCUSTFILE = textwrap.dedent(
     """
     from locust import FastHttpUser  # noqa: F401  (gevent before anything else)
 
-    from scenarios._user import PacedUser
+    from doorbuster.load.user import PacedUser
 
 
     class CrashingJourney(PacedUser):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_REFUSED
-from scenarios._errors import UnsafeTargetError
-from scenarios._safety import check_target
+from doorbuster.load.errors import UnsafeTargetError
+from doorbuster.load.safety import check_target
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSAL = "refusing to send load to 'shop.example.com' (http://shop.example.com:8080)"

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from doorbuster.errors import EXIT_BAD_INPUT
-from scenarios._errors import ProfileError
-from scenarios._profile import PROFILES_DIR, load_profile, profile_from_dict
+from doorbuster.load.errors import ProfileError
+from doorbuster.load.profile import PROFILES_DIR, load_profile, profile_from_dict
 
 
 def test_default_profile_plans_40_rps_at_1x_with_the_60_30_10_mix() -> None:

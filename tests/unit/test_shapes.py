@@ -1,7 +1,7 @@
 import pytest
 
-from scenarios._errors import ShapeError
-from scenarios._plan import (
+from doorbuster.load.errors import ShapeError
+from doorbuster.load.plans import (
     PLANS,
     Demand,
     JourneyDemand,

@@ -1,6 +1,6 @@
 import pytest
 
-from scenarios._pacing import Schedule
+from doorbuster.load.pacing import Schedule
 
 
 def constant(rate: float, until: float = 1e9):

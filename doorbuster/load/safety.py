@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from scenarios._errors import UnsafeTargetError
+from doorbuster.load.errors import UnsafeTargetError
 
 __all__ = ["check_target", "is_loopback"]
 

@@ -2,8 +2,8 @@
 
 A plan's `plan_at(elapsed)` gives the planned request rate (and stage/phase); `tick_at()`
 turns it into a user count through the journeys' demand (Little's law with headroom): users
-are a pool serving the paced schedule (scenarios/_pacing.py), they do not set the rate.
-Every plan is finite, so a headless run always ends. Pure Python: scenarios/_shapes.py
+are a pool serving the paced schedule (doorbuster/load/pacing.py), they do not set the rate.
+Every plan is finite, so a headless run always ends. Pure Python: doorbuster/load/locust_shape.py
 adapts a plan to Locust's LoadTestShape.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from doorbuster.durations import DurationError, parse_duration
-from scenarios._errors import ShapeError
+from doorbuster.load.errors import ShapeError
 
 __all__ = [
     "PLANS",

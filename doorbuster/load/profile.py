@@ -14,11 +14,12 @@ from typing import Any
 
 import yaml
 
-from scenarios._errors import ProfileError
+import fixtures
+from doorbuster.load.errors import ProfileError
 
 __all__ = ["PROFILES_DIR", "Profile", "load_profile", "profile_from_dict"]
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "profiles"
+PROFILES_DIR = Path(fixtures.__file__).resolve().parent / "profiles"
 PROFILE_ENV = "DOORBUSTER_PROFILE"
 
 _TOP_KEYS = {

@@ -1,7 +1,9 @@
 """PacedUser: a FastHttpUser whose iterations start when the plan says, not when it is free.
 
 A journey subclasses it, names itself (`journey`), states its expected cost
-(`requests_per_iteration`, `think_pauses`) and implements `run_journey()`.
+(`requests_per_iteration`, `think_pauses`) and implements `run_journey()`. The run's profile
+is `self.profile`; `self.think()` pauses as a shopper does; `self.record_order()` adds to
+the ledger. Without a shape (closed model) a user starts its next iteration when it is free.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import gevent
 from locust import FastHttpUser, task
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
 
-from scenarios._hooks import STATE
-from scenarios._pacing import Schedule, Slot
+import doorbuster.load.wiring  # noqa: F401  (a locustfile with journeys gets the wiring)
+from doorbuster.load.pacing import Schedule, Slot
+from doorbuster.load.profile import Profile
+from doorbuster.load.state import load_state
 
 __all__ = ["PacedUser"]
 
@@ -40,8 +44,12 @@ class PacedUser(FastHttpUser):
             # the web UI's form may hand over the storefront URL with its trailing slash
             self.host = host.rstrip("/")
         super().__init__(environment)
-        seed = STATE.profile.seed if STATE.profile else 0
-        self.rng = random.Random(f"{seed}/{STATE.worker}/{self.journey}/{next(_user_ids)}")
+        self.state = load_state(environment)
+        # Set up before any user exists (init, or a worker's test_start); if that failed, it was
+        # reported and a journey touching the profile fails visibly.
+        self.profile: Profile = self.state.profile  # type: ignore[assignment]
+        seed = self.profile.seed if self.profile is not None else 0
+        self.rng = random.Random(f"{seed}/{self.state.worker}/{self.journey}/{next(_user_ids)}")
         self._ctx: dict[str, Any] = {}
         self._slot: Slot | None = None
         self._schedule: Schedule | None = None
@@ -50,7 +58,7 @@ class PacedUser(FastHttpUser):
         return self._ctx
 
     def _reserve(self) -> None:
-        self._schedule = STATE.schedules.get(self.journey)
+        self._schedule = self.state.schedules.get(self.journey)
         self._slot = self._schedule.take() if self._schedule is not None else None
 
     def wait_time(self) -> float:
@@ -58,7 +66,7 @@ class PacedUser(FastHttpUser):
 
         Waiting here rather than sleeping inside the task halves Locust's cost per iteration
         (a task that sleeps, followed by a zero wait, measured about 2x the CPU)."""
-        if STATE.shape is None:  # closed model: a shopper pauses, then comes back
+        if self.state.shape is None:  # closed model: a shopper pauses, then comes back
             return self._think_time()
         self._reserve()
         if self._slot is None:
@@ -73,7 +81,7 @@ class PacedUser(FastHttpUser):
 
     @task
     def iterate(self) -> None:
-        if STATE.shape is None:
+        if self.state.shape is None:
             self._run_closed()
             return
         if self._slot is None:  # the first iteration comes before any wait
@@ -88,27 +96,27 @@ class PacedUser(FastHttpUser):
         self._slot = None
         started = time.time()
         schedule.started(slot)
-        iteration = f"{STATE.worker}/{self.journey}/{slot.seq}"
+        iteration = f"{self.state.worker}/{self.journey}/{slot.seq}"
         lag = max(0.0, started - slot.intended)
         self._ctx = {"journey": self.journey, "iteration": iteration, "lag_s": lag}
         try:
             self._run_recording_crashes(started)
         finally:
-            STATE.outbox.rows["iterations"].append(
-                (iteration, self.journey, STATE.worker, slot.intended, started, time.time(), lag * 1000, False)
+            self.state.outbox.rows["iterations"].append(
+                (iteration, self.journey, self.state.worker, slot.intended, started, time.time(), lag * 1000, False)
             )
             self._ctx = {}
 
     def _run_closed(self) -> None:
         """Closed model (no --shape): an iteration whenever this user is free; no intended start."""
         started = time.time()
-        iteration = f"{STATE.worker}/{self.journey}/c{next(_closed_ids)}"
+        iteration = f"{self.state.worker}/{self.journey}/c{next(_closed_ids)}"
         self._ctx = {"journey": self.journey, "iteration": iteration, "lag_s": None}
         try:
             self._run_recording_crashes(started)
         finally:
-            STATE.outbox.rows["iterations"].append(
-                (iteration, self.journey, STATE.worker, None, started, time.time(), None, False)
+            self.state.outbox.rows["iterations"].append(
+                (iteration, self.journey, self.state.worker, None, started, time.time(), None, False)
             )
             self._ctx = {}
 
@@ -136,10 +144,9 @@ class PacedUser(FastHttpUser):
         raise NotImplementedError
 
     def _think_time(self) -> float:
-        profile = STATE.profile
-        if profile is None or profile.think_max_s <= 0:
+        if self.profile.think_max_s <= 0:
             return 0.0
-        return self.rng.uniform(profile.think_min_s, profile.think_max_s)
+        return self.rng.uniform(self.profile.think_min_s, self.profile.think_max_s)
 
     def think(self) -> None:
         """A shopper's pause between two steps (the profile's think time)."""
@@ -151,6 +158,6 @@ class PacedUser(FastHttpUser):
         self, order_id: str, idempotency_key: str, items: Sequence[dict[str, Any]], total_cents: int
     ) -> None:
         """Add an order the shop confirmed to this client to the ledger."""
-        STATE.outbox.rows["ledger"].append(
+        self.state.outbox.rows["ledger"].append(
             (order_id, idempotency_key, json.dumps(list(items)), int(total_cents), time.time(), self.journey)
         )

@@ -1,7 +1,7 @@
 """The Locust side of a rate plan: one LoadTestShape that ticks whichever plan was chosen.
 
 Locust has no --shape option and uses the first shape class a locustfile defines; this
-class is abstract (so the loader never picks it) and scenarios/_hooks.py sets an instance
+class is abstract (so the loader never picks it) and doorbuster/load/wiring.py sets an instance
 as the environment's shape from --shape.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-from scenarios._plan import RatePlan
+from doorbuster.load.plans import RatePlan
 
 __all__ = ["PlannedShape"]
 

@@ -22,16 +22,17 @@ from urllib.parse import urlsplit
 
 from doorbuster.durations import DURATION_HELP, duration_arg
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE
+from doorbuster.load.errors import LoadError
+from doorbuster.load.plans import PLANS, make_plan, parse_shape_args, shape_parameters
+from doorbuster.load.profile import load_profile
+from doorbuster.load.safety import check_target
 from doorbuster.processes import stop_group
 from doorbuster.runfolder import LOCUST_PREFIX, META, new_run_dir
-from scenarios._errors import LoadError
-from scenarios._plan import PLANS, make_plan, parse_shape_args, shape_parameters
-from scenarios._profile import load_profile
-from scenarios._safety import check_target
 
-__all__ = ["PARENT_ENV", "build_locust_command", "register"]
+__all__ = ["LOCUSTFILE", "PARENT_ENV", "build_locust_command", "check_reachable", "register"]
 
-ROOT = Path(__file__).resolve().parent.parent
+# The journeys as one locustfile inside the package: an installed wheel has no repository root.
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "journeys.py"
 PARENT_ENV = "DOORBUSTER_PARENT_PID"  # Locust quits when this process is gone (even SIGKILLed)
 # Locust needs time to start its processes and, at the end, to collect the workers' rows.
 _STARTUP_S = 60.0
@@ -46,7 +47,7 @@ def _locustfile(explicit: str | None) -> Path:
         if not path.exists():
             raise LoadError(f"--locustfile {explicit}: no such file")
         return path
-    return ROOT / "locustfile.py"
+    return LOCUSTFILE
 
 
 def build_locust_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
