@@ -1,18 +1,19 @@
 """Traffic profiles (fixtures/profiles/*.yaml): the size of 1x peak, the mix, think times.
 
-Validated on load: an unknown key, a wrong type or an impossible value is a ProfileError
-whose message names the file and the key.
+Validated by pydantic models on load: an unknown key, a wrong type, nan or inf, a share
+outside [0, 1] or an impossible value is a ProfileError whose message names the file and
+the key (`think_time_s.max`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 import fixtures
 from doorbuster.load.errors import ProfileError
@@ -22,16 +23,57 @@ __all__ = ["PROFILES_DIR", "Profile", "load_profile", "profile_from_dict"]
 PROFILES_DIR = Path(fixtures.__file__).resolve().parent / "profiles"
 PROFILE_ENV = "DOORBUSTER_PROFILE"
 
-_TOP_KEYS = {
-    "name",
-    "one_x_rps",
-    "mix",
-    "think_time_s",
-    "doorbuster_share",
-    "seed",
-    "search",
-    "pacing",
-}
+# Numbers a YAML file may spell `.nan` or `.inf`: refused by allow_inf_nan=False.
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "40" for 40, no true for 1
+
+
+class ThinkTime(_Strict):
+    min: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.5
+    max: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> ThinkTime:
+        if self.max is None:
+            self.max = max(2.0, self.min)
+        if self.max < self.min:
+            raise ValueError(f"think_time_s.max ({self.max}) is below think_time_s.min ({self.min})")
+        return self
+
+
+class Search(_Strict):
+    miss_share: Share = 0.1  # queries for things the shop does not sell
+    typo_share: Share = 0.1  # real terms with a typo
+
+
+class Pacing(_Strict):
+    headroom: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.5
+    expected_latency_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 80.0
+    max_users: Annotated[StrictInt, Field(ge=1)] = 1000  # the elastic pool's cap (k6's maxVUs)
+
+
+class ProfileDocument(_Strict):
+    """A profile file as written; `Profile` is what the engine reads."""
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    one_x_rps: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    mix: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(min_length=1)
+    think_time_s: ThinkTime = ThinkTime()
+    doorbuster_share: Share = 0.3
+    seed: StrictInt = 0
+    search: Search = Search()
+    pacing: Pacing = Pacing()
+
+    @field_validator("mix")
+    @classmethod
+    def _some_weight(cls, mix: dict[str, float]) -> dict[str, float]:
+        if sum(mix.values()) <= 0:
+            raise ValueError("mix weights sum to 0; at least one journey needs a positive weight")
+        return mix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +89,7 @@ class Profile:
     search_typo_share: float = 0.1
     headroom: float = 1.5
     expected_latency_ms: float = 80.0
+    max_users: int = 1000  # per run: the elastic pool's cap (k6's maxVUs)
     source: str = "<dict>"
 
     @property
@@ -63,7 +106,11 @@ class Profile:
             "doorbuster_share": self.doorbuster_share,
             "seed": self.seed,
             "search": {"miss_share": self.search_miss_share, "typo_share": self.search_typo_share},
-            "pacing": {"headroom": self.headroom, "expected_latency_ms": self.expected_latency_ms},
+            "pacing": {
+                "headroom": self.headroom,
+                "expected_latency_ms": self.expected_latency_ms,
+                "max_users": self.max_users,
+            },
         }
 
 
@@ -93,101 +140,44 @@ def _resolve(ref: str) -> Path:
     return path
 
 
+def _message(error: Any) -> str:
+    """One pydantic error as `key.path: what is wrong (got value)`."""
+    path = ".".join(str(part) for part in error["loc"])
+    kind, text = error["type"], str(error["msg"])
+    if kind == "extra_forbidden":
+        return f"unknown key {path}"
+    if kind == "missing":
+        return f"missing required key {path!r}"
+    text = text.removeprefix("Value error, ")
+    if kind == "value_error":  # our own validators write whole sentences
+        return text
+    got = error.get("input")
+    return f"{path}: {text[0].lower()}{text[1:]}, got {got!r}" if path else f"{text}, got {got!r}"
+
+
 def profile_from_dict(data: Any, *, source: str = "<dict>") -> Profile:
     """Validate a parsed profile document and return the Profile."""
     where = f"profile {source}"
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise ProfileError(f"{where}: expected a mapping at the top level, got {type(data).__name__}")
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_TOP_KEYS))})")
-    for key in ("one_x_rps", "mix"):
-        if key not in data:
-            raise ProfileError(f"{where}: missing required key {key!r}")
-
-    one_x = _number(data, "one_x_rps", where, minimum=0, exclusive=True)
-    mix = _mix(data["mix"], where)
-    think = _sub(data, "think_time_s", {"min", "max"}, where)
-    think_min = _number(think, "min", where, default=0.5, minimum=0, path="think_time_s.min")
-    think_max = _number(think, "max", where, default=max(2.0, think_min), minimum=0, path="think_time_s.max")
-    if think_max < think_min:
-        raise ProfileError(f"{where}: think_time_s.max ({think_max}) is below think_time_s.min ({think_min})")
-    search = _sub(data, "search", {"miss_share", "typo_share"}, where)
-    pacing = _sub(data, "pacing", {"headroom", "expected_latency_ms"}, where)
-    seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ProfileError(f"{where}: seed must be an integer, got {seed!r}")
-    name = data.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name:
-        raise ProfileError(f"{where}: name must be a non-empty string, got {name!r}")
+    try:
+        doc = ProfileDocument.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(f"{where}: " + "; ".join(_message(e) for e in exc.errors())) from None
+    total = sum(doc.mix.values())
+    assert doc.think_time_s.max is not None  # set by its validator
     return Profile(
-        name=name,
-        one_x_rps=one_x,
-        mix=mix,
-        think_min_s=think_min,
-        think_max_s=think_max,
-        doorbuster_share=_share(data, "doorbuster_share", where, default=0.3),
-        seed=seed,
-        search_miss_share=_share(search, "miss_share", where, default=0.1, path="search.miss_share"),
-        search_typo_share=_share(search, "typo_share", where, default=0.1, path="search.typo_share"),
-        headroom=_number(pacing, "headroom", where, default=1.5, minimum=1, path="pacing.headroom"),
-        expected_latency_ms=_number(
-            pacing, "expected_latency_ms", where, default=80.0, minimum=0, path="pacing.expected_latency_ms"
-        ),
+        name=doc.name or Path(source).stem,
+        one_x_rps=doc.one_x_rps,
+        mix={journey: weight / total for journey, weight in doc.mix.items()},
+        think_min_s=doc.think_time_s.min,
+        think_max_s=doc.think_time_s.max,
+        doorbuster_share=doc.doorbuster_share,
+        seed=doc.seed,
+        search_miss_share=doc.search.miss_share,
+        search_typo_share=doc.search.typo_share,
+        headroom=doc.pacing.headroom,
+        expected_latency_ms=doc.pacing.expected_latency_ms,
+        max_users=doc.pacing.max_users,
         source=source,
     )
-
-
-def _sub(data: Mapping[str, Any], key: str, known: set[str], where: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ProfileError(f"{where}: {key} must be a mapping, got {value!r}")
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ProfileError(
-            f"{where}: unknown key(s) {', '.join(f'{key}.{k}' for k in unknown)} (known: {', '.join(sorted(known))})"
-        )
-    return value
-
-
-def _number(
-    data: Mapping[str, Any],
-    key: str,
-    where: str,
-    *,
-    default: float | None = None,
-    minimum: float | None = None,
-    exclusive: bool = False,
-    path: str | None = None,
-) -> float:
-    path = path or key
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProfileError(f"{where}: {path} must be a number, got {value!r}")
-    if minimum is not None and (value <= minimum if exclusive else value < minimum):
-        relation = "above" if exclusive else "at least"
-        raise ProfileError(f"{where}: {path} must be {relation} {minimum}, got {value!r}")
-    return float(value)
-
-
-def _share(data: Mapping[str, Any], key: str, where: str, *, default: float, path: str | None = None) -> float:
-    value = _number(data, key, where, default=default, minimum=0, path=path)
-    if value > 1:
-        raise ProfileError(f"{where}: {path or key} is a share between 0 and 1, got {value!r}")
-    return value
-
-
-def _mix(value: Any, where: str) -> dict[str, float]:
-    if not isinstance(value, Mapping) or not value:
-        raise ProfileError(f"{where}: mix must be a non-empty mapping of journey -> weight, got {value!r}")
-    weights: dict[str, float] = {}
-    for journey in value:
-        if not isinstance(journey, str):
-            raise ProfileError(f"{where}: mix key {journey!r} must be a journey name")
-        weights[journey] = _number(value, journey, where, minimum=0, path=f"mix.{journey}")
-    total = sum(weights.values())
-    if total <= 0:
-        raise ProfileError(f"{where}: mix weights sum to 0; at least one journey needs a positive weight")
-    return {journey: weight / total for journey, weight in weights.items()}
