@@ -15,6 +15,7 @@ __all__ = [
     "CHAOS_DIR",
     "GENERATOR",
     "GENERATOR_COLUMNS",
+    "GENERATOR_POOL_COLUMNS",
     "ITERATIONS",
     "ITERATION_COLUMNS",
     "LEDGER",
@@ -73,6 +74,11 @@ ITERATION_COLUMNS = (
 )
 PLANNED_RATE_COLUMNS = ("ts", "planned_rps", "users", "stage", "multiplier", "phase")
 GENERATOR_COLUMNS = ("ts", "worker", "cpu_percent", "rss_mb")
+# How the elastic user pool kept up, after GENERATOR_COLUMNS in generator.csv: this process's
+# users at the sample, those waiting for a start (idle) and due starts waiting for a user (late);
+# the pool size the controller asked for and whether it wanted more than the profile's max_users
+# (these two on the local runner and the master; empty on workers and in the closed model).
+GENERATOR_POOL_COLUMNS = ("users", "idle_users", "late_starts", "pool_users", "cap_hit")
 LEDGER_COLUMNS = ("order_id", "idempotency_key", "items", "total_cents", "confirmed_ts", "journey")
 
 RUNS_ENV = "DOORBUSTER_RUNS_DIR"

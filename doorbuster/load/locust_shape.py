@@ -7,19 +7,34 @@ as the environment's shape from --shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from locust import LoadTestShape
 
+from doorbuster.load.pacing import Pressure
 from doorbuster.load.plans import RatePlan
+from doorbuster.load.pool import ElasticPool
 
 __all__ = ["PlannedShape"]
 
 
 class PlannedShape(LoadTestShape):
+    """Each second: the plan's rate → the plan's users → the elastic pool's size."""
+
     abstract = True
 
-    def __init__(self, plan: RatePlan) -> None:
+    def __init__(self, plan: RatePlan, pool: ElasticPool, pressure: Callable[[], Pressure]) -> None:
         super().__init__()
         self.plan = plan
+        self.pool = pool
+        self._pressure = pressure
 
     def tick(self) -> tuple[int, float] | None:
-        return self.plan.tick_at(self.get_run_time())
+        point = self.plan.plan_at(self.get_run_time())
+        if point is None:
+            self.plan.completed = True
+            return None
+        users = self.pool.resize(self.plan.users_at(point), self._pressure())
+        self.plan.record(point, users)
+        # Spawn the whole change within about a second: the pool must be there when the plan is.
+        return users, float(max(20, users))

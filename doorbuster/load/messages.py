@@ -8,6 +8,7 @@ from typing import Any
 
 import gevent
 
+from doorbuster.load.pacing import Pressure
 from doorbuster.load.request_rows import count_result
 from doorbuster.load.state import LoadState, load_state
 
@@ -21,6 +22,7 @@ MSG_STOP = "doorbuster_stop"  # master -> workers: stop now and send your last b
 FLUSH_S = 1.0
 _FINAL_WAIT_S = 30.0
 _OK_COLUMN, _ERROR_COLUMN = 8, 9  # of a request row (doorbuster.runfolder.REQUEST_COLUMNS)
+_WORKER_COLUMN, _IDLE_COLUMN, _LATE_COLUMN = 1, 5, 6  # of a generator row (doorbuster.load.sampling)
 
 
 def register_worker(runner: Any, state: LoadState) -> None:
@@ -67,6 +69,9 @@ def _on_rows_message(environment: Any, msg: Any, **_: Any) -> None:
     state = load_state(environment)
     for row in (msg.data or {}).get("requests", ()):
         count_result(state, row[_OK_COLUMN], row[_ERROR_COLUMN])
+    for row in (msg.data or {}).get("generator", ()):
+        # the pool is sized on the master, from how each worker's users kept up
+        state.worker_pressure[row[_WORKER_COLUMN]] = Pressure(row[_IDLE_COLUMN] or 0, row[_LATE_COLUMN] or 0)
     if state.recorder is not None:
         state.recorder.add_batch(msg.data or {})
 

@@ -8,12 +8,12 @@ from typing import Any
 from doorbuster.durations import DURATION_HELP
 from doorbuster.load.errors import LoadError
 from doorbuster.load.options import open_model
-from doorbuster.load.pacing import Schedule
+from doorbuster.load.pacing import Pacer, Schedule
 from doorbuster.load.plans import Demand, JourneyDemand, RatePlan, make_plan, parse_shape_args
 from doorbuster.load.profile import Profile, load_profile
 from doorbuster.load.state import LoadState
 
-__all__ = ["build_plan", "close_schedules", "demand_for", "make_schedules", "set_weights"]
+__all__ = ["build_plan", "demand_for", "set_weights", "start_pacing", "stop_pacing"]
 
 log = logging.getLogger("doorbuster.load")
 
@@ -67,7 +67,8 @@ def build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RateP
     return profile, demand, shape
 
 
-def make_schedules(state: LoadState, t0: float, *, share: float, phase: float) -> None:
+def start_pacing(state: LoadState, t0: float, *, share: float, phase: float) -> None:
+    """One schedule per journey with a share of the plan, and the process's pacer over them."""
     shape, demand = state.shape, state.demand
     assert shape is not None and demand is not None
 
@@ -78,17 +79,21 @@ def make_schedules(state: LoadState, t0: float, *, share: float, phase: float) -
 
         return rate_at
 
-    state.schedules = {
+    schedules = {
         j.journey: Schedule(rate_for(j.journey), t0, share=share, phase=phase) for j in demand.journeys if j.share > 0
     }
+    state.pacer = Pacer(schedules, t0)
+    state.pacer.start()
 
 
-def close_schedules(state: LoadState, end: float) -> None:
+def stop_pacing(state: LoadState, end: float) -> None:
     """Every intended start the generator never made becomes a missed iteration row."""
+    if state.pacer is None:
+        return
+    pacer, state.pacer = state.pacer, None
     rows = state.outbox.rows["iterations"]
-    for journey, schedule in state.schedules.items():
-        for slot in schedule.unserved(end):
+    for journey, missed in pacer.close(end).items():
+        for slot in missed:
             iteration = f"{state.worker}/{journey}/{slot.seq}"
             waited_ms = (end - slot.intended) * 1000  # how long it had waited when the run ended
             rows.append((iteration, journey, state.worker, slot.intended, None, None, waited_ms, True))
-    state.schedules = {}

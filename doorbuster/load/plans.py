@@ -141,9 +141,12 @@ class RatePlan:
             self.completed = True
             return None
         users = self.users_at(point)
-        self.timeline.append((time.time(), point.planned_rps, users, point.stage, point.multiplier, point.phase))
-        # Spawn the whole change within about a second: the pool must be there when the plan is.
+        self.record(point, users)
         return users, float(max(20, users))
+
+    def record(self, point: PlanPoint, users: int) -> None:
+        """A row of planned_rate.csv: the plan at this tick and the users asked for."""
+        self.timeline.append((time.time(), point.planned_rps, users, point.stage, point.multiplier, point.phase))
 
 
 def _steps(value: Any) -> tuple[float, ...]:

@@ -18,6 +18,7 @@ from typing import IO, Any
 from doorbuster.runfolder import (
     GENERATOR,
     GENERATOR_COLUMNS,
+    GENERATOR_POOL_COLUMNS,
     ITERATION_COLUMNS,
     ITERATIONS,
     LEDGER,
@@ -37,7 +38,7 @@ KINDS = ("requests", "iterations", "ledger", "generator", "planned")
 _CSV_FILES = {
     "iterations": (ITERATIONS, ITERATION_COLUMNS),
     "ledger": (LEDGER, LEDGER_COLUMNS),
-    "generator": (GENERATOR, GENERATOR_COLUMNS),
+    "generator": (GENERATOR, GENERATOR_COLUMNS + GENERATOR_POOL_COLUMNS),
     "planned": (PLANNED_RATE, PLANNED_RATE_COLUMNS),
 }
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from doorbuster.load.pacing import Schedule
+from doorbuster.load.pacing import Pacer, Pressure
 from doorbuster.load.plans import Demand, RatePlan
+from doorbuster.load.pool import ElasticPool
 from doorbuster.load.profile import Profile
 from doorbuster.load.recording import Outbox, RunRecorder
 
@@ -23,7 +24,9 @@ class LoadState:
         self.profile: Profile | None = None
         self.shape: RatePlan | None = None  # None: closed model (no --shape)
         self.demand: Demand | None = None
-        self.schedules: dict[str, Schedule] = {}
+        self.pacer: Pacer | None = None  # open model, while a test runs
+        self.pool: ElasticPool | None = None  # the process that sizes the pool (local, master)
+        self.worker_pressure: dict[str, Pressure] = {}  # master: each worker's last sample
         self.outbox = Outbox()
         self.recorder: RunRecorder | None = None
         self.started_at: float | None = None
@@ -41,6 +44,18 @@ class LoadState:
     @property
     def open_model(self) -> bool:
         return self.shape is not None
+
+    def pressure(self) -> Pressure:
+        """How the pool keeps up, over every journey of this process (master: of its workers)."""
+        total = Pressure()
+        if self.pacer is not None:
+            for part in self.pacer.pressure().values():
+                # late starts count where no user of their journey is free (others cannot help),
+                # idle users where their journey has nothing late
+                total += Pressure(0, part.late) if part.idle == 0 else Pressure(part.idle, 0)
+        for part in self.worker_pressure.values():
+            total += part
+        return total
 
 
 def load_state(environment: Any) -> LoadState:

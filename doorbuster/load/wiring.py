@@ -30,7 +30,8 @@ from doorbuster.load.guards import PARENT_ENV, abort_if_nothing_succeeds, quit_w
 from doorbuster.load.locust_shape import PlannedShape
 from doorbuster.load.messages import FLUSH_S, MSG_FINAL, collect_finals, register_master, register_worker
 from doorbuster.load.meta import run_meta
-from doorbuster.load.planning import build_plan, close_schedules, make_schedules, set_weights
+from doorbuster.load.planning import build_plan, set_weights, start_pacing, stop_pacing
+from doorbuster.load.pool import ElasticPool
 from doorbuster.load.recording import Outbox, RunRecorder
 from doorbuster.load.request_rows import request_listener
 from doorbuster.load.safety import check_target
@@ -72,7 +73,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     state.worker = f"{socket.gethostname()}:{os.getpid()}"
     state.outbox = Outbox()
     environment.events.request.add_listener(request_listener(state))
-    gevent.spawn(sample_generator, state)
+    gevent.spawn(sample_generator, environment, state)
     if os.environ.get(PARENT_ENV):
         gevent.spawn(quit_when_orphaned, runner, os.getppid())
     if isinstance(runner, WorkerRunner):
@@ -98,7 +99,8 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     state.profile, state.demand, state.shape, state.recorder = profile, demand, plan, recorder
     set_weights(environment.user_classes, demand)
     if plan is not None:
-        shape = PlannedShape(plan)
+        state.pool = ElasticPool(profile.max_users)
+        shape = PlannedShape(plan, state.pool, state.pressure)
         shape.runner = runner
         environment.shape_class = shape
     opts.run_dir = str(recorder.run_dir)
@@ -151,11 +153,12 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         opts.doorbuster_t0 = now
         opts.doorbuster_workers = max(1, runner.worker_count)
         state.processes = opts.doorbuster_workers
+        state.worker_pressure = {}
         state.expected_workers = {c.id for c in runner.clients.all}
         return
     if state.role == "local":
         if state.shape is not None:
-            make_schedules(state, now, share=1.0, phase=0.5)
+            start_pacing(state, now, share=1.0, phase=0.5)
         return
     # worker: the custom options have just arrived from the master
     try:
@@ -168,7 +171,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     t0 = float(getattr(opts, "doorbuster_t0", now) or now)
     workers = max(1, int(getattr(opts, "doorbuster_workers", 1) or 1))
     index = max(0, int(getattr(runner, "worker_index", 0) or 0)) % workers
-    make_schedules(state, t0, share=1.0 / workers, phase=(index + 0.5) / workers)
+    start_pacing(state, t0, share=1.0 / workers, phase=(index + 0.5) / workers)
 
 
 @events.test_stop.add_listener
@@ -178,12 +181,12 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     state.ended_at = end
     if state.role == "worker":
         if not state.final_sent:
-            close_schedules(state, end)
+            stop_pacing(state, end)
             state.final_sent = True
             environment.runner.send_message(MSG_FINAL, state.outbox.drain())
         return
     if state.role == "local":
-        close_schedules(state, end)
+        stop_pacing(state, end)
     else:
         collect_finals(environment.runner, state)
     _drain_into_recorder(state)

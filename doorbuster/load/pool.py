@@ -1,0 +1,49 @@
+"""The user pool of the open model: sized from the plan, grown when starts wait for a free user.
+
+The plan's users come from Little's law with headroom (doorbuster.load.plans.Demand). When the
+shop slows down every user is busy and due starts wait (Pressure.late with no idle user): the
+pool grows, up to the profile's `max_users` (k6's maxVUs), and shrinks back once users idle
+again. Hitting the cap means the generator could not offer the plan: the run cannot vouch for
+the shop, and generator.csv says so (`cap_hit`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from doorbuster.load.pacing import Pressure
+
+__all__ = ["ElasticPool"]
+
+_CALM_TICKS = 3  # ticks with idle users and nothing late before the pool shrinks
+_IDLE_SHARE = 0.25  # "idle" means more than this share of the pool waiting for a start
+
+
+class ElasticPool:
+    def __init__(self, max_users: int) -> None:
+        self.max_users = max_users
+        self.extra = 0  # users above the plan's own count
+        self.cap_hit = False
+        self.size = 0
+        self._calm = 0
+
+    def resize(self, planned: int, pressure: Pressure) -> int:
+        """The pool size for this tick, from the plan's users and how the pool kept up."""
+        current = planned + self.extra
+        if pressure.late > 0:  # starts of a journey whose users are all busy
+            # each late start needs a user; at most double per tick, so a stall does not explode
+            self.extra += min(max(1, pressure.late), max(1, current))
+            self._calm = 0
+        elif pressure.late == 0 and pressure.idle > _IDLE_SHARE * current and self.extra:
+            self._calm += 1
+            if self._calm >= _CALM_TICKS:
+                self.extra -= max(1, math.ceil(self.extra / 4))
+                self._calm = 0
+        else:
+            self._calm = 0
+        wanted = planned + self.extra
+        self.cap_hit = wanted > self.max_users
+        self.size = min(wanted, self.max_users)
+        # growing past the cap helps nobody: hold the extra where the cap is
+        self.extra = max(0, min(self.extra, self.max_users - planned))
+        return self.size
