@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
 HOLD_S = float(os.environ.get("BENCH_LOAD_HOLD", "20"))
 RATE = float(os.environ.get("BENCH_LOAD_RATE", "60"))  # req/s of the cost comparison
-WARMUP_S = 10.0
+# ...and again at a rate where the generator's cost limits what one machine can offer (0: skip)
+HIGH_RATE = float(os.environ.get("BENCH_LOAD_HIGH_RATE", "400"))
+WARMUP_S = 5.0  # after the first requests are counted
 SERVICES = "gateway,catalog,inventory,orders,payments,legacy"
 
 BARE = textwrap.dedent(
@@ -105,6 +107,22 @@ def _requests_between(history_csv: Path, start: float, end: float) -> int:
     return int((after.iloc[-1] if len(after) else 0) - (before.iloc[-1] if len(before) else 0))
 
 
+def _wait_for_load(history_csv: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Until Locust has counted requests: on a busy machine its start-up alone takes seconds,
+    and a window that includes it would charge the imports to the requests."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if history_csv.exists():
+            try:
+                history = pd.read_csv(history_csv)
+            except (pd.errors.EmptyDataError, pd.errors.ParserError):
+                history = pd.DataFrame()
+            if len(history) and (history[history["Name"] == "Aggregated"]["Total Request Count"] > 0).any():
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"no requests counted in {history_csv} within {timeout:.0f} s")
+
+
 WAKEUPS: dict[str, float] = {}  # voluntary context switches per request, by run
 
 
@@ -113,6 +131,7 @@ def _measure(cmd: list[str], run_dir: Path) -> tuple[float, int]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         ps = psutil.Process(proc.pid)
+        _wait_for_load(run_dir / "locust_stats_history.csv", proc)
         time.sleep(WARMUP_S)
         start, cpu0, ctx0 = time.time(), sum(ps.cpu_times()[:2]), ps.num_ctx_switches().voluntary
         time.sleep(WINDOW_S)
@@ -136,20 +155,21 @@ def _locust(locustfile: Path, host: str, run_dir: Path, *extra: str) -> list[str
     ]  # fmt: skip
 
 
-def _cost(host: str, tmp: Path) -> tuple[float, float]:
-    run_time = WARMUP_S + WINDOW_S + 2
-    journeys_dir = tmp / "journeys"
+def _cost(host: str, tmp: Path, rate: float) -> tuple[float, float]:
+    WAKEUPS.clear()
+    run_time = WARMUP_S + WINDOW_S + 15  # start-up on a busy machine included
+    journeys_dir = tmp / f"journeys-{rate:g}"
     journeys_cmd = _locust(
         ROOT / "locustfile.py", host, journeys_dir,
-        "--shape", "steady", "--shape-args", f"multiplier={RATE / 40:g},duration={run_time:g}",
+        "--shape", "steady", "--shape-args", f"multiplier={rate / 40:g},duration={run_time:g}",
         "--run-dir", str(journeys_dir),
     )  # fmt: skip
     journeys_cpu, journeys_n = _measure(journeys_cmd, journeys_dir)
 
     users = 20
     bare_file = tmp / "bare_locustfile.py"
-    bare_file.write_text(BARE.format(paths=_bare_paths(host), per_user=RATE / users))
-    bare_dir = tmp / "bare"
+    bare_file.write_text(BARE.format(paths=_bare_paths(host), per_user=rate / users))
+    bare_dir = tmp / f"bare-{rate:g}"
     bare_dir.mkdir()
     bare_cmd = _locust(bare_file, host, bare_dir, "-u", str(users), "-r", str(users), "--run-time", f"{run_time:g}s")
     bare_cpu, bare_n = _measure(bare_cmd, bare_dir)
@@ -157,8 +177,8 @@ def _cost(host: str, tmp: Path) -> tuple[float, float]:
     paced_file = tmp / "paced_locustfile.py"
     paced_file.write_text(PACED.format(paths=_bare_paths(host)))
     paced_profile = tmp / "paced.json"
-    paced_profile.write_text(json.dumps({"one_x_rps": RATE, "mix": {"bare": 1}, "think_time_s": {"min": 0, "max": 0}}))
-    paced_dir = tmp / "paced"
+    paced_profile.write_text(json.dumps({"one_x_rps": rate, "mix": {"bare": 1}, "think_time_s": {"min": 0, "max": 0}}))
+    paced_dir = tmp / f"paced-{rate:g}"
     paced_cmd = _locust(
         paced_file, host, paced_dir,
         "--traffic-profile", str(paced_profile), "--shape-args", f"duration={run_time:g}", "--run-dir", str(paced_dir),
@@ -237,7 +257,10 @@ def main() -> int:
                 return 1
             host = json.loads((shop_dir / "runtime.json").read_text())["storefront_url"].rstrip("/")
             print(f"CPU per request at {RATE:g} req/s, {WINDOW_S:g} s windows:")
-            journeys_ms, bare_ms = _cost(host, tmp)
+            journeys_ms, bare_ms = _cost(host, tmp, RATE)
+            if HIGH_RATE:
+                print(f"\nCPU per request at {HIGH_RATE:g} req/s, {WINDOW_S:g} s windows:")
+                _cost(host, tmp, HIGH_RATE)
             print(f"\nramp 1x → 5x → 10x of the default profile (1x = 40 req/s), {HOLD_S:g} s a step:")
             _ramp(host, tmp)
         finally:
