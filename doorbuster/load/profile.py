@@ -53,7 +53,7 @@ class Search(_Strict):
 class Pacing(_Strict):
     headroom: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.5
     expected_latency_ms: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 80.0
-    max_users: Annotated[StrictInt, Field(ge=1)] = 1000  # the elastic pool's cap (k6's maxVUs)
+    max_users: Annotated[StrictInt, Field(ge=1)] = 5000  # the elastic pool's cap (k6's maxVUs)
 
 
 class ProfileDocument(_Strict):
@@ -89,7 +89,7 @@ class Profile:
     search_typo_share: float = 0.1
     headroom: float = 1.5
     expected_latency_ms: float = 80.0
-    max_users: int = 1000  # per run: the elastic pool's cap (k6's maxVUs)
+    max_users: int = 5000  # per run: the elastic pool's cap (k6's maxVUs)
     source: str = "<dict>"
 
     @property
