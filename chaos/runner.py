@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from chaos.verdict import INTERRUPTED, Verdict, judge
+from doorbuster.runfolder import CHAOS_DIR, CHAOS_JOURNAL, CHAOS_LOG, CHAOS_VERDICT
 
 __all__ = ["EXPERIMENTS_DIR", "ExperimentError", "RunRequest", "find_experiment", "list_experiments", "run_experiment"]
 
@@ -49,15 +50,15 @@ class RunRequest:
 
     @property
     def journal(self) -> Path:
-        return self.run_dir / "chaos" / f"{self.stem}.journal.json"
+        return self.run_dir / CHAOS_DIR / CHAOS_JOURNAL.format(name=self.stem)
 
     @property
     def log(self) -> Path:
-        return self.run_dir / "chaos" / f"{self.stem}.log"
+        return self.run_dir / CHAOS_DIR / CHAOS_LOG.format(name=self.stem)
 
     @property
     def verdict_file(self) -> Path:
-        return self.run_dir / "chaos" / f"{self.stem}.verdict.json"
+        return self.run_dir / CHAOS_DIR / CHAOS_VERDICT.format(name=self.stem)
 
 
 def list_experiments() -> list[Path]:
