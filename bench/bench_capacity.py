@@ -79,7 +79,7 @@ class CpuSampler(threading.Thread):
     def __init__(self, root: int, run: Path) -> None:
         super().__init__(daemon=True)
         self.root = root
-        self.run = str(run)
+        self.run_dir = str(run)
         self.rows: list[dict[str, float | str]] = []
         self.stopped = threading.Event()
         self._seen: dict[int, tuple[psutil.Process, float]] = {}
@@ -94,7 +94,7 @@ class CpuSampler(threading.Thread):
         # (other shops on the machine are the others' load, not ours)
         for proc in psutil.process_iter(["cmdline"]):
             cmd = " ".join(proc.info["cmdline"] or ())
-            if "retailflow.runtime.supervisor" in cmd and self.run in cmd:
+            if "retailflow.runtime.supervisor" in cmd and self.run_dir in cmd:
                 with contextlib.suppress(psutil.Error):
                     procs += [proc, *proc.children(recursive=True)]
         return list({p.pid: p for p in procs}.values())
