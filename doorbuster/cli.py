@@ -20,7 +20,7 @@ __all__ = ["main"]
 # Modules that contribute sub-commands, in the order `--help` lists them.
 COMMAND_MODULES = (
     "doorbuster.gameday",
-    "retailflow.runtime.cli",
+    "doorbuster.shop",
     "retailflow.audit.cli",
     "scenarios._cli",
     "reports.cli",
