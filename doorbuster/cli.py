@@ -21,7 +21,7 @@ __all__ = ["main"]
 COMMAND_MODULES = (
     "doorbuster.gameday",
     "doorbuster.shop",
-    "retailflow.audit.cli",
+    "doorbuster.audit",
     "scenarios._cli",
     "reports.cli",
 )
