@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from bench._drive import drive, get_ok
-from fixtures.catalog import generate
+from retailflow.seed.catalog import generate
 
 
 def _free_port() -> int:
@@ -34,7 +34,7 @@ def _free_port() -> int:
 def main() -> int:
     started = time.perf_counter()
     catalog = generate()
-    print(f"fixtures.generate(10,000 products): {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(f"seed.generate(10,000 products): {(time.perf_counter() - started) * 1000:.0f} ms")
 
     rng = random.Random(1)
     skus = [p.sku for p in catalog.products]

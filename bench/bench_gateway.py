@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from bench._drive import drive, get_ok
-from fixtures.catalog import generate
+from retailflow.seed.catalog import generate
 from tests.support.processes import run_service
 
 PRODUCTS = 2000
