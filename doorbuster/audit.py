@@ -31,8 +31,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Read the shop's stores directly and check that no order was lost, none confirmed or "
             "captured twice, stock is conserved and never negative, the legacy store agrees with "
-            "inventory, and order projections equal their event-log replay. Exit 0 clean, 1 an "
-            "invariant broken, 2 bad input, 4 a store unreachable."
+            "inventory, and order projections equal their event-log replay."
         ),
     )
     parser.add_argument("--ledger", type=Path, help="ledger.csv of the orders confirmed to clients")

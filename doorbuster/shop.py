@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         "up",
         help="start the RetailFlow shop on the local pod runtime",
         description="Start every RetailFlow service as replica processes on loopback, wait until all are "
-        "ready and print the storefront URL. Exit 4 if the shop is not ready in time.",
+        "ready and print the storefront URL.",
     )
     add_arguments(up, data_dir_required=False)
     up.add_argument(
