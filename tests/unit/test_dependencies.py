@@ -62,7 +62,7 @@ def test_imports_point_one_way(folder: str) -> None:
 
 
 def test_a_module_name_maps_to_its_folder_before_and_after_the_packaging_rename() -> None:
-    assert folder_of("reports.checks") == folder_of("doorbuster.reports.checks") == "reports"
+    assert folder_of("reports.checks") == folder_of("doorbuster.reports.checks") == "reports"  # rename: keep
     assert folder_of("doorbuster.errors") == "doorbuster"
     assert folder_of("doorbuster") == "doorbuster"
     assert folder_of("retailflow.contracts") == "retailflow"
