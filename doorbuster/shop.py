@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any
 
+from doorbuster.durations import DurationError, duration_arg, parse_duration
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, DoorbusterError
 from retailflow.runtime import launch
 from retailflow.runtime.errors import NotReady, NotRunning, PodRuntimeError
@@ -34,14 +35,18 @@ def register(subparsers: Any) -> None:
     )
     add_arguments(up, data_dir_required=False)
     up.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds to wait for every pod to be ready (default 120)"
-    )
+        "--timeout", type=duration_arg("--timeout"), default=120.0,
+        help="how long to wait for every pod to be ready (default 120s)",
+    )  # fmt: skip
     up.add_argument("--foreground", action="store_true", help="run the supervisor in this process until Ctrl-C")
     up.set_defaults(func=cmd_up)
 
     down = subparsers.add_parser("down", help="stop the shop and wait until its processes are gone")
     add_data_dir_argument(down, required=False)
-    down.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the processes to exit")
+    down.add_argument(
+        "--timeout", type=duration_arg("--timeout"), default=30.0,
+        help="how long to wait for the processes to exit (default 30s)",
+    )  # fmt: skip
     down.set_defaults(func=cmd_down)
 
     status = subparsers.add_parser("status", help="services, pods and links of the running shop")
@@ -52,6 +57,11 @@ def register(subparsers: Any) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Start the shop (detached unless --foreground) and print its storefront URL once ready."""
+    try:
+        # The suite's one duration grammar; the runtime is handed plain seconds.
+        args.ttl = str(parse_duration(args.ttl, what="--ttl"))
+    except DurationError as exc:
+        raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
     try:
         options = launch.checked_options(args)
         if args.foreground:
