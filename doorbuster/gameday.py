@@ -3,7 +3,7 @@
     shop up (unless --target) → load (a shape) → audit → shop down → report
 
 Each stage is the suite's own sub-command run as a child process, and the run folder is the
-only thing they share (shared/DESIGN.md, "Data flow"), so a stage that fails or is
+only thing they share (docs/architecture.md, "The run folder"), so a stage that fails or is
 interrupted still leaves what it measured and the report is written from whatever is there.
 The shop is always taken down, whatever happens.
 """

@@ -1,4 +1,4 @@
-"""The invariants of shared/DESIGN.md as pure functions of a store snapshot and a client ledger.
+"""The shop's invariants (audit.json in docs/contracts.md) as pure functions of a store snapshot and a ledger.
 
 Each returns a `Verdict`; `details` lists the violating orders, SKUs or rows (capped, with the
 full count in `violations`), so a reader of audit.json sees what broke, not just that it broke.
