@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI: build the wheel, install it into a fresh virtual environment, and from there start the
-# shop, run a 10-second load against it and write the report. Everything runs outside the
-# checkout, so no folder of the repository can stand in for what the wheel failed to install.
+# shop, run a 10-second load against it, audit the shop and write the report. Everything runs
+# outside the checkout, so no folder of the repository can stand in for what the wheel failed
+# to install.
 #
 #   scripts/check-wheel.sh            # needs network access for the dependencies (pip)
 #   KEEP=1 scripts/check-wheel.sh     # keep the scratch folder to look at the run
@@ -75,6 +76,9 @@ echo "storefront: $URL"
 
 step "a ${LOAD_S}-second load"
 "$VENV/bin/doorbuster" load --host "$URL" --profile ci --shape steady --run-time "${LOAD_S}s" --run-dir "$RUN"
+
+step "the audit of what the load confirmed"
+"$VENV/bin/doorbuster" audit --data-dir "$SHOP" --ledger "$RUN/ledger.csv" --out "$RUN/audit.json"
 
 step "the report"
 set +e
