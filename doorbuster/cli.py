@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "retailflow.audit.cli",
     "scenarios._cli",
     "reports.cli",
+    "doorbuster.deploy",
 )
 
 
