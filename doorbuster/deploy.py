@@ -35,12 +35,13 @@ def deploy_root(explicit: str | None = None) -> Path:
 
 
 def overlays(root: Path) -> dict[str, Path]:
-    """Every buildable kustomization by name: the overlays, plus `base` and `load`."""
+    """Every buildable kustomization by name: the overlays, plus `base`, `load` and `chaos`."""
     found = {"base": root / "base"}
     for path in sorted((root / "overlays").glob("*/kustomization.yaml")):
         found[path.parent.name] = path.parent
-    if (root / "load" / "kustomization.yaml").is_file():
-        found["load"] = root / "load"
+    for extra in ("load", "chaos"):
+        if (root / extra / "kustomization.yaml").is_file():
+            found[extra] = root / extra
     return found
 
 
@@ -90,8 +91,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="print the manifests of an overlay (through `kubectl kustomize`)",
         description=(
             "Print the manifests of one kustomization of deploy/: the overlays in-cluster (stores as "
-            "StatefulSets) and managed-stores (stores from your Secret), base, or load (Locust "
-            "master/workers). Needs kubectl. Pipe into `kubectl apply -f -`, or diff it."
+            "StatefulSets) and managed-stores (stores from your Secret), base, load (Locust "
+            "master/workers) or chaos (what the chaos platform may do). Needs kubectl. Pipe into "
+            "`kubectl apply -f -`, or diff it."
         ),
     )
     render.add_argument(

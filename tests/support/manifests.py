@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 DEPLOY = REPO_DEPLOY
-OVERLAYS = tuple(overlays(DEPLOY))  # base, in-cluster, managed-stores, load
-SHOP_OVERLAYS = tuple(name for name in OVERLAYS if name not in ("base", "load"))
+OVERLAYS = tuple(overlays(DEPLOY))  # base, in-cluster, managed-stores, load, chaos
+SHOP_OVERLAYS = tuple(name for name in OVERLAYS if name not in ("base", "load", "chaos"))
 
 
 def require_kubectl() -> str:

@@ -28,7 +28,7 @@ def test_kubectl_is_recent_enough_for_the_kustomize_features_used() -> None:
 
 
 def test_every_overlay_is_found() -> None:
-    assert set(OVERLAYS) == {"base", "in-cluster", "managed-stores", "load"}
+    assert set(OVERLAYS) == {"base", "in-cluster", "managed-stores", "load", "chaos"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -65,7 +65,7 @@ def test_an_unknown_overlay_is_refused_naming_the_choices(capsys: pytest.Capture
     assert main(["deploy", "render", "--overlay", "prod"]) == 2
     err = capsys.readouterr().err
     assert "--overlay 'prod' is not in" in err
-    assert "choose from base, in-cluster, managed-stores, load" in err
+    assert "choose from base, in-cluster, managed-stores, load, chaos" in err
 
 
 def test_a_folder_without_manifests_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
