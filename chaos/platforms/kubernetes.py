@@ -288,7 +288,7 @@ class KubernetesPlatform(Platform):
             )
             pods = self._list_pods(self.selector(service))
             want = current.spec.replicas or 0
-            status = current.status
+            status = current.status or client.V1DeploymentStatus()
             done = (
                 (status.observed_generation or 0) >= (current.metadata.generation or 0)
                 and (status.updated_replicas or 0) == want

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import kmock
 import pytest
 from chaoslib.exceptions import ActivityFailed
 
@@ -303,3 +304,135 @@ def test_stop_scales_to_zero_keeping_the_count_and_start_scales_back(cluster: Em
     cluster.forget()
     platform.start_service("notifications")  # safe on a running service
     assert cluster.calls("PATCH") == []
+
+
+def restart_rollout(cluster: EmulatedCluster, service: str) -> None:
+    """Play the Deployment controller for one rollout: new pods replace the old, the status follows."""
+
+    def rollout(request: Any) -> Any:
+        if request.name != service or "template" not in (request.data.get("spec") or {}):
+            return cluster.get("Deployment", request.name)  # not a restart of this service
+        pods = [
+            k for k, o in cluster.emulator.objects.items() if k[2].startswith(f"{service}-5d8f9c-") and not o.deleted
+        ]
+        for key in pods:
+            cluster.emulator.objects[key].delete()
+        deployment = cluster.get("Deployment", service)
+        for i in range(deployment["spec"]["replicas"]):
+            cluster.add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{service}-77aa00-{i}",
+                        "namespace": "retailflow",
+                        "labels": deployment["spec"]["template"]["metadata"]["labels"],
+                    },
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                }
+            )
+        deployment["metadata"]["generation"] = 2
+        deployment["status"] = {"observedGeneration": 2, "updatedReplicas": 3, "readyReplicas": 3, "replicas": 3}
+        cluster.add(deployment)
+        return deployment
+
+    cluster.emulator["patch", kmock.resource("apps", "v1", "deployments")] << rollout
+
+
+def test_a_rolling_restart_is_kubectls_restart_annotation_and_waits_for_the_rollout(cluster: EmulatedCluster) -> None:
+    restart_rollout(cluster, "catalog")
+    steps = platform_for(CONFIG).rolling_restart("catalog", timeout_s=10)
+    assert [(s.old, s.new) for s in steps] == [(f"catalog-5d8f9c-{i}", f"catalog-77aa00-{i}") for i in range(3)]
+    patch = next(r for r in cluster.requests() if str(r.method.value).upper() == "PATCH")
+    assert patch.url.path == "/apis/apps/v1/namespaces/retailflow/deployments/catalog"
+    assert "kubectl.kubernetes.io/restartedAt" in patch.data["spec"]["template"]["metadata"]["annotations"]
+    assert cluster.calls("DELETE") == []  # the Deployment replaces the pods, not the platform
+
+
+def test_a_rolling_restart_that_never_finishes_fails_within_its_bound(cluster: EmulatedCluster) -> None:
+    with pytest.raises(ActivityFailed, match=r"rolling restart of catalog did not finish within 1.5 s"):
+        platform_for(CONFIG).rolling_restart("catalog", timeout_s=1.5)
+
+
+def test_heal_everything_undoes_every_kind_of_fault_from_a_fresh_process(mesh_cluster: EmulatedCluster) -> None:
+    injector = platform_for(CONFIG)
+    injector.slow_link("inventory->legacy", 300, expires_in_s=60)
+    platform_for({**CONFIG, "chaos_mesh": "false"}).cut_link("orders->payments", "blackhole", expires_in_s=60)
+    injector.stop_service("notifications", expires_in_s=60)
+    assert len(mesh_cluster.names("NetworkChaos")) == 1
+    healed = platform_for(CONFIG).heal_everything()
+    assert healed[0] == "re-created NetworkPolicy orders-to-payments"
+    assert healed[1].startswith("deleted NetworkChaos doorbuster-inventory-to-legacy-delay-")
+    assert healed[2] == "scaled Deployment notifications back to 3"
+    assert mesh_cluster.names("NetworkChaos") == [] and mesh_cluster.names("ConfigMap") == []
+    assert mesh_cluster.get("Deployment", "notifications")["spec"]["replicas"] == 3
+    assert mesh_cluster.get("NetworkPolicy", "orders-to-payments") is not None
+    assert platform_for(CONFIG).heal_everything() == []  # nothing left
+
+
+def test_the_audit_says_what_it_needs_to_reach_the_stores(
+    cluster: EmulatedCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RF_DB_URL", raising=False)
+    monkeypatch.delenv("RF_LEGACY_DB_URL", raising=False)
+    with pytest.raises(ActivityFailed, match="set configuration db_url and legacy_db_url"):
+        platform_for(CONFIG).audit([], timeout_s=10)
+
+
+# -- RBAC: deploy/chaos grants what the platform does -------------------------------------------------
+
+VERBS = {"POST": "create", "DELETE": "delete", "PATCH": "patch", "PUT": "update"}
+
+
+def rbac_rules() -> list[tuple[str | None, dict[str, Any]]]:
+    """(namespace the rule applies in, or None for a ClusterRole; the rule)."""
+    found = []
+    for obj in objects("chaos"):
+        if obj["kind"] in ("Role", "ClusterRole"):
+            for rule in obj["rules"]:
+                found.append((obj["metadata"].get("namespace"), rule))
+    return found
+
+
+def permitted(request: Any, rules: list[tuple[str | None, dict[str, Any]]]) -> bool:
+    path = request.url.path
+    method = str(request.method.value).upper()
+    if path == "/version" or (path.startswith("/apis/") and path.count("/") == 3):
+        return True  # discovery and /version: every user may (system:discovery, system:public-info-viewer)
+    if request.resource is None or request.resource.plural is None:
+        group, plural, namespace, name = "", "namespaces", None, path.rsplit("/", 1)[1]
+    else:
+        group, plural = request.resource.group or "", request.resource.plural
+        namespace, name = request.namespace, request.name
+    verb = VERBS.get(method) or ("get" if name else "list")
+    for rule_ns, rule in rules:
+        if rule_ns is not None and rule_ns != namespace:
+            continue
+        granted = group in rule["apiGroups"] and plural in rule["resources"] and verb in rule["verbs"]
+        if granted and (not rule.get("resourceNames") or name in rule["resourceNames"]):
+            return True
+    return False
+
+
+def test_the_chaos_rbac_grants_every_call_the_platform_makes(mesh_cluster: EmulatedCluster) -> None:
+    restart_rollout(mesh_cluster, "catalog")
+    terminate_pods(service="orders", configuration=CONFIG)
+    partition_link(link="inventory->legacy", duration_s=0.1, configuration=CONFIG)
+    partition_link(link="orders->payments", duration_s=0.1, configuration={**CONFIG, "chaos_mesh": "false"})
+    slow_link(link="inventory->legacy", latency_ms=100, duration_s=0.1, configuration=CONFIG)
+    platform = platform_for(CONFIG)
+    platform.stop_service("notifications", expires_in_s=30)
+    platform.links()
+    platform.heal_everything()
+    platform.rolling_restart("catalog", timeout_s=10)
+    rules = rbac_rules()
+    denied = sorted(
+        {(str(r.method.value).upper(), r.url.path) for r in mesh_cluster.requests() if not permitted(r, rules)}
+    )
+    assert denied == []
+
+
+def test_the_rbac_check_would_catch_a_missing_grant(mesh_cluster: EmulatedCluster) -> None:
+    partition_link(link="orders->payments", duration_s=0.1, configuration={**CONFIG, "chaos_mesh": "false"})
+    rules = [(ns, r) for ns, r in rbac_rules() if "networkpolicies" not in r["resources"]]
+    assert any(not permitted(r, rules) for r in mesh_cluster.requests())
