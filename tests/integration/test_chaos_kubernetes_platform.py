@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import kmock
 import pytest
+import requests
 from chaoslib.exceptions import ActivityFailed
 
 from chaos.link.actions import partition_link, slow_link
@@ -436,3 +437,28 @@ def test_the_rbac_check_would_catch_a_missing_grant(mesh_cluster: EmulatedCluste
     partition_link(link="orders->payments", duration_s=0.1, configuration={**CONFIG, "chaos_mesh": "false"})
     rules = [(ns, r) for ns, r in rbac_rules() if "networkpolicies" not in r["resources"]]
     assert any(not permitted(r, rules) for r in mesh_cluster.requests())
+
+
+# -- the payment provider, through a real payments service -------------------------------------------
+
+
+def test_a_provider_fault_goes_through_the_payments_admin_api_and_the_heal_restores_it(
+    cluster: EmulatedCluster, tmp_path: Path
+) -> None:
+    from tests.support.processes import run_service
+
+    with run_service("payments", tmp_path, {"RF_DATA_DIR": str(tmp_path)}) as (payments,):
+        requests.put(payments.url + "/admin/provider", json={"latency_ms": 15, "failure_rate": 0.0}, timeout=10)
+        config = {**CONFIG, "service_urls": {"payments": payments.url}}
+        platform_for(config).set_provider_fault(latency_ms=900, failure_rate=0.5, expires_in_s=30)
+        assert platform_for(config).provider_fault() == {"latency_ms": 900, "failure_rate": 0.5}
+        assert cluster.calls("POST") == [("POST", f"{NS}/configmaps")]  # the replaced settings, kept
+        platform_for(config).clear_provider_fault()  # a fresh instance, as a rollback is
+        assert requests.get(payments.url + "/admin/provider", timeout=10).json() == {
+            "latency_ms": 15,
+            "failure_rate": 0.0,
+        }
+        assert cluster.names("ConfigMap") == []
+        cluster.forget()
+        platform_for(config).clear_provider_fault()  # safe with no fault set: changes nothing
+        assert cluster.calls("POST", "DELETE") == []
