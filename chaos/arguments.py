@@ -7,12 +7,14 @@ value at fault, so a bad experiment fails with a sentence, not a traceback.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-__all__ = ["choice", "fraction", "names", "seconds", "whole"]
+__all__ = ["DEFAULT_EXPIRY_MARGIN_S", "choice", "expiry_s", "fraction", "names", "seconds", "whole"]
+
+DEFAULT_EXPIRY_MARGIN_S = 30.0
 
 
 def _number(value: Any, name: str) -> float:
@@ -68,3 +70,10 @@ def names(value: Any, name: str) -> list[str]:
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return list(value)
     raise ActivityFailed(f"argument {name}={value!r} must be a list of names")
+
+
+def expiry_s(duration_s: float, configuration: Mapping[str, Any] | None) -> float:
+    """When the platform heals a fault by itself: its planned duration plus the configuration's
+    `expiry_margin_s` (default 30 s), the time the rollbacks get before the dead-man switch acts."""
+    raw = (configuration or {}).get("expiry_margin_s", DEFAULT_EXPIRY_MARGIN_S)
+    return duration_s + seconds(raw, "configuration expiry_margin_s", minimum=0.5, maximum=3600)

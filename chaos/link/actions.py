@@ -8,13 +8,11 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import choice, names, seconds, whole
+from chaos.arguments import choice, expiry_s, names, seconds, whole
 from chaos.interrupts import activity, shielded
 from chaos.platforms import platform_for
 
 __all__ = ["heal_links", "partition_link", "slow_link"]
-
-EXPIRY_MARGIN_S = 30.0  # the platform heals by itself this long after the planned end
 
 
 @activity
@@ -44,7 +42,7 @@ def partition_link(
     try:
         for name in wanted:
             cut.append(name)  # before the call: a cut that answered late is healed too
-            platform.cut_link(name, mode, expires_in_s=duration + EXPIRY_MARGIN_S)
+            platform.cut_link(name, mode, expires_in_s=expiry_s(duration, configuration))
         time.sleep(duration)
     finally:
         with shielded():
@@ -71,7 +69,7 @@ def slow_link(
     platform = platform_for(configuration)
     started = time.monotonic()
     try:
-        platform.slow_link(link, latency, expires_in_s=duration + EXPIRY_MARGIN_S)
+        platform.slow_link(link, latency, expires_in_s=expiry_s(duration, configuration))
         time.sleep(duration)
     finally:
         with shielded():

@@ -7,14 +7,12 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import names, seconds
+from chaos.arguments import expiry_s, names, seconds
 from chaos.interrupts import activity, shielded
 from chaos.platforms import platform_for
 from chaos.selection import select_pods
 
 __all__ = ["freeze_pods", "terminate_pods", "thaw_pods"]
-
-EXPIRY_MARGIN_S = 30.0  # a frozen pod thaws by itself this long after the planned end
 
 
 @activity
@@ -71,7 +69,7 @@ def freeze_pods(
     chosen = select_pods(platform.pods(service), service=service, qty=qty, mode=mode, rand=rand, all=all)
     try:
         for pod in chosen:
-            platform.freeze_pod(pod, expires_in_s=duration + EXPIRY_MARGIN_S)
+            platform.freeze_pod(pod, expires_in_s=expiry_s(duration, configuration))
         time.sleep(duration)
     finally:
         with shielded():

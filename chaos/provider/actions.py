@@ -7,13 +7,11 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import fraction, seconds, whole
+from chaos.arguments import expiry_s, fraction, seconds, whole
 from chaos.interrupts import activity, shielded
 from chaos.platforms import platform_for
 
 __all__ = ["clear_provider_fault", "provider_fault"]
-
-EXPIRY_MARGIN_S = 30.0
 
 
 @activity
@@ -37,7 +35,7 @@ def provider_fault(
     platform = platform_for(configuration)
     started = time.monotonic()
     try:
-        platform.set_provider_fault(latency, rate, expires_in_s=duration + EXPIRY_MARGIN_S)
+        platform.set_provider_fault(latency, rate, expires_in_s=expiry_s(duration, configuration))
         time.sleep(duration)
     finally:
         with shielded():

@@ -7,13 +7,11 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import names, seconds
+from chaos.arguments import expiry_s, names, seconds
 from chaos.interrupts import activity, shielded
 from chaos.platforms import platform_for
 
 __all__ = ["rolling_restart", "start_services", "stop_service"]
-
-EXPIRY_MARGIN_S = 30.0
 
 
 @activity
@@ -46,7 +44,7 @@ def stop_service(
     platform = platform_for(configuration)
     started = time.monotonic()
     try:
-        platform.stop_service(service, expires_in_s=duration + EXPIRY_MARGIN_S)
+        platform.stop_service(service, expires_in_s=expiry_s(duration, configuration))
         time.sleep(duration)
     finally:
         with shielded():
