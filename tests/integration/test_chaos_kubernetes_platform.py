@@ -6,7 +6,6 @@ its namespace, Deployments and NetworkPolicies, and pods made from the pod templ
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,41 +21,13 @@ from chaos.platforms import NotSupported, platform_for
 from chaos.platforms.kubernetes_objects import DEFAULT_LABEL_SELECTOR
 from chaos.pod.actions import terminate_pods
 from tests.support.chaos_mesh import validate_network_chaos
-from tests.support.kube_api import EmulatedCluster, emulated_cluster
+from tests.support.kube_api import EmulatedCluster, emulated_cluster, seed
 from tests.support.manifests import objects
 
 NS = "/api/v1/namespaces/retailflow"
 POLICY = "/apis/networking.k8s.io/v1/namespaces/retailflow/networkpolicies"
 CHAOS = "/apis/chaos-mesh.org/v1alpha1/namespaces/retailflow/networkchaos"
 CONFIG = {"platform": "kubernetes"}
-
-
-def seed(cluster: EmulatedCluster, *, allowed: bool = True) -> None:
-    for obj in objects("in-cluster"):
-        kind = obj["kind"]
-        if kind == "Namespace":
-            obj = copy.deepcopy(obj)
-            if not allowed:
-                del obj["metadata"]["labels"]["doorbuster.io/chaos"]
-            cluster.add(obj)
-        elif kind in ("Deployment", "NetworkPolicy"):
-            cluster.add(obj)
-        if kind in ("Deployment", "StatefulSet"):
-            name = obj["metadata"]["name"]
-            for i in range(obj["spec"]["replicas"]):
-                pod_name = f"{name}-{i}" if kind == "StatefulSet" else f"{name}-5d8f9c-{i}"
-                cluster.add(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Pod",
-                        "metadata": {
-                            "name": pod_name,
-                            "namespace": "retailflow",
-                            "labels": obj["spec"]["template"]["metadata"]["labels"],
-                        },
-                        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
-                    }
-                )
 
 
 @pytest.fixture()

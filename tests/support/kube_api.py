@@ -8,6 +8,7 @@ client that trusts the server's filtering is tested as it would run against a re
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -20,9 +21,10 @@ import pytest
 import yaml
 from kmock._internal.apps import Server
 
+from tests.support.manifests import objects
 from tests.support.netpol import matches
 
-__all__ = ["Call", "EmulatedCluster", "emulated_cluster", "parse_selector"]
+__all__ = ["Call", "EmulatedCluster", "emulated_cluster", "parse_selector", "seed"]
 
 # kind -> (group, version, plural, namespaced)
 RESOURCES = {
@@ -197,3 +199,33 @@ def emulated_cluster(*, chaos_mesh: bool = False) -> Iterator[EmulatedCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def seed(cluster: EmulatedCluster, *, allowed: bool = True) -> None:
+    """The in-cluster overlay as applied: its namespace, Deployments and NetworkPolicies, and
+    ready pods made from the pod templates (`<deployment>-5d8f9c-<i>`, `<statefulset>-<i>`)."""
+    for obj in objects("in-cluster"):
+        kind = obj["kind"]
+        if kind == "Namespace":
+            obj = copy.deepcopy(obj)
+            if not allowed:
+                del obj["metadata"]["labels"]["doorbuster.io/chaos"]
+            cluster.add(obj)
+        elif kind in ("Deployment", "NetworkPolicy"):
+            cluster.add(obj)
+        if kind in ("Deployment", "StatefulSet"):
+            name = obj["metadata"]["name"]
+            for i in range(obj["spec"]["replicas"]):
+                pod_name = f"{name}-{i}" if kind == "StatefulSet" else f"{name}-5d8f9c-{i}"
+                cluster.add(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": pod_name,
+                            "namespace": "retailflow",
+                            "labels": obj["spec"]["template"]["metadata"]["labels"],
+                        },
+                        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                    }
+                )
