@@ -4,7 +4,6 @@ light load beside it, and a watcher that records what the runtime showed while t
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -192,7 +191,3 @@ class Watcher:
 
     def pods(self, service: str, key: str) -> set[Any]:
         return {p[key] for s in self.seen for p in s["pods"] if p["service"] == service}
-
-
-def env_with(**extra: str) -> dict[str, str]:
-    return {**os.environ, **extra}
