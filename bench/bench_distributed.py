@@ -152,7 +152,9 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
         "merged files": all((run_dir / f).is_file() for f in MERGED),
         "status": json.loads((run_dir / "meta.json").read_text()).get("status"),
         # Locust's own messages, without its summary tables
-        "log": "\n".join(line for line in err.splitlines() if line[:1] == "[" or "rror" in line)[-1200:],
+        "log": "\n".join(
+            line for line in err.splitlines() if (line[:1] == "[" or "rror" in line) and "spawn rate" not in line
+        )[-2000:],
     }
 
 
