@@ -97,9 +97,16 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
             subprocess.Popen(_locust(host, run_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         )
     elif name == "--processes 2":
+        # Locust's default port (5557) is shared by every run on the machine: a concurrent run's
+        # workers would join this master. The forked workers dial --master-port, the master binds
+        # --master-bind-port: one free port for both.
+        port = _free_port()
         procs.append(
             subprocess.Popen(
-                _locust(host, run_dir, "--processes", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                _locust(host, run_dir, "--processes", "2", "--master-bind-port", str(port), "--master-port", str(port)),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
         )
     else:
