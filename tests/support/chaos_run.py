@@ -21,7 +21,15 @@ import requests
 __all__ = ["ChaosOutcome", "Load", "Watcher", "chaos_argv", "run_chaos", "stop_tree"]
 
 # Short durations: a test shop on busy cores, and a suite that must stay quick.
-FAST = ("window_s=1", "settle_s=3", "recover_s=30", "fault_s=2", "converge_s=8", "catchup_s=30", "expiry_margin_s=5")
+FAST = (
+    "window_s=0.6",
+    "settle_s=3",
+    "recover_s=30",
+    "fault_s=1.5",
+    "converge_s=8",
+    "catchup_s=30",
+    "expiry_margin_s=5",
+)
 
 
 @dataclass
