@@ -48,7 +48,7 @@ def _locust(host: str, run_dir: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless", "--host", host,
         "--shape", "ramp", "--shape-args", f"hold={HOLD_S:g},ramp={RAMP_S:g}", "--run-dir", str(run_dir),
-        "--csv", str(run_dir / "locust"), "--csv-full-history", "--only-summary", "--loglevel", "WARNING", *extra,
+        "--csv", str(run_dir / "locust"), "--csv-full-history", "--only-summary", "--loglevel", "INFO", *extra,
     ]  # fmt: skip
 
 
@@ -158,9 +158,11 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
         "workers in rows": requests.worker.nunique(),
         "merged files": all((run_dir / f).is_file() for f in MERGED),
         "status": json.loads((run_dir / "meta.json").read_text()).get("status"),
-        # Locust's own messages, without its summary tables
+        # why Locust stopped, when it did (its INFO lines say a worker went missing)
         "log": "\n".join(
-            line for line in err.splitlines() if (line[:1] == "[" or "rror" in line) and "spawn rate" not in line
+            line
+            for line in err.splitlines()
+            if any(w in line for w in ("missing", "stopping", "rror", "WARNING")) and "spawn rate" not in line
         )[-2000:],
     }
 
