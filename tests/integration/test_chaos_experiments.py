@@ -296,3 +296,13 @@ def test_a_chaos_process_killed_mid_partition_is_healed_by_the_runtime_s_expiry(
     wait_until(lambda: _link(shop)["state"] == "ok", timeout=expires_at - time.time() + 3, what="the expiry")
     assert time.time() <= expires_at + 3
     assert shop.client.status()["faults"] == []
+
+
+def test_a_run_over_its_run_time_is_interrupted_and_healed(shop: Shop, tmp_path: Path) -> None:
+    argv = chaos_argv("partition-inventory-legacy", shop.data_dir, tmp_path, "fault_s=120", "expiry_margin_s=300")
+    proc = subprocess.run([*argv, "--run-time", "8s"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, f"{proc.stdout}\n{proc.stderr[-3000:]}"
+    verdict = json.loads((tmp_path / "chaos" / "partition-inventory-legacy.verdict.json").read_text())
+    assert verdict["verdict"] == "interrupted"
+    assert verdict["reasons"][0] == "interrupted by the run time of 8 s"
+    assert _link(shop)["state"] == "ok" and shop.client.status()["faults"] == []
