@@ -23,8 +23,10 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "doorbuster.shop",
     "doorbuster.audit",
+    "chaos.cli",
     "scenarios._cli",
     "reports.cli",
+    "doorbuster.deploy",
 )
 
 
