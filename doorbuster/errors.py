@@ -68,12 +68,12 @@ COMMAND_EXITS: dict[str, dict[int, str]] = {
         EXIT_INCONCLUSIVE: "INCONCLUSIVE: the planned load was not reached or the generator was overloaded",
     },
     "chaos run": {
-        EXIT_OK: "the experiment passed",
+        EXIT_OK: "the experiment passed, or was skipped (it does not apply to this shop)",
         EXIT_NOGO: "it failed: hypothesis missed, or an action or rollback failed",
         EXIT_UNREACHABLE: "the shop does not answer",
     },
     "chaos list": {EXIT_OK: "the experiments were listed"},
-    "deploy render": {EXIT_OK: "the manifests were written"},
+    "deploy render": {EXIT_OK: "the manifests were printed"},
 }
 ALWAYS = (EXIT_BAD_INPUT, EXIT_INTERRUPTED)
 

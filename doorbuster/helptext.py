@@ -22,9 +22,9 @@ EXAMPLES: dict[str, str] = {
     "audit": "doorbuster audit --data-dir .doorbuster --ledger runs/RUN_ID/ledger.csv --out runs/RUN_ID/audit.json",
     "load": "doorbuster load --host http://127.0.0.1:8080 --shape ramp --shape-args step_s=30 --run-time 2m",
     "report": "doorbuster report runs/RUN_ID --slo fixtures/slo.yaml --baseline runs/EARLIER_RUN_ID",
-    "chaos run": "doorbuster chaos run EXPERIMENT --data-dir .doorbuster --run-dir runs/RUN_ID",
+    "chaos run": "doorbuster chaos run kill-catalog-pod --data-dir .doorbuster --run-dir runs/RUN_ID",
     "chaos list": "doorbuster chaos list",
-    "deploy render": "doorbuster deploy render",
+    "deploy render": "doorbuster deploy render --overlay managed-stores",
 }
 
 
