@@ -27,6 +27,7 @@ __all__ = [
     "REQUESTS_PARQUET",
     "REQUEST_COLUMNS",
     "SHOP_DIR",
+    "STOP",
     "new_run_dir",
 ]
 
@@ -40,6 +41,7 @@ LOCUST_PREFIX = "locust"  # Locust --csv prefix: locust_stats.csv, locust_stats_
 LEDGER = "ledger.csv"
 CHAOS_DIR = "chaos"
 AUDIT = "audit.json"
+STOP = "stop.json"  # a game day stopped early: a stop condition fired, or an interrupt
 SHOP_DIR = "shop"
 REPORT_HTML = "report.html"
 SUMMARY = "summary.json"
