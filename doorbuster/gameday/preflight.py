@@ -156,6 +156,17 @@ def check_target(host: str | None, data_dir: Path | None, allow_host: list[str],
 
     if host is None and data_dir is None:
         return None
+    if data_dir is None:
+        needs = []
+        if timeline.experiments:
+            needs.append(f"its {len(timeline.experiments)} experiment(s)")
+        if any(isinstance(c, IntegrityStop) for c in profile.stop_conditions):
+            needs.append("the integrity stop condition")
+        if needs:
+            raise GamedayError(
+                f"{profile.source}: {' and '.join(needs)} cannot run without the shop's control API; "
+                "pass --data-dir DIR (the folder the RetailFlow shop was started with), or run a game day without them"
+            )
     url = host
     if data_dir is not None:
         status = _status(data_dir)
@@ -167,15 +178,4 @@ def check_target(host: str | None, data_dir: Path | None, allow_host: list[str],
     except requests.RequestException as exc:
         raise GamedayError(f"--host {url}: the shop does not answer ({type(exc).__name__})",
                            exit_code=EXIT_UNREACHABLE) from None
-    if data_dir is None:
-        needs = []
-        if timeline.experiments:
-            needs.append(f"its {len(timeline.experiments)} experiment(s)")
-        if any(isinstance(c, IntegrityStop) for c in profile.stop_conditions):
-            needs.append("the integrity stop condition")
-        if needs:
-            raise GamedayError(
-                f"{profile.source}: {' and '.join(needs)} need the shop's control API; pass --data-dir DIR "
-                "(the folder the RetailFlow shop was started with), or run a game day without them"
-            )
     return Target(url=url.rstrip("/"), data_dir=data_dir, own_shop=False)
