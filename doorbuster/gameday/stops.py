@@ -77,7 +77,8 @@ class IntegrityProbe:
         self.condition = condition
         self._audit = audit  # () -> audit.json's dict
         self.failing_in_a_row = 0
-        self.last_broken: dict[str, int] = {}
+        self.persisting: set[tuple[str, str]] = set()
+        self.last_broken: dict[str, int] = {}  # invariant -> SKUs/orders broken on consecutive probes
         self.last_error = ""
         self.probes = 0
         self._stop = threading.Event()
@@ -102,13 +103,31 @@ class IntegrityProbe:
             return
         self.probes += 1
         self.last_error = ""
-        broken = {
-            inv["name"]: int(inv.get("violations", 0))
-            for inv in audit.get("invariants", [])
-            if inv["name"] in self.condition.invariants and not inv.get("ok", False)
-        }
-        self.last_broken = broken
-        self.failing_in_a_row = self.failing_in_a_row + 1 if broken else 0
+        found = _violations(audit, self.condition.invariants)
+        # A checkout in flight can make a SKU look unbalanced for a moment (inventory committed,
+        # the order not yet marked): only the same SKU or order broken on consecutive probes counts.
+        self.persisting = (self.persisting & found) if self.failing_in_a_row else found
+        if not self.persisting:
+            self.persisting = found
+            self.failing_in_a_row = 1 if found else 0
+        else:
+            self.failing_in_a_row += 1
+        counts: dict[str, int] = {}
+        for name, _ in sorted(self.persisting):
+            counts[name] = counts.get(name, 0) + 1
+        self.last_broken = counts
+
+
+def _violations(audit: dict[str, Any], wanted: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(invariant, the SKU or order at fault) for every listed violation of a wanted invariant."""
+    found: set[tuple[str, str]] = set()
+    for inv in audit.get("invariants", []):
+        if inv.get("name") not in wanted or inv.get("ok", False):
+            continue
+        details = [d for d in inv.get("details", []) if isinstance(d, dict) and "note" not in d]
+        for d in details or [{}]:
+            found.add((inv["name"], str(d.get("sku") or d.get("order_id") or d.get("problem") or "?")))
+    return found
 
 
 class StopWatch:
@@ -160,9 +179,10 @@ class StopWatch:
         if not probe.last_broken:
             return Margin(c.name, f"clean ({probe.probes} probes)", limit, "ok"), None
         broken = ", ".join(f"{name} ({n} violation(s))" for name, n in probe.last_broken.items())
+        keys = ", ".join(sorted(key for _, key in probe.persisting)[:5])
         if probe.failing_in_a_row < c.consecutive:
             return Margin(c.name, f"broken: {broken}", limit, "watch"), None
-        detail = f"the audit found {broken} on {probe.failing_in_a_row} probe(s) in a row"
+        detail = f"the audit found {broken} on {probe.failing_in_a_row} probe(s) in a row: {keys}"
         violations = float(sum(probe.last_broken.values()))
         return Margin(c.name, f"broken: {broken}", limit, "fired"), self._record(
             c, now, violations, 0.0, "invariant_violations", detail

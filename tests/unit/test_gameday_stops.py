@@ -78,12 +78,21 @@ def test_the_latency_condition_needs_every_sample_of_its_window_above_the_limit(
     assert fired is not None and fired.metric == "latency_p95_ms" and fired.measured == 2500
 
 
-def test_the_integrity_condition_fires_after_consecutive_broken_probes(tmp_path: Path) -> None:
+def _audit(**broken: list[str]) -> dict[str, object]:
+    names = ("stock_conservation", "no_negative_stock", "legacy_convergence")
+    return {"invariants": [
+        {"name": name, "ok": not broken.get(name), "violations": len(broken.get(name, [])),
+         "details": [{"sku": sku, "problem": "initial 20 != available 15 + reserved 0 + sold 0"}
+                     for sku in broken.get(name, [])] + [{"note": "3 orders still in flight"}]}
+        for name in names
+    ]}
+
+
+def test_the_integrity_condition_fires_when_the_same_sku_stays_broken(tmp_path: Path) -> None:
     answers = iter([
-        {"invariants": [{"name": "stock_conservation", "ok": True, "violations": 0}]},
-        {"invariants": [{"name": "stock_conservation", "ok": False, "violations": 2},
-                        {"name": "legacy_convergence", "ok": False, "violations": 9}]},
-        {"invariants": [{"name": "stock_conservation", "ok": False, "violations": 2}]},
+        _audit(),
+        _audit(stock_conservation=["SKU-1", "SKU-2"], legacy_convergence=["SKU-9"]),
+        _audit(stock_conservation=["SKU-1", "SKU-3"]),  # SKU-2 was a checkout in flight
     ])
     condition = IntegrityStop(kind="integrity", invariants=("stock_conservation",), consecutive=2)
     probe = IntegrityProbe(condition, lambda: next(answers))
@@ -94,9 +103,19 @@ def test_the_integrity_condition_fires_after_consecutive_broken_probes(tmp_path:
         margins, fired = watch.check(T0 + 30)
         states.append(margins[0].state)
     assert states == ["ok", "watch", "fired"]
-    assert fired is not None and fired.metric == "invariant_violations" and fired.measured == 2
+    assert fired is not None and fired.metric == "invariant_violations" and fired.measured == 1
     # legacy_convergence is behind during a partition: not this condition's business.
-    assert fired.detail == "the audit found stock_conservation (2 violation(s)) on 2 probe(s) in a row"
+    assert fired.detail == "the audit found stock_conservation (1 violation(s)) on 2 probe(s) in a row: SKU-1"
+
+
+def test_a_sku_in_flight_on_one_probe_at_a_time_never_fires(tmp_path: Path) -> None:
+    answers = iter([_audit(stock_conservation=[f"SKU-{i}"]) for i in range(6)])
+    condition = IntegrityStop(kind="integrity", consecutive=2)
+    probe = IntegrityProbe(condition, lambda: next(answers))
+    watch = StopWatch((condition,), _feed(tmp_path), {"integrity": probe})
+    for _ in range(6):
+        probe.probe_once()
+        assert watch.check(T0 + 30)[1] is None
 
 
 def test_an_unreachable_probe_is_reported_not_fired(tmp_path: Path) -> None:
