@@ -146,7 +146,7 @@ class _Game:
 
     # -- stages run to completion ---------------------------------------------------------------
 
-    def stage(self, name: str, argv: list[str], timeout: float) -> int:
+    def stage(self, name: str, argv: list[str], timeout: float, *, show_failure: bool = True) -> int:
         log = self.logs / f"{name.replace(' ', '-')}.log"
         self.say(f"{name}: {' '.join(argv[3:])}")
         proc = _spawn(argv, log)
@@ -159,7 +159,7 @@ class _Game:
         except BaseException:
             stop_group(proc, grace=15)
             raise
-        if rc != 0:
+        if rc != 0 and show_failure:
             self.say(f"{name} exited {rc}; last lines of {log}:\n{_tail(log)}")
         return rc
 
@@ -328,9 +328,10 @@ class _Game:
         if self.shop_dir is None or not (self.shop_dir / "runtime.json").exists():
             self.say("audit: skipped (no shop folder: pass --data-dir to audit a running shop)")
             return
+        # The audit's verdict is the report's business: its output stays in logs/audit.log.
         self.stage("audit", _cli("audit", "--data-dir", str(self.shop_dir), "--ledger",
                                  str(self.run_dir / LEDGER), "--out", str(self.run_dir / AUDIT)),
-                   timeout=AUDIT_TIMEOUT_S)
+                   timeout=AUDIT_TIMEOUT_S, show_failure=False)
 
     def shop_down(self) -> None:
         if self.own_shop and self.shop_dir is not None and (self.shop_dir / "runtime.json").exists():
@@ -343,8 +344,8 @@ class _Game:
         if self.run.baseline:
             argv += ["--baseline", self.run.baseline]
         log = self.logs / "report.log"
-        rc = self.stage("report", _cli(*argv), timeout=REPORT_TIMEOUT_S)
-        print(_tail(log, 40), flush=True)
+        rc = self.stage("report", _cli(*argv), timeout=REPORT_TIMEOUT_S, show_failure=False)
+        print(_tail(log, 40), flush=True)  # the verdict and its reasons, whatever it is
         return rc
 
 

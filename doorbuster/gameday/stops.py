@@ -138,7 +138,7 @@ class StopWatch:
                  probes: dict[str, IntegrityProbe] | None = None) -> None:
         self.conditions = conditions
         self.feed = feed
-        self.probes = probes or {}
+        self.probes = {} if probes is None else probes  # filled once the load starts: keep the same dict
         self._over_since: dict[str, float] = {}
 
     def _error_rate(self, c: ErrorRateStop, now: float) -> tuple[Margin, StopRecord | None]:
