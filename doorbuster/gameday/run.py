@@ -376,7 +376,7 @@ def run_gameday(run: GamedayRun) -> int:
             if record is not None:
                 game.record_stop(record)
             try:
-                if not up_failed:
+                if not up_failed and game.t0 is not None:  # no load, no ledger: nothing to audit
                     game.audit()
             finally:
                 game.shop_down()
@@ -384,6 +384,10 @@ def run_gameday(run: GamedayRun) -> int:
             print(f"doorbuster: the shop did not come up; logs in {game.shop_dir / 'logs'}", file=sys.stderr)
             return EXIT_UNREACHABLE
         rc = game.report()
-    print(f"doorbuster: report → {run.run_dir / 'report.html'} (exit {rc})", flush=True)
+    report = run.run_dir / "report.html"
+    if report.is_file():
+        print(f"doorbuster: report → {report} (exit {rc})", flush=True)
+    else:
+        print(f"doorbuster: no report was written (exit {rc}); see {run.run_dir / 'logs' / 'report.log'}", flush=True)
     return EXIT_INTERRUPTED if interrupted else rc
 
