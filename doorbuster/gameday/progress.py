@@ -73,7 +73,7 @@ class PlainProgress:
     def __init__(self, out: TextIO = sys.stdout, every_s: float = PLAIN_EVERY_S) -> None:
         self.out = out
         self.every_s = every_s
-        self._last = 0.0
+        self._last: float | None = None  # the first update always prints
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -83,7 +83,7 @@ class PlainProgress:
 
     def update(self, view: ProgressView, *, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self._last >= self.every_s:
+        if force or self._last is None or now - self._last >= self.every_s:
             self._last = now
             print(plain_line(view), file=self.out, flush=True)
 
@@ -94,11 +94,11 @@ class PlainProgress:
 class RichProgress:
     """A terminal panel refreshed in place (rich.live), instead of Locust's stats table."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console()
+        self.console = console or Console()
         self._live = Live(console=self.console, refresh_per_second=2, transient=False)
 
     def __enter__(self) -> RichProgress:
@@ -109,12 +109,13 @@ class RichProgress:
         self._live.__exit__(*exc)
 
     def update(self, view: ProgressView, *, force: bool = False) -> None:
-        self._live.update(self._render(view))
+        self._live.update(self.render(view))
 
     def event(self, text: str) -> None:
         self.console.print(f"[bold]gameday:[/bold] {text}")
 
-    def _render(self, view: ProgressView) -> Any:
+    def render(self, view: ProgressView) -> Any:
+        """The panel for `view` (a rich Table)."""
         from rich.table import Table
 
         s = view.snapshot
