@@ -95,3 +95,16 @@ def test_stop_conditions_read_percentages_and_durations(tmp_path: Path) -> None:
     assert isinstance(rate, ErrorRateStop) and (rate.above, rate.for_s) == (0.05, 90.0)
     assert isinstance(integrity, IntegrityStop) and integrity.every == 10.0
     assert integrity.invariants == ("stock_conservation", "no_negative_stock")
+
+
+def test_the_readme_example_is_a_valid_game_day() -> None:
+    from doorbuster.gameday.preflight import check_experiments
+    from doorbuster.gameday.profile import parse_gameday
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("```yaml\nname: my-day\n", 1)[1].split("```", 1)[0]
+    profile = parse_gameday(yaml.safe_load("name: my-day\n" + block), "README.md")
+    check_experiments(profile)
+    timeline = build_timeline(profile)
+    assert [s.entry.experiment for s in timeline.experiments] == ["partition-inventory-legacy", "kill-orders-pod"]
+    assert {c.kind for c in profile.stop_conditions} == {"error_rate", "latency_p95", "integrity"}
