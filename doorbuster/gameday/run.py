@@ -37,7 +37,7 @@ from doorbuster.gameday.stops import (
     write_stop_record,
 )
 from doorbuster.processes import stop_group
-from doorbuster.runfolder import AUDIT, CHAOS_DIR, LEDGER, SHOP_DIR
+from doorbuster.runfolder import AUDIT, CHAOS_DIR, LEDGER, LOGS_DIR, SHOP_DIR
 
 __all__ = ["GamedayRun", "run_gameday"]
 
@@ -126,7 +126,7 @@ class _Game:
     def __init__(self, run: GamedayRun) -> None:
         self.run = run
         self.run_dir = run.run_dir
-        self.logs = run.run_dir / "logs"
+        self.logs = run.run_dir / LOGS_DIR
         self.progress = run.progress or PlainProgress()
         self.shop_dir = run.target.data_dir if run.target else run.run_dir / SHOP_DIR
         self.own_shop = run.target is None
@@ -192,7 +192,8 @@ class _Game:
         argv = ["chaos", "run", s.entry.experiment, "--data-dir", str(self.shop_dir), "--run-dir", str(self.run_dir)]
         for key, value in s.entry.vars.items():
             argv += ["--var", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
-        log = self.run_dir / CHAOS_DIR / f"{Path(s.entry.experiment).stem}.log"
+        # chaos/<stem>.log is Chaos Toolkit's own log; the runner's output goes beside the stages'.
+        log = self.logs / f"chaos-{Path(s.entry.experiment).stem}.log"
         self.running[s.label] = Running(s, _spawn(_cli(*argv), log), time.time())
         self.say(f"fault {s.label} started at +{self.elapsed():.0f}s (scheduled {s.entry.when})")
 
@@ -354,7 +355,7 @@ def run_gameday(run: GamedayRun) -> int:
     not come up, 130 when interrupted."""
     game = _Game(run)
     run.run_dir.mkdir(parents=True, exist_ok=True)
-    (run.run_dir / "logs").mkdir(exist_ok=True)
+    (run.run_dir / LOGS_DIR).mkdir(exist_ok=True)
     print(f"doorbuster: game day {run.profile.name} → {run.run_dir}", flush=True)
     interrupted: Interrupted | None = None
     up_failed = False
@@ -388,6 +389,6 @@ def run_gameday(run: GamedayRun) -> int:
     if report.is_file():
         print(f"doorbuster: report → {report} (exit {rc})", flush=True)
     else:
-        print(f"doorbuster: no report was written (exit {rc}); see {run.run_dir / 'logs' / 'report.log'}", flush=True)
+        print(f"doorbuster: no report was written (exit {rc}); see {run.run_dir / LOGS_DIR / 'report.log'}", flush=True)
     return EXIT_INTERRUPTED if interrupted else rc
 
