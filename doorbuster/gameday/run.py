@@ -11,7 +11,9 @@ taken down, and the report is written from what was measured.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -78,7 +80,6 @@ class Running:
     scheduled: ScheduledExperiment
     proc: subprocess.Popen[bytes]
     started: float
-    stopped_by_us: bool = False
 
 
 def _cli(*args: str) -> list[str]:
@@ -140,6 +141,7 @@ class _Game:
         self.load: subprocess.Popen[bytes] | None = None
         self._load_reported = False
         self.stopped: set[str] = set()
+        self.cancelled: list[str] = []
 
     def say(self, text: str) -> None:
         self.progress.event(text)
@@ -217,9 +219,24 @@ class _Game:
 
     def end_experiment(self, r: Running) -> None:
         """SIGTERM: the chaos runner rolls the fault back before it exits."""
-        r.stopped_by_us = True
-        self.stopped.add(r.scheduled.label)
-        stop_group(r.proc, grace=HEAL_GRACE_S, first=signal.SIGTERM)
+        self.end_experiments([r])
+
+    def end_experiments(self, runs: list[Running]) -> None:
+        """SIGTERM to every one at once (their rollbacks run side by side), then wait for each."""
+        for r in runs:
+            self.stopped.add(r.scheduled.label)
+            with contextlib.suppress(ProcessLookupError):
+                if r.proc.poll() is None:
+                    os.killpg(r.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + HEAL_GRACE_S
+        for r in runs:
+            try:
+                r.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                # Past the grace, SIGKILL; the runtime's dead-man switch then heals the fault by itself.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(r.proc.pid, signal.SIGKILL)
+                r.proc.wait()
 
     def view(self, snapshot: Any, margins: list[Any], note: str = "") -> ProgressView:
         active = [f"{label} ({time.time() - r.started:.0f}s)" for label, r in self.running.items()]
@@ -299,12 +316,15 @@ class _Game:
         self.stop_load()
 
     def roll_back(self) -> None:
-        for r in list(self.running.values()):
+        """Stop the experiments in flight (they heal) and start no more."""
+        running = list(self.running.values())
+        for r in running:
             self.say(f"rolling back {r.scheduled.label}")
-            self.end_experiment(r)
+        self.end_experiments(running)
         self.reap()
-        if self.pending:
-            self.say(f"not starting: {', '.join(s.label for s in self.pending)}")
+        if self.pending and not self.cancelled:
+            self.cancelled = [s.label for s in self.pending]
+            self.say(f"not starting: {', '.join(self.cancelled)}")
 
     def settle_experiments(self, feed: LiveFeed) -> None:
         """The load ended on time: let experiments still in flight finish (within their timeout)."""
