@@ -10,12 +10,12 @@ from typing import Any
 __all__ = ["stop_group"]
 
 
-def stop_group(proc: subprocess.Popen[Any], *, grace: float, first: int = signal.SIGINT) -> None:
-    """`first` (SIGINT) to the process group `proc` leads, then SIGKILL if it is still there after `grace` s."""
+def stop_group(proc: subprocess.Popen[Any], *, grace: float) -> None:
+    """SIGINT the process group `proc` leads, then SIGKILL it if it is still there after `grace` s."""
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, first)  # Locust and the runtime finish their files on SIGINT
+        os.killpg(proc.pid, signal.SIGINT)  # Locust and the runtime finish their files on SIGINT
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
