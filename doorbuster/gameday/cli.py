@@ -42,8 +42,7 @@ def prepare(args: argparse.Namespace) -> GamedayRun:
         updates["shape"] = args.shape
         updates["shape_args"] = {}
     if args.shape_args is not None:
-        from scenarios._errors import LoadError
-        from scenarios._plan import parse_shape_args
+        from doorbuster.gameday.loadengine import LoadError, parse_shape_args
 
         try:
             updates["shape_args"] = parse_shape_args(args.shape_args)

@@ -152,7 +152,7 @@ def check_target(host: str | None, data_dir: Path | None, allow_host: list[str],
                  timeline: LoadTimeline) -> Target | None:
     """None: the game day starts its own shop. Otherwise the running shop it was pointed at,
     checked: allowed by the safety rules, answering, and with the control API the schedule needs."""
-    from scenarios._safety import check_target as safe_target
+    from doorbuster.gameday.loadengine import check_target as safe_target
 
     if host is None and data_dir is None:
         return None

@@ -10,13 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from doorbuster.gameday.errors import GamedayError
+from doorbuster.gameday.loadengine import LoadError, RatePlan, load_profile, make_plan, parse_shape_args
 from doorbuster.gameday.profile import ChaosEntry, GamedayProfile
-
-# The load engine's plan is the single source of the timeline; imported here and nowhere else
-# in the game day, so its move to doorbuster/load/ touches one line.
-from scenarios._errors import LoadError
-from scenarios._plan import RatePlan, make_plan, parse_shape_args
-from scenarios._profile import load_profile
 
 __all__ = ["LoadTimeline", "ScheduledExperiment", "build_timeline"]
 
