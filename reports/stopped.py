@@ -5,6 +5,7 @@ partial, so GO becomes INCONCLUSIVE at best."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,22 @@ def _faults(record: dict[str, Any]) -> str:
     return f"; {'; '.join(parts)}" if parts else ""
 
 
+def _rewrite(ev: Evaluation, verdict: str, reason: str, *, breach: bool) -> None:
+    """Set the verdict and put `reason` first, wherever this version of the evaluation keeps them."""
+    banner = getattr(ev, "banner", None)
+    if banner is None:
+        ev.verdict = verdict
+        ev.reasons.insert(0, reason)
+        return
+    # The verdict and its reasons live in a (frozen) banner.
+    if breach:
+        headline = f"{verdict}: {reason}"
+        ev.banner = replace(banner, verdict=verdict, headline=headline, breaches=(reason, *banner.breaches))
+    else:
+        headline = banner.headline if verdict == banner.verdict else f"{verdict}: {reason}"
+        ev.banner = replace(banner, verdict=verdict, headline=headline, unproven=(reason, *banner.unproven))
+
+
 def apply_stop_record(ev: Evaluation, run_dir: str | Path) -> None:
     """Fold stop.json into the evaluation: a result, a first reason, and the verdict."""
     record = read_stop_record(run_dir)
@@ -61,12 +78,10 @@ def apply_stop_record(ev: Evaluation, run_dir: str | Path) -> None:
             note=str(record.get("detail", "")),
         ))
         decide(ev)
-        ev.verdict = NO_GO
-        ev.reasons.insert(0, f"stopped early: stop condition {record.get('condition')!r} ({record.get('rule')}) "
-                             f"fired {_when(record)}: {record.get('detail')}{_faults(record)}")
+        _rewrite(ev, NO_GO, f"stopped early: stop condition {record.get('condition')!r} ({record.get('rule')}) "
+                            f"fired {_when(record)}: {record.get('detail')}{_faults(record)}", breach=True)
         return
     decide(ev)
-    if ev.verdict == GO:
-        ev.verdict = INCONCLUSIVE
-    ev.reasons.insert(0, f"interrupted ({record.get('condition')}) {_when(record)}: the verdict covers only what "
-                         f"was measured until then{_faults(record)}")
+    _rewrite(ev, INCONCLUSIVE if ev.verdict == GO else ev.verdict,
+             f"interrupted ({record.get('condition')}) {_when(record)}: the verdict covers only what was measured "
+             f"until then{_faults(record)}", breach=False)
