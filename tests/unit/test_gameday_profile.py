@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from doorbuster.gameday.errors import GamedayError
+from doorbuster.gameday.preflight import EXPERIMENTS_DIR, check_experiments
 from doorbuster.gameday.profile import ErrorRateStop, IntegrityStop, available_gamedays, load_gameday
 from doorbuster.gameday.schedule import build_timeline
 
@@ -35,6 +36,10 @@ def test_the_shipped_game_days_keep_their_promises() -> None:
     assert any(friday.plan.plan_at(t).phase == "spike" for t in range(int(friday.duration_s)))
     for timeline in (smoke, ci, friday):
         assert all(0 <= s.offset_s < timeline.duration_s for s in timeline.experiments)
+    for name in ("smoke", "ci", "black-friday"):
+        check_experiments(load_gameday(name))  # every experiment they name exists, none twice
+    shipped = {p.stem for p in EXPERIMENTS_DIR.glob("*.yaml")}
+    assert {s.entry.experiment for s in friday.experiments} == shipped  # black-friday runs every one
 
 
 def test_an_experiment_at_a_load_step_starts_when_the_plan_holds_that_step(tmp_path: Path) -> None:
@@ -98,7 +103,6 @@ def test_stop_conditions_read_percentages_and_durations(tmp_path: Path) -> None:
 
 
 def test_the_readme_example_is_a_valid_game_day() -> None:
-    from doorbuster.gameday.preflight import check_experiments
     from doorbuster.gameday.profile import parse_gameday
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
