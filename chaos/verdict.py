@@ -96,9 +96,13 @@ def _describe(probe_run: dict[str, Any]) -> str:
 
 
 def _exception(run: dict[str, Any]) -> str:
-    lines = run.get("exception") or []
-    text = "".join(lines).strip().splitlines()
-    return text[-1] if text else "failed"
+    """The activity's error message, without the exception class chaoslib prefixes (twice, at times)."""
+    lines = "".join(run.get("exception") or []).strip().splitlines()
+    message = lines[-1] if lines else "failed"
+    for prefix in ("chaoslib.exceptions.ActivityFailed: ", "ActivityFailed: "):
+        while message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
 
 
 def _applies_check(state: dict[str, Any] | None) -> str | None:

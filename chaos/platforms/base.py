@@ -25,7 +25,7 @@ from chaoslib.exceptions import ActivityFailed
 __all__ = ["Link", "NotSupported", "Platform", "Pod", "RolloutStep"]
 
 
-class NotSupported(ActivityFailed):
+class NotSupported(ActivityFailed):  # type: ignore[misc]  # chaoslib ships no types
     """The experiment asked for something its platform cannot do."""
 
 

@@ -27,7 +27,13 @@ __all__ = ["experiment_applies", "integrity_audit", "legacy_converged", "notific
 # Chaos Toolkit gives an activity no way to read an earlier one's output; one experiment runs
 # per process, so the process is the right scope.
 CONFIRMED_BY_PROBES: list[str] = []
-DEFAULT_PATHS = ["/", "/api/products?per_page=12", "/api/search?q=shirt", "/api/categories"]
+# `{page}` and `{per_page}` vary per request, so that caches do not answer for a service that is down.
+DEFAULT_PATHS = [
+    "/",
+    "/api/products?per_page={per_page}&page={page}",
+    "/api/search?q=shirt&per_page={per_page}&page={page}",
+    "/api/categories",
+]
 
 
 def _storefront(url: str, configuration: Configuration) -> str:
@@ -58,7 +64,8 @@ def synthetic_traffic(
     """
     Send the probe's own light traffic to the storefront for `duration_s` at `rate_per_s`
     and judge it: `journey` `browse` GETs `paths` (pages and API reads), `checkout` places
-    orders (402 declined and 409 sold out are answers, not errors). The storefront is `url`,
+    orders (402 declined and 409 sold out are answers, not errors). A path may hold `{page}`
+    and `{per_page}`, which vary per request (a new cache key each time). The storefront is `url`,
     else the configuration's `storefront_url`, else what the platform says.
 
     Returns `{"requests", "errors", "error_rate", "p95_ms", "first_errors", "breaches",

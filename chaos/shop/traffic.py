@@ -7,6 +7,7 @@ starts load), and the probe must judge the shop the same way every time.
 from __future__ import annotations
 
 import itertools
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ import requests
 __all__ = ["Sample", "TrafficResult", "browse", "checkout"]
 
 OK_STATUSES = {200, 201}
+PAGES = 40
+PAGE_SIZES = (6, 8, 12, 24)
 BUSINESS_ANSWERS = {402, 409}  # payment_declined and sold_out: correct answers, not errors
 
 
@@ -82,11 +85,17 @@ def _paced(duration_s: float, rate_per_s: float) -> Any:
 
 
 def browse(base: str, paths: list[str], duration_s: float, rate_per_s: float, timeout_s: float) -> TrafficResult:
-    """GET `paths` in turn at `rate_per_s`."""
+    """GET `paths` in turn at `rate_per_s`; `{page}` and `{per_page}` in a path vary per request."""
     result = TrafficResult()
+    # A random walk over listing pages and page sizes, so that the gateway's cache (seconds of
+    # TTL) does not answer for a catalog that is down.
+    offset = random.randrange(PAGES)
     with requests.Session() as http:
         for i in _paced(duration_s, rate_per_s):
-            _request(http, result, "GET", base + paths[i % len(paths)], timeout_s)
+            page = 1 + (offset + i // len(paths)) % PAGES
+            path = paths[i % len(paths)].replace("{page}", str(page))
+            path = path.replace("{per_page}", str(random.choice(PAGE_SIZES)))
+            _request(http, result, "GET", base + path, timeout_s)
     return result
 
 

@@ -41,7 +41,6 @@ __all__ = ["Supervisor", "main"]
 log = logging.getLogger("retailflow.runtime")
 SERVE_MODULE = "retailflow.serve"
 STOP_GRACE_S = 5.0
-HEALTHY_PROVIDER = {"latency_ms": 0, "failure_rate": 0.0}
 PROVIDER_TIMEOUT_S = 5.0
 
 
@@ -281,8 +280,11 @@ class Supervisor:
         return {**answer, "expires_at": self.expiries.expires_at("provider")}
 
     async def clear_provider_fault(self) -> dict[str, Any]:
-        baseline = self._provider_baseline or HEALTHY_PROVIDER
-        answer = await self._provider_call("PUT", baseline)
+        """Restore the settings the fault replaced; with no fault set, change nothing (a rollback
+        on a healthy shop must not overwrite the provider's own settings)."""
+        if self._provider_baseline is None:
+            return await self.provider()
+        answer = await self._provider_call("PUT", self._provider_baseline)
         self._provider_baseline = None
         self.expiries.disarm("provider")
         return {**answer, "expires_at": None}

@@ -154,3 +154,30 @@ def test_experiments_are_found_by_stem_or_path_and_unknown_ones_are_named() -> N
         parse_vars(["fault_s"])
     assert str(bad.value) == "--var 'fault_s' must look like key=value, e.g. fault_s=5"
     assert parse_vars(["fault_s:int=5", "platform=local"]) == {"fault_s:int": "5", "platform": "local"}
+
+
+def test_doorbuster_chaos_run_names_bad_input_and_an_unreachable_shop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doorbuster.cli import main
+
+    run = ["chaos", "run", "--run-dir", str(tmp_path / "run"), "--data-dir", str(tmp_path / "no-shop")]
+    assert main([*run, "kill-everything"]) == 2
+    assert "doorbuster: error: unknown experiment 'kill-everything'" in capsys.readouterr().err
+    assert main([*run, "kill-catalog-pod", "--var", "fault_s"]) == 2
+    assert "--var 'fault_s' must look like key=value" in capsys.readouterr().err
+    assert main([*run, "kill-catalog-pod"]) == 4
+    assert f"the shop is unreachable: no shop is running from {tmp_path / 'no-shop'}" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: no method\n")
+    assert main([*run, str(broken)]) == 2
+    assert f"{broken}: not a Chaos Toolkit experiment (no 'method')" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "chaos").exists()  # nothing ran
+
+
+def test_doorbuster_chaos_list_names_every_experiment(capsys: pytest.CaptureFixture[str]) -> None:
+    from doorbuster.cli import main
+
+    assert main(["chaos", "list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [p.stem for p in EXPERIMENTS]

@@ -76,18 +76,20 @@ def test_a_missed_during_check_fails() -> None:
 
 def test_a_failed_method_activity_fails_even_though_chaos_run_exits_zero() -> None:
     journal = passing_journal()
-    journal["run"][1].update(status="failed", exception=["ActivityFailed: legacy did not converge within 2 s\n"])
+    prefix = "chaoslib.exceptions.ActivityFailed: "
+    error = f"{prefix}{prefix}legacy did not converge within 2 s\n"
+    journal["run"][1].update(status="failed", exception=["Traceback ...\n", error])
     verdict = judge(journal, "partition")
     assert verdict.verdict == "failed"
     assert verdict.reasons == [
-        "probe legacy-converges-after-the-heal failed: ActivityFailed: legacy did not converge within 2 s"
+        "probe legacy-converges-after-the-heal failed: legacy did not converge within 2 s"
     ]
 
 
 def test_a_failed_rollback_fails() -> None:
     journal = passing_journal()
     journal["rollbacks"][0].update(status="failed", exception=["ActivityFailed: no link 'x'\n"])
-    assert judge(journal, "p").reasons == ["rollback heal failed: ActivityFailed: no link 'x'"]
+    assert judge(journal, "p").reasons == ["rollback heal failed: no link 'x'"]
 
 
 def test_an_interrupted_run_is_interrupted_not_passed() -> None:
