@@ -42,6 +42,18 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(f"    {line}" for line in text) or "    (empty)"
 
 
+_CAUSE_PREFIX = "retailflow runtime: "
+
+
+def _failure_cause(log: Path) -> str:
+    """The sentence the runtime printed as it failed (its last `retailflow runtime: ...` line)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.removeprefix(_CAUSE_PREFIX) for line in reversed(lines) if line.startswith(_CAUSE_PREFIX)), "")
+
+
 def _running_state(data_dir: Path) -> dict[str, Any] | None:
     state = read_state(data_dir)
     if state and state.get("state") != "stopped" and is_alive(state.get("pid"), state.get("create_time")):
@@ -131,10 +143,16 @@ def _wait_ready(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float) -
         if current and current.get("pid") == proc.pid:
             state = current
         if code is not None:
-            raise NotReady(
-                f"the runtime exited with code {code} before the shop was ready; last lines of "
-                f"{data_dir / 'logs' / 'supervisor.log'}:\n" + _tail(data_dir / "logs" / "supervisor.log")
+            log = data_dir / "logs" / "supervisor.log"
+            cause = _failure_cause(log)
+            message = (
+                (f"{cause}\n" if cause else "")
+                + f"the runtime exited with code {code} before the shop was ready; last lines of {log}:\n"
+                + _tail(log)
             )
+            # The runtime's own exit 2 is bad input (a port in use, a bad option): the user's to fix,
+            # so `doorbuster up` exits 2 for it (TopologyError), and 4 (NotReady) for anything else.
+            raise TopologyError(message) if code == 2 else NotReady(message)
         if state and state.get("all_ready"):
             return state
         failed = [p for p in (state or {}).get("pods", []) if p.get("state") == "init-failed"]
