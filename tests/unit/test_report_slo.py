@@ -63,7 +63,7 @@ def test_a_missing_slo_file_is_named(tmp_path: Path) -> None:
     assert str(caught.value) == f"SLO file {tmp_path / 'nope.yaml'} does not exist"
 
 
-@pytest.mark.parametrize(  # fmt: skip
+@pytest.mark.parametrize(
     ("data", "message"),
     [
         (_slo(metric="error_rate", max=5),
