@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from doorbuster import runfolder as rf
@@ -15,9 +16,10 @@ def _run(args: argparse.Namespace) -> int:
     from reports.build import build_report
 
     ev = build_report(args.run_dir, args.slo, args.baseline)
-    print(f"{ev.verdict}: {args.run_dir}/{rf.REPORT_HTML}")
+    print(ev.banner.headline)
     for reason in ev.reasons:
         print(f"  - {reason}")
+    print(f"report: {Path(args.run_dir) / rf.REPORT_HTML}")
     return ev.exit_code
 
 

@@ -7,6 +7,7 @@ from doorbuster import runfolder as rf
 __all__ = [
     "BAD",
     "BYTES",
+    "CAP_HIT",
     "CATEGORICAL_REQUEST_COLUMNS",
     "CORRECTED_MS",
     "CPU_PERCENT",
@@ -23,6 +24,7 @@ __all__ = [
     "MULTIPLIER",
     "NAME",
     "OK",
+    "OPTIONAL_GENERATOR_COLUMNS",
     "ORDER_ID",
     "PHASE",
     "PLANNED_RPS",
@@ -44,6 +46,10 @@ __all__ = [
 (_IT, _IJ, _IW, _IINT, STARTED_TS, ENDED_TS, LAG_MS, MISSED) = rf.ITERATION_COLUMNS
 (_PTS, PLANNED_RPS, USERS, STAGE, MULTIPLIER, PHASE) = rf.PLANNED_RATE_COLUMNS
 (_GTS, _GW, CPU_PERCENT, RSS_MB) = rf.GENERATOR_COLUMNS
+
+# Optional generator.csv columns of generators whose user pool grows up to a cap.
+CAP_HIT = "cap_hit"  # the pool was at its cap while the schedule wanted a start
+OPTIONAL_GENERATOR_COLUMNS = (CAP_HIT,)
 
 # Derived by reports.transform.
 CORRECTED_MS = "corrected_ms"  # latency corrected for coordinated omission (from intended_ts)

@@ -1,5 +1,5 @@
 """Evaluate a run folder against an SLO file: every SLO's value, target, margin and verdict,
-then one honest verdict (GO, NO-GO, INCONCLUSIVE) with its reasons."""
+then one honest verdict (GO, NO-GO, INCONCLUSIVE) with its reasons (reports.verdict)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from doorbuster.errors import EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
+from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from reports import columns as c
 from reports import transform as t
 from reports.checks import budgets, headroom, integrity_results, load_checks
 from reports.faults import fault_results
+from reports.formatting import fmt_count
 from reports.load import RunData
 from reports.metrics import locust_measure, measure
-from reports.results import FAIL, NO_DATA, WARN, Budget, Headroom, LoadCheck, Regression, Result, judge
+from reports.results import NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
 from reports.slo import SLOFile
+from reports.verdict import GO, INCONCLUSIVE, NO_GO, NOT_EVALUATED, Banner, judge_run
 
-__all__ = ["GO", "INCONCLUSIVE", "NO_GO", "Evaluation", "decide", "evaluate", "fmt_value"]
+__all__ = ["GO", "INCONCLUSIVE", "NOT_EVALUATED", "NO_GO", "Evaluation", "decide", "evaluate"]
 
-GO, NO_GO, INCONCLUSIVE = "GO", "NO-GO", "INCONCLUSIVE"
-EXIT_CODES = {GO: EXIT_OK, NO_GO: EXIT_NOGO, INCONCLUSIVE: EXIT_INCONCLUSIVE}
+EXIT_CODES = {GO: EXIT_OK, NO_GO: EXIT_NOGO, INCONCLUSIVE: EXIT_INCONCLUSIVE, NOT_EVALUATED: EXIT_BAD_INPUT}
 
 
 @dataclass
@@ -39,29 +40,21 @@ class Evaluation:
     segments: pd.DataFrame | None
     total_requests: int
     prepared: pd.DataFrame | None = None  # the requests with derived columns (None: Locust-only run)
-    verdict: str = INCONCLUSIVE
-    reasons: list[str] = field(default_factory=list)
+    banner: Banner = field(default_factory=lambda: Banner(INCONCLUSIVE, f"{INCONCLUSIVE}: not judged yet"))
     regressions: list[Regression] = field(default_factory=list)
     baseline_dir: str | None = None
 
     @property
+    def verdict(self) -> str:
+        return self.banner.verdict
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.banner.reasons
+
+    @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.verdict]
-
-
-def fmt_value(value: float | None, metric: str) -> str:
-    """A measured value as a stakeholder reads it."""
-    if value is None:
-        return "not measured"
-    if metric in ("error_rate", "availability", "achieved_ratio") or metric.startswith("share"):
-        return f"{value * 100:.3g}%"
-    if metric.endswith("_ms"):
-        return f"{value:,.0f} ms" if value >= 10 else f"{value:.2f} ms"
-    if metric == "recovery_s":
-        return f"{value:.0f} s"
-    if metric == "sustained_multiplier":
-        return f"{value:g}x"
-    return f"{value:g}"
 
 
 def _requests_timeline(run: RunData, slo: SLOFile) -> tuple[pd.DataFrame, pd.DataFrame | None, float, float]:
@@ -101,6 +94,12 @@ def _objective_results(
         else:
             assert run.locust_stats is not None
             m = locust_measure(run.locust_stats, objective, has_faults=bool(run.faults), minutes=minutes)
+        load_metric = objective.metric in ("achieved_ratio", "sustained_multiplier")
+        # Whether the load was sent is the generator's question, not one of sample size.
+        minimum = 0 if load_metric else objective.min_requests
+        verdict = judge(
+            m.value, objective.bound, objective.direction, objective.warn, requests=m.requests, min_requests=minimum
+        )
         out.append(
             Result(
                 name=objective.name,
@@ -111,84 +110,43 @@ def _objective_results(
                 target=objective.bound,
                 direction=objective.direction,
                 warn=objective.warn,
-                verdict=judge(m.value, objective.bound, objective.direction, objective.warn),
+                verdict=NOT_APPLICABLE if m.not_applicable else verdict,
                 source=m.source,
                 description=objective.description,
                 note=m.note,
                 requests=m.requests,
                 load_limited=m.load_limited or objective.metric == "achieved_ratio",
+                subject=objective.subject or _subject(objective.journeys),
+                min_requests=minimum,
             )
         )
     return out
 
 
+def _subject(journeys: tuple[str, ...]) -> str:
+    # Without a `subject` in the SLO file: the journeys it covers, else every request.
+    return " and ".join(f"{j} journeys" for j in journeys) if journeys else "requests"
+
+
 def decide(ev: Evaluation) -> None:
-    """GO only when every SLO passed on the load that was planned, measured by a healthy generator."""
-    sign = {"max": "≤", "min": "≥"}
-    short = [x for x in ev.load_checks if x.ok is False and x.name == "achieved / planned requests"]
-    # Sent less than planned: the shop was not given the load, so it neither survived nor failed it.
-    unreached = [
-        r
-        for r in ev.results
-        if r.verdict == FAIL and (r.load_limited or (short and r.metric == "sustained_multiplier"))
-    ]
-    failed = [r for r in ev.results if r.verdict == FAIL and r not in unreached]
-    missing = [r for r in ev.results if r.verdict == NO_DATA]
-    overloaded = [x for x in ev.load_checks if x.ok is False and x.name != "achieved / planned requests"]
-    regressed = [r for r in ev.regressions if r.regressed]
-    reasons = []
-    for check in overloaded + short:
-        reasons.append(
-            f"load not trustworthy: {check.name} = {check.measured:.3g}, limit {sign[check.direction]} "
-            f"{check.limit:g} ({check.explanation})"
-        )
+    """Judge the run: every SLO, load check and regression into one verdict and its banner."""
     exceptions = ev.run.locust_exceptions
+    extra: tuple[str, ...] = ()
     if exceptions is not None and len(exceptions):
         counts = pd.to_numeric(exceptions["Count"], errors="coerce").fillna(0)
         top = str(exceptions["Message"].iloc[int(counts.to_numpy().argmax())])
-        reasons.append(
-            f"the load script raised {int(counts.sum()):,} exception(s) (locust_exceptions.csv); "
-            f"most frequent: {top[:200]}"
+        extra = (
+            f"warning: the load script raised {fmt_count(counts.sum())} exception(s) (locust_exceptions.csv); "
+            f"most frequent: {top[:200]}",
         )
-    for r in failed:
-        reasons.append(
-            f"{r.name} breached: {fmt_value(r.measured, r.metric)}, target {sign[r.direction]} "
-            f"{fmt_value(r.target, r.metric)} ({r.scope})"
-        )
-    if ev.slo.settings.fail_on_regression:
-        reasons += [f"regression against baseline: {r.name} {r.change:+.0%}" for r in regressed if r.change is not None]
-    for r in unreached:
-        reasons.append(
-            f"load not reached: {r.name} at {fmt_value(r.measured, r.metric)}, target "
-            f"{sign[r.direction]} {fmt_value(r.target, r.metric)} ({r.note})"
-        )
-    slos_missing = [r for r in missing if r.kind != "integrity"]
-    for r in slos_missing:
-        reasons.append(f"{r.name} not measured: {r.note or 'no data'} (an SLO without data is not a pass)")
-    # One line for the audit: eight invariants without audit.json are one missing file.
-    invariants_missing = [r for r in missing if r.kind == "integrity"]
-    for note in dict.fromkeys(r.note for r in invariants_missing):
-        names = [r.name.removeprefix("integrity: ") for r in invariants_missing if r.note == note]
-        reasons.append(f"integrity not measured: {note} ({', '.join(names)}; an SLO without data is not a pass)")
-    if overloaded:
-        ev.verdict = INCONCLUSIVE  # client-side figures from an overloaded generator cannot be trusted
-    elif failed or (ev.slo.settings.fail_on_regression and regressed):
-        ev.verdict = NO_GO
-    elif short or unreached or missing:
-        ev.verdict = INCONCLUSIVE
-    else:
-        ev.verdict = GO
-        warned = [r for r in ev.results if r.verdict == WARN]
-        reasons.append(f"every SLO passed ({len(ev.results)} evaluated on {ev.total_requests:,} requests)")
-        reasons += [
-            f"warning: {r.name} at {fmt_value(r.measured, r.metric)} (warning level {fmt_value(r.warn, r.metric)})"
-            for r in warned
-        ]
-    if not ev.slo.settings.fail_on_regression:
-        reasons += [
-            f"warning: regression against baseline: {r.name} {r.change:+.0%}" for r in regressed if r.change is not None
-        ]
-    ev.reasons = reasons
+    ev.banner = judge_run(
+        ev.results,
+        ev.load_checks,
+        ev.regressions,
+        fail_on_regression=ev.slo.settings.fail_on_regression,
+        total_requests=ev.total_requests,
+        extra_warnings=extra,
+    )
 
 
 def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
@@ -228,7 +186,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         t0,
         t_end,
         results,
-        load_checks(run, segments, settings, sent_total=sent),
+        load_checks(run, segments, settings, total_requests=total, sent_total=sent),
         budget_list,
         head,
         windows,

@@ -87,10 +87,19 @@ def fault_results(
                     target=budget.error_rate_max,
                     direction="max",
                     warn=budget.error_rate_warn,
-                    verdict=judge(value, budget.error_rate_max, "max", budget.error_rate_warn),
+                    verdict=judge(
+                        value,
+                        budget.error_rate_max,
+                        "max",
+                        budget.error_rate_warn,
+                        requests=count,
+                        min_requests=settings.min_requests,
+                    ),
                     source=fault.journal,
                     note=note,
                     requests=count,
+                    subject=f"'{fault.experiment}'",
+                    min_requests=settings.min_requests,
                 )
             )
         if budget.recovery_s_max is not None:
@@ -115,6 +124,7 @@ def fault_results(
                     verdict=judge(value, budget.recovery_s_max, "max", budget.recovery_s_warn),
                     source=fault.journal,
                     note=note,
+                    subject=f"'{fault.experiment}'",
                 )
             )
     return results

@@ -174,15 +174,17 @@ def _load_locust(run: RunData) -> None:
 def _load_optional_csvs(run: RunData) -> None:
     # The report needs few columns of the big files (iterations: one row per journey iteration).
     specs = (
-        ("planned", rf.PLANNED_RATE, rf.PLANNED_RATE_COLUMNS, "planned load (planned_rate.csv)"),
-        ("iterations", rf.ITERATIONS, (c.LAG_MS, c.MISSED), "schedule lag (iterations.csv)"),
-        ("generator", rf.GENERATOR, rf.GENERATOR_COLUMNS, "load generator health (generator.csv)"),
-        ("ledger", rf.LEDGER, ("order_id",), "order ledger (ledger.csv)"),
-    )
-    for attr, name, cols, label in specs:
+        ("planned", rf.PLANNED_RATE, rf.PLANNED_RATE_COLUMNS, (), "planned load (planned_rate.csv)"),
+        ("iterations", rf.ITERATIONS, (c.LAG_MS, c.MISSED), (), "schedule lag (iterations.csv)"),
+        ("generator", rf.GENERATOR, rf.GENERATOR_COLUMNS, c.OPTIONAL_GENERATOR_COLUMNS,
+         "load generator health (generator.csv)"),
+        ("ledger", rf.LEDGER, ("order_id",), (), "order ledger (ledger.csv)"),
+    )  # fmt: skip
+    for attr, name, cols, optional, label in specs:
         path = run.run_dir / name
         if path.exists():
-            setattr(run, attr, _read_csv(path, cols, usecols=lambda col, cols=cols: col in cols))
+            wanted = (*cols, *optional)
+            setattr(run, attr, _read_csv(path, cols, usecols=lambda col, wanted=wanted: col in wanted))
         else:
             run.not_measured.append(label)
     if run.planned is not None:

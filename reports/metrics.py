@@ -22,6 +22,11 @@ class Measurement:
     note: str = ""
     requests: int = 0
     load_limited: bool = False  # a miss caused by load the generator never sent
+    not_applicable: bool = False  # the SLO needs load (a step, a phase, a fault) the plan never offered
+
+
+def _not_applicable(why: str, source: str = "planned_rate.csv") -> Measurement:
+    return Measurement(None, source, why, not_applicable=True)
 
 
 def _category_mask(column: pd.Series, globs: tuple[str, ...]) -> np.ndarray:
@@ -56,7 +61,11 @@ def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Object
     phase = objective.phase if objective.phase in LOAD_PHASES else None
     chosen = held_steps(segments, min_hold_s=settings.window_s, phase=phase)
     if chosen.empty:
-        return Measurement(None, "planned_rate.csv", "the plan holds no load step")
+        return _not_applicable("the plan holds no load step")
+    offered = float(chosen[c.MULTIPLIER].max())
+    if offered < objective.bound:
+        # A steady 1x or 2.5x run cannot show 5x sustained: no load to judge, not a breach.
+        return _not_applicable(f"the plan never held {objective.bound:g}x (its highest step: {offered:g}x)")
     # Fault windows answer to their own budgets: the step is judged on the requests outside them.
     in_seg = requests[SEGMENT].isin(chosen.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
     steady = requests.loc[in_seg, [c.MULTIPLIER, c.BAD, c.CORRECTED_MS]].groupby(c.MULTIPLIER)
@@ -93,7 +102,7 @@ def _achieved(segments: pd.DataFrame, objective: Objective) -> Measurement:
         return Measurement(None, "planned_rate.csv", "achieved/planned is not defined per fault phase")
     planned = float(chosen["planned_requests"].sum())
     if planned <= 0:
-        return Measurement(None, "planned_rate.csv", f"no load planned in phase {objective.phase}")
+        return _not_applicable(f"the plan has no {objective.phase} phase")
     sent = int(chosen["achieved_requests"].sum())
     return Measurement(sent / planned, "requests + planned_rate.csv", f"{sent} sent of {planned:.0f} planned", sent)
 
@@ -103,6 +112,10 @@ def measure(
 ) -> Measurement:
     """The objective's value over its scope of the raw requests (exact percentiles, never averaged)."""
     source = "requests (exact)"
+    if objective.phase in LOAD_PHASES and segments is not None and not (segments[c.PHASE] == objective.phase).any():
+        return _not_applicable(f"the plan has no {objective.phase} phase")
+    if objective.phase == "fault" and not requests[c.FAULT].any():
+        return _not_applicable("no fault window in this run", "chaos/*.journal.json")
     if objective.metric in ("achieved_ratio", "sustained_multiplier"):
         if segments is None:
             return Measurement(None, "planned_rate.csv", "no planned_rate.csv: planned load unknown")
@@ -141,6 +154,8 @@ def locust_measure(
 ) -> Measurement:
     """Fallback for a plain Locust run: Locust's aggregated rows and, for availability, the
     per-minute counts from its full history (`minutes`); no journeys or load phases."""
+    if objective.phase == "fault" and not has_faults:
+        return _not_applicable("no fault window in this run", "chaos/*.journal.json")
     # Without a fault window, "outside faults" is the whole run.
     whole_run = objective.phase == "all" or (objective.phase == "no-fault" and not has_faults)
     if objective.journeys or not whole_run:

@@ -18,8 +18,9 @@ from doorbuster import __version__
 from doorbuster import runfolder as rf
 from reports import plot
 from reports import transform as t
-from reports.evaluate import Evaluation, fmt_value
-from reports.results import FAIL, NO_DATA, WARN
+from reports.evaluate import Evaluation
+from reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
+from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
 
 __all__ = ["charts", "html", "junit", "summary", "write_outputs"]
 
@@ -29,9 +30,12 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _ENV.filters["value"] = lambda v, metric: fmt_value(None if v is None else float(v), metric)
+_ENV.filters["margin"] = lambda v, metric: fmt_margin(None if v is None else float(v), metric)
+_ENV.filters["pct"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_pct(float(v))
+_ENV.filters["count"] = lambda v: f"{int(v):,}"
 _ENV.filters["vclass"] = lambda verdict: "v-" + str(verdict).replace(" ", "-")
 _ENV.filters["met"] = lambda m: "not checked" if m is None else ("met" if m else "NOT met")
-_ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f} ms"
+_ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_ms(float(v))
 _ENV.filters["offset"] = lambda ts, t0: "—" if ts is None else f"+{ts - t0:.0f} s"
 
 
@@ -140,7 +144,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
     duration = max(0.0, ev.t_end - ev.t0)
     context = {
         "verdict": ev.verdict,
-        "reasons": ev.reasons,
+        "banner": ev.banner,
         "run_id": meta.get("run_id") or ev.run.run_dir.name,
         "target": meta.get("target"),
         "shape": _shape(meta),
@@ -193,7 +197,9 @@ def summary(ev: Evaluation) -> dict[str, Any]:
         {
             "verdict": ev.verdict,
             "exit_code": ev.exit_code,
+            "headline": ev.banner.headline,
             "reasons": ev.reasons,
+            "banner": asdict(ev.banner),
             "run_dir": str(ev.run.run_dir),
             "slo_file": ev.slo.path,
             "started": ev.t0,
@@ -229,20 +235,27 @@ def junit(ev: Evaluation) -> bytes:
         if r.verdict == FAIL:
             ET.SubElement(case, "failure", message=text, type="slo-breach").text = r.note
             counts["failures"] += 1
-        elif r.verdict == NO_DATA:
-            ET.SubElement(case, "error", message=f"not measured: {r.note or 'no data'}", type="no-data")
+        elif r.verdict in (NO_DATA, TOO_FEW):
+            why = f"not measured: {r.note or 'no data'}" if r.verdict == NO_DATA else f"{text} on too few requests"
+            ET.SubElement(case, "error", message=why, type=r.verdict.replace(" ", "-"))
             counts["errors"] += 1
+        elif r.verdict == NOT_APPLICABLE:
+            ET.SubElement(case, "skipped", message=f"not applicable: {r.note}")
+            counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = text + (" (warning level reached)" if r.verdict == WARN else "")
     for x in ev.load_checks:
         case = ET.SubElement(suite, "testcase", classname="doorbuster.load", name=x.name)
         counts["tests"] += 1
+        measured = f"{fmt_value(x.measured, x.metric)} against limit {fmt_value(x.limit, x.metric)}"
         if x.ok is None:
             ET.SubElement(case, "skipped", message=f"not measured: {x.explanation}")
             counts["skipped"] += 1
-        elif not x.ok:
-            ET.SubElement(case, "failure", message=f"{x.measured:.3g} against limit {x.limit:g}", type="inconclusive")
+        elif not x.ok and x.blame == "generator":
+            ET.SubElement(case, "failure", message=measured, type="inconclusive")
             counts["failures"] += 1
+        else:
+            ET.SubElement(case, "system-out").text = measured + ("" if x.ok else " (the shop's doing: judged by SLOs)")
     for key, value in counts.items():
         suite.set(key, str(value))
     xml: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)

@@ -72,6 +72,8 @@ class SyntheticRun:
     generator_cpu: float = 35.0
     lag_ms: float = 4.0
     audit_ok: bool = True
+    missed_share: float = 0.0  # share of planned iterations the generator never started
+    cap_hit_s: float | None = None  # seconds the user pool sat at its cap; None: no such column
     total_requests: int | None = None  # overrides one_x_rps: spread this many over the stages
 
     @property
@@ -178,9 +180,12 @@ class SyntheticRun:
             requests.to_csv(run_dir / rf.REQUESTS_CSV, index=False)
         self.planned().to_csv(run_dir / rf.PLANNED_RATE, index=False)
         seconds = np.arange(0, self.duration_s, 1.0)
-        pd.DataFrame(
+        generator = pd.DataFrame(
             {c.TS: self.t0 + seconds, c.WORKER: "127.0.0.1:4242", c.CPU_PERCENT: self.generator_cpu, c.RSS_MB: 80.0}
-        ).to_csv(run_dir / rf.GENERATOR, index=False)
+        )
+        if self.cap_hit_s is not None:
+            generator[c.CAP_HIT] = seconds >= self.duration_s - self.cap_hit_s
+        generator.to_csv(run_dir / rf.GENERATOR, index=False)
         iters = requests.drop_duplicates(c.ITERATION)
         pd.DataFrame(
             {
@@ -191,7 +196,8 @@ class SyntheticRun:
                 c.STARTED_TS: iters[c.TS],
                 c.ENDED_TS: iters[c.TS] + 1.0,
                 c.LAG_MS: self.lag_ms,
-                c.MISSED: False,
+                # The first iterations of the list stand for the ones never started.
+                c.MISSED: np.arange(len(iters)) < round(self.missed_share * len(iters)),
             }
         ).to_csv(run_dir / rf.ITERATIONS, index=False)
         orders = requests[requests[c.ORDER_ID] != ""]
