@@ -8,8 +8,9 @@ from reports.baseline import compare
 from reports.errors import ReportError
 from reports.evaluate import Evaluation, evaluate
 from reports.load import load_run
-from reports.render import write_outputs
+from reports.render import write_not_evaluated, write_outputs
 from reports.slo import load_slo_file
+from reports.verdict import banner_for_error
 
 __all__ = ["build_report"]
 
@@ -19,8 +20,13 @@ def build_report(
 ) -> Evaluation:
     """Evaluate `run_dir` against `slo_file` (default fixtures/slo.yaml), optionally against a
     baseline run, and write report.html, summary.json, junit.xml and charts/ into the run folder."""
-    slo = load_slo_file(slo_file)
-    ev = evaluate(load_run(run_dir), slo)
+    try:
+        slo = load_slo_file(slo_file)
+        ev = evaluate(load_run(run_dir), slo)
+    except ReportError as exc:
+        if Path(run_dir).is_dir():
+            write_not_evaluated(Path(run_dir), banner_for_error(str(exc)))
+        raise
     if baseline_dir is not None:
         try:
             before = evaluate(load_run(baseline_dir), slo)

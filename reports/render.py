@@ -16,13 +16,15 @@ import pandas as pd
 
 from doorbuster import __version__
 from doorbuster import runfolder as rf
+from doorbuster.errors import EXIT_BAD_INPUT
 from reports import plot
 from reports import transform as t
 from reports.evaluate import Evaluation
 from reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
 from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
+from reports.verdict import Banner
 
-__all__ = ["charts", "html", "junit", "summary", "write_outputs"]
+__all__ = ["charts", "html", "junit", "summary", "write_not_evaluated", "write_outputs"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
@@ -143,6 +145,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
     meta = ev.run.meta or {}
     duration = max(0.0, ev.t_end - ev.t0)
     context = {
+        "evaluated": True,
         "verdict": ev.verdict,
         "banner": ev.banner,
         "run_id": meta.get("run_id") or ev.run.run_dir.name,
@@ -260,6 +263,26 @@ def junit(ev: Evaluation) -> bytes:
         suite.set(key, str(value))
     xml: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return xml
+
+
+def write_not_evaluated(run_dir: Path, banner: Banner) -> Path:
+    """A run folder the report could not evaluate still gets a report.html and summary.json that
+    say why, so that whoever opens the CI artefacts reads the reason rather than finding nothing."""
+    context = {
+        "evaluated": False,
+        "verdict": banner.verdict,
+        "banner": banner,
+        "run_id": run_dir.name,
+        "run_dir": str(run_dir),
+        "version": __version__,
+        "generated": _iso(datetime.now(UTC).timestamp()),
+    }
+    report = run_dir / rf.REPORT_HTML
+    report.write_text(_ENV.get_template("report.html.j2").render(context), encoding="utf-8")
+    body = {"verdict": banner.verdict, "exit_code": EXIT_BAD_INPUT, "headline": banner.headline,
+            "reasons": banner.reasons, "run_dir": str(run_dir)}  # fmt: skip
+    (run_dir / rf.SUMMARY).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    return report
 
 
 def write_outputs(ev: Evaluation, out_dir: Path | None = None) -> Path:
