@@ -24,7 +24,8 @@ _REQUIRED_REQUEST_COLUMNS = (c.TS, c.NAME, c.LATENCY_MS, c.OK)
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault window from a Chaos Toolkit journal: first method action's start to last rollback's end."""
+    """A fault window from a Chaos Toolkit journal: the first method action's start to the last one's end
+    (to the last rollback's end when the run was interrupted or aborted)."""
 
     experiment: str
     action: str
@@ -231,11 +232,14 @@ def _load_journal(path: Path) -> tuple[Experiment, Fault | None]:
     )
     if not actions:
         return experiment, None
-    first = actions[0]
-    closing = rollbacks[-1] if rollbacks else runs[-1]
+    # The suite's fault actions hold their fault for its duration and heal it themselves, so the
+    # window is the method's actions; only an interrupted or aborted run lasted to its rollbacks.
+    first, last = actions[0], actions[-1]
+    if journal.get("status") in ("interrupted", "aborted") and rollbacks:
+        last = rollbacks[-1]
     where = f"{path}: run[{runs.index(first)}]"
     start = _epoch(first.get("start"), f"{where}.start")
-    end = _epoch(closing.get("end") or closing.get("start"), f"{path}: end of the last rollback or action")
+    end = _epoch(last.get("end") or last.get("start"), f"{path}: end of the last action or rollback")
     fault = Fault(title, experiment.actions[0], start, max(start, end), path.name)
     return experiment, fault
 

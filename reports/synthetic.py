@@ -158,15 +158,12 @@ class SyntheticRun:
                     "start": iso(fault.start_s - 1),
                     "end": iso(fault.start_s - 0.5),
                 },
-                {
-                    "activity": action,
-                    "status": "succeeded",
-                    "start": iso(fault.start_s),
-                    "end": iso(fault.start_s + 0.2),
-                },
+                # The action holds its fault for its duration and heals it, as the suite's do.
+                {"activity": action, "status": "succeeded", "start": iso(fault.start_s), "end": iso(fault.end_s)},
             ],
+            # A safety rollback after the after-hypothesis: not part of the fault window.
             "rollbacks": [
-                {"activity": heal, "status": "succeeded", "start": iso(fault.end_s - 0.2), "end": iso(fault.end_s)}
+                {"activity": heal, "status": "succeeded", "start": iso(fault.end_s + 2), "end": iso(fault.end_s + 2.1)}
             ],
         }
 
