@@ -34,7 +34,8 @@ class Evaluation:
     load_checks: list[LoadCheck]
     budgets: list[Budget]
     headroom: Headroom | None
-    windows: pd.DataFrame | None  # per window: requests, error rate, percentiles, rps
+    windows: pd.DataFrame | None  # per evaluation window: requests, error rate, percentiles, rps
+    timeline: pd.DataFrame | None  # the same per chart bucket (its width follows the run's length)
     minutes: pd.DataFrame | None
     endpoints: pd.DataFrame | None
     segments: pd.DataFrame | None
@@ -123,6 +124,16 @@ def _objective_results(
     return out
 
 
+def _chart_timeline(
+    prepared: pd.DataFrame, windows: pd.DataFrame, t0: float, last_sent: float, window_s: float
+) -> pd.DataFrame:
+    bucket = t.chart_bucket_s(last_sent - t0)
+    if bucket != window_s:
+        scoped = prepared[[c.TS, c.BAD, c.CORRECTED_MS]].pipe(t.with_windows, t0=t0, window_s=bucket)
+        windows = t.window_stats(scoped, window_s=bucket, last_sent=last_sent)
+    return t.on_grid(windows, t0=t0, step=bucket, end=last_sent)
+
+
 def _subject(journeys: tuple[str, ...]) -> str:
     # Without a `subject` in the SLO file: the journeys it covers, else every request.
     return " and ".join(f"{j} journeys" for j in journeys) if journeys else "requests"
@@ -152,12 +163,14 @@ def decide(ev: Evaluation) -> None:
 def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
     """Every SLO of `slo` over `run`, the load checks, budgets, headroom and the verdict."""
     settings = slo.settings
-    prepared = segments = windows = minutes = endpoints = None
+    prepared = segments = windows = minutes = endpoints = timeline = None
     head = None
     budget_list: list[Budget] = []
     if run.requests is not None:
         prepared, segments, t0, t_end = _requests_timeline(run, slo)
-        windows = t.window_stats(prepared, window_s=settings.window_s, last_sent=float(prepared[c.TS].max()))
+        last_sent = float(prepared[c.TS].max())
+        windows = t.window_stats(prepared, window_s=settings.window_s, last_sent=last_sent)
+        timeline = _chart_timeline(prepared, windows, t0, last_sent, settings.window_s)
         minutes = t.minute_availability(prepared, t0=t0, good_ratio=settings.good_minute_ratio)
         endpoints = t.endpoint_table(prepared)
         budget_list = budgets(prepared, slo.objectives)
@@ -170,6 +183,10 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         t0 = float(timeline[c.WINDOW].min()) if timeline is not None and len(timeline) else 0.0
         t_end = float(timeline[c.WINDOW].max()) if timeline is not None and len(timeline) else 0.0
         windows = timeline
+        if timeline is not None and len(timeline) > 1:
+            # Locust samples its history about once a second: each row stands for the time to the next.
+            spans = timeline[c.WINDOW].diff().shift(-1)
+            timeline = timeline.assign(**{t.SPAN: spans.fillna(spans.median())})
         if timeline is not None and len(timeline):
             minutes = t.locust_minute_availability(timeline, t0=t0, good_ratio=settings.good_minute_ratio)
         agg = run.locust_stats[run.locust_stats["Name"] == "Aggregated"]
@@ -190,6 +207,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         budget_list,
         head,
         windows,
+        timeline,
         minutes,
         endpoints,
         segments,

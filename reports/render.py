@@ -56,7 +56,7 @@ def _p95_target(ev: Evaluation) -> float | None:
 def charts(ev: Evaluation) -> dict[str, bytes]:
     """The report's charts as PNG bytes, by file stem."""
     out: dict[str, bytes] = {}
-    w, faults, t0 = ev.windows, ev.run.faults, ev.t0
+    w, faults, t0 = ev.timeline, ev.run.faults, ev.t0
     if w is not None and len(w):
         out["latency"] = plot.png(lambda ax: plot.plot_latency(ax, w, faults, t0, _p95_target(ev)))
         out["throughput"] = plot.png(lambda ax: plot.plot_throughput(ax, w, ev.segments, faults, t0))

@@ -11,14 +11,18 @@ from reports import columns as c
 from reports.load import Fault
 
 __all__ = [
+    "CHART_POINTS",
     "PERCENTILES",
+    "SPAN",
     "achieved_per_segment",
+    "chart_bucket_s",
     "endpoint_table",
     "error_table",
     "held_steps",
     "locust_minute_availability",
     "locust_timeline",
     "minute_availability",
+    "on_grid",
     "plan_segments",
     "window_stats",
     "with_corrected_latency",
@@ -29,6 +33,27 @@ __all__ = [
 
 PERCENTILES = (50.0, 95.0, 99.0)
 SEGMENT = "segment"
+SPAN = "span_s"  # a timeline bucket's width: each bucket is drawn over its own time span
+
+# Chart bucket widths a reader recognises; the run's length picks one (chart_bucket_s).
+_NICE_BUCKETS_S = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
+CHART_POINTS = 100
+
+
+def chart_bucket_s(duration_s: float, points: int = CHART_POINTS) -> float:
+    """The chart's bucket width for a run of `duration_s`: the smallest round width giving at most
+    `points` buckets, so a one-minute run gets 60 one-second points and a day 96 of 15 minutes."""
+    target = max(duration_s, 0.0) / points
+    return float(next((b for b in _NICE_BUCKETS_S if b >= target), _NICE_BUCKETS_S[-1]))
+
+
+def on_grid(windows: pd.DataFrame, *, t0: float, step: float, end: float) -> pd.DataFrame:
+    """Every bucket from the run's start to `end` (the last request's start), empty ones included
+    (no requests: 0 req/s and no latency), each with its span."""
+    grid = t0 + step * np.arange(int(np.floor((end - t0) / step + 1e-9)) + 1)
+    full = windows.set_index(c.WINDOW).reindex(grid, method="nearest", tolerance=step * 1e-6)
+    full = full.fillna({"requests": 0, "bad": 0, "rps": 0.0})
+    return full.rename_axis(c.WINDOW).reset_index().assign(**{SPAN: step})
 
 
 def with_corrected_latency(requests: pd.DataFrame) -> pd.DataFrame:
