@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from doorbuster import runfolder as rf
 from reports.baseline import compare
 from reports.errors import ReportError
 from reports.evaluate import Evaluation, evaluate
@@ -24,7 +25,7 @@ def build_report(
         slo = load_slo_file(slo_file)
         ev = evaluate(load_run(run_dir), slo)
     except ReportError as exc:
-        if Path(run_dir).is_dir():
+        if _looks_like_a_run_folder(Path(run_dir)):
             write_not_evaluated(Path(run_dir), banner_for_error(str(exc)))
         raise
     if baseline_dir is not None:
@@ -35,3 +36,12 @@ def build_report(
         compare(ev, before, str(baseline_dir))
     write_outputs(ev)
     return ev
+
+
+_RUN_FILES = (rf.META, rf.REQUESTS_PARQUET, rf.REQUESTS_CSV, rf.PLANNED_RATE, rf.LEDGER, rf.CHAOS_DIR, rf.SHOP_DIR,
+              f"{rf.LOCUST_PREFIX}_stats.csv")  # fmt: skip
+
+
+def _looks_like_a_run_folder(path: Path) -> bool:
+    # Never write into a folder that is not a run's (a mistyped /run, a home directory).
+    return path.is_dir() and (not any(path.iterdir()) or any((path / name).exists() for name in _RUN_FILES))

@@ -268,3 +268,9 @@ def test_a_breach_on_fewer_requests_than_the_minimum_is_inconclusive_not_no_go(t
     ev = evaluate(load_run(tmp_path / "run"), parse_slo(slo, "s.yaml"))
     assert ev.verdict == NO_GO
     assert ev.banner.headline.startswith("NO-GO: checkouts too slow (p95 5.")
+
+
+def test_a_folder_that_is_not_a_run_folder_gets_no_report_written_into_it(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main(["report", str(tmp_path)]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
