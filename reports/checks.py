@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from reports import columns as c
+from reports.digest import Digest
 from reports.load import RunData
-from reports.metrics import scope_mask
 from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
 from reports.slo import Objective, Settings
-from reports.transform import SEGMENT, held_steps, plan_segments
+from reports.transform import plan_segments
 
 __all__ = [
     "INVARIANTS",
@@ -274,49 +274,41 @@ def integrity_phrase(name: str, violations: float, details: list[Any]) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'} {what}"
 
 
-def budgets(requests: pd.DataFrame, objectives: tuple[Objective, ...]) -> list[Budget]:
+def budgets(digest: Digest, objectives: tuple[Objective, ...]) -> list[Budget]:
     """Error budget per error-rate and latency-percentile SLO: how fast the run burned it."""
     out: list[Budget] = []
     for objective in objectives:
         if objective.metric == "error_rate":
             allowed = objective.bound
-            column = c.BAD
         elif objective.percentile is not None:
             allowed = 1.0 - objective.percentile / 100.0
-            column = None
         else:
             continue
-        mask, _ = scope_mask(requests, objective)
-        if mask is None or not mask.any() or allowed <= 0:
+        windows = digest.scopes[objective.name].windows
+        if windows is None or not len(windows) or allowed <= 0:
             continue
-        scoped = requests.loc[mask, [c.BAD, c.CORRECTED_MS, c.WINDOW]]
-        bad = scoped[c.BAD] if column else scoped[c.CORRECTED_MS] > objective.bound
-        ratio = float(bad.mean())
-        per_window = bad.groupby(scoped[c.WINDOW]).mean() / allowed
+        ratio = float(windows["flagged"].sum() / windows["requests"].sum())
+        per_window = (windows["flagged"] / windows["requests"]).to_numpy() / allowed
+        worst = int(np.argmax(per_window))
         out.append(
             Budget(
                 slo=objective.name,
                 objective=1.0 - allowed,
                 bad_ratio=ratio,
                 burn_rate=ratio / allowed,
-                worst_window_burn=float(per_window.max()),
-                worst_window_start=float(per_window.idxmax()),
+                worst_window_burn=float(per_window[worst]),
+                worst_window_start=float(windows[c.WINDOW].iloc[worst]),
             )
         )
     return out
 
 
-def headroom(requests: pd.DataFrame, segments: pd.DataFrame | None, settings: Settings) -> Headroom | None:
+def headroom(digest: Digest, settings: Settings) -> Headroom | None:
     """The load step (multiple of 1x peak) where latency starts to climb; None with < 2 steps."""
-    if segments is None:
+    if digest.headroom_steps is None:
         return None
-    steps_held = held_steps(segments, min_hold_s=settings.window_s)
-    keep = requests[SEGMENT].isin(steps_held.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
-    scoped = requests.loc[keep, [c.MULTIPLIER, c.CORRECTED_MS]]
-    grouped = scoped.groupby(c.MULTIPLIER)[c.CORRECTED_MS]
-    q = settings.headroom_percentile
-    steps = pd.DataFrame({"lat": grouped.quantile(q / 100.0), "n": grouped.size()}).sort_index()
-    steps = steps[steps.index > 0]
+    steps = digest.headroom_steps
+    steps = steps[(steps[c.MULTIPLIER] > 0) & (steps["n"] > 0)].set_index(c.MULTIPLIER).sort_index()
     if len(steps) < 2:
         return None
     base = float(steps["lat"].iloc[0])
@@ -324,7 +316,7 @@ def headroom(requests: pd.DataFrame, segments: pd.DataFrame | None, settings: Se
     climb_at = float(climbed[0]) if len(climbed) else None
     below = steps.index[steps.index < climb_at] if climb_at is not None else steps.index
     return Headroom(
-        percentile=q,
+        percentile=settings.headroom_percentile,
         steps=tuple((float(m), float(r.lat), int(r.n)) for m, r in steps.iterrows()),
         climb_at=climb_at,
         headroom=float(below.max()),

@@ -6,12 +6,14 @@ from doorbuster import runfolder as rf
 
 __all__ = [
     "BAD",
+    "BUCKET_I",
     "BYTES",
     "CAP_HIT",
     "CATEGORICAL_REQUEST_COLUMNS",
     "CORRECTED_MS",
     "CPU_PERCENT",
     "ENDED_TS",
+    "END_TS",
     "ERROR",
     "FAULT",
     "INTENDED_TS",
@@ -20,6 +22,7 @@ __all__ = [
     "LAG_MS",
     "LATENCY_MS",
     "METHOD",
+    "MINUTE_I",
     "MISSED",
     "MULTIPLIER",
     "NAME",
@@ -30,12 +33,14 @@ __all__ = [
     "PLANNED_RPS",
     "REQUEST_READ_COLUMNS",
     "RSS_MB",
+    "SEGMENT",
     "STAGE",
     "STARTED_TS",
     "STATUS",
     "TS",
     "USERS",
     "WINDOW",
+    "WINDOW_I",
     "WORKER",
 ]
 
@@ -56,6 +61,11 @@ CORRECTED_MS = "corrected_ms"  # latency corrected for coordinated omission (fro
 BAD = "bad"  # not ok: failed status or body check
 WINDOW = "window"  # start of the evaluation window, epoch s
 FAULT = "in_fault"  # the request started inside a fault window
+END_TS = "end_ts"  # when the answer came: ts + latency
+WINDOW_I = "window_i"  # index of the evaluation window since t0
+BUCKET_I = "bucket_i"  # index of the chart bucket since t0
+MINUTE_I = "minute_i"  # index of the minute since t0
+SEGMENT = "segment"  # index of the plan segment in force at ts (-1: before the plan)
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
 # iteration ids) stay on disk, which is most of the cost of reading the file.

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from reports import columns as c
 from reports import transform as t
 from reports.checks import budgets, headroom, integrity_results, load_checks
+from reports.digest import Clock, Digest, digest_requests
 from reports.faults import fault_results
 from reports.formatting import fmt_count
 from reports.load import RunData
 from reports.metrics import locust_measure, measure
 from reports.results import NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
-from reports.slo import SLOFile
+from reports.slo import LOAD_PHASES, SLOFile
 from reports.verdict import GO, INCONCLUSIVE, NO_GO, NOT_EVALUATED, Banner, judge_run
 
 __all__ = ["GO", "INCONCLUSIVE", "NOT_EVALUATED", "NO_GO", "Evaluation", "decide", "evaluate"]
@@ -40,7 +42,7 @@ class Evaluation:
     endpoints: pd.DataFrame | None
     segments: pd.DataFrame | None
     total_requests: int
-    prepared: pd.DataFrame | None = None  # the requests with derived columns (None: Locust-only run)
+    errors: pd.DataFrame | None = None  # the most frequent failures (None: Locust-only run)
     banner: Banner = field(default_factory=lambda: Banner(INCONCLUSIVE, f"{INCONCLUSIVE}: not judged yet"))
     regressions: list[Regression] = field(default_factory=list)
     baseline_dir: str | None = None
@@ -58,40 +60,55 @@ class Evaluation:
         return EXIT_CODES[self.verdict]
 
 
-def _requests_timeline(run: RunData, slo: SLOFile) -> tuple[pd.DataFrame, pd.DataFrame | None, float, float]:
-    requests = run.requests
-    assert requests is not None
-    t0 = float(requests[c.TS].min()) if len(requests) else 0.0
-    t_end = float((requests[c.TS] + requests[c.LATENCY_MS] / 1000.0).max()) if len(requests) else 0.0
-    if run.planned is not None and len(run.planned):
-        t0 = min(t0, float(run.planned[c.TS].iloc[0])) if len(requests) else float(run.planned[c.TS].iloc[0])
-    prepared = (
-        requests.pipe(t.with_corrected_latency)
-        .pipe(t.with_windows, t0=t0, window_s=slo.settings.window_s)
-        .pipe(t.with_faults, run.faults)
-    )
+def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
+    """Read the request table chunk by chunk into every figure the report needs."""
+    assert run.requests is not None
+    settings = slo.settings
+    first, last_sent = run.request_span
+    planned = run.planned if run.planned is not None and len(run.planned) else None
+    t0 = min(first, float(planned[c.TS].iloc[0])) if planned is not None else first
     segments = None
-    if run.planned is not None and len(run.planned):
+    sustained: dict[str, pd.DataFrame] = {}
+    held = None
+    if planned is not None:
         # The plan's last step lasts until the last request was sent (the plan has no end row).
-        last_sent = float(requests[c.TS].max()) if len(requests) else t0
-        segments = t.plan_segments(run.planned, run_end=last_sent)
-        prepared = prepared.pipe(t.with_plan, segments)
-        segments = t.achieved_per_segment(prepared, segments)
-    return prepared, segments, t0, t_end
+        segments = t.plan_segments(planned, run_end=last_sent)
+        held = t.held_steps(segments, min_hold_s=settings.window_s)
+        for o in slo.objectives:
+            if o.metric == "sustained_multiplier":
+                phase = o.phase if o.phase in LOAD_PHASES else None
+                sustained[o.name] = t.held_steps(segments, min_hold_s=settings.window_s, phase=phase)
+    clock = Clock(t0, last_sent, settings.window_s, t.chart_bucket_s(last_sent - t0))
+    digest = digest_requests(
+        run.requests,
+        clock,
+        segments=segments,
+        faults=run.faults,
+        objectives=slo.objectives,
+        settings=settings,
+        sustained_steps=sustained,
+        headroom_steps=held,
+    )
+    if segments is not None:
+        n = len(segments)
+        sent, bad = digest.segment_sent[:n], digest.segment_bad[:n]
+        segments = segments.assign(
+            achieved_requests=np.pad(sent, (0, n - len(sent))), bad_requests=np.pad(bad, (0, n - len(bad)))
+        )
+    return digest, segments
 
 
 def _objective_results(
     run: RunData,
     slo: SLOFile,
-    prepared: pd.DataFrame | None,
+    digest: Digest | None,
     segments: pd.DataFrame | None,
-    t0: float,
     minutes: pd.DataFrame | None,
 ) -> list[Result]:
     out = []
     for objective in slo.objectives:
-        if prepared is not None:
-            m = measure(prepared, segments, objective, slo.settings, t0)
+        if digest is not None:
+            m = measure(digest, segments, objective, slo.settings, has_faults=bool(run.faults))
         else:
             assert run.locust_stats is not None
             m = locust_measure(run.locust_stats, objective, has_faults=bool(run.faults), minutes=minutes)
@@ -124,16 +141,6 @@ def _objective_results(
     return out
 
 
-def _chart_timeline(
-    prepared: pd.DataFrame, windows: pd.DataFrame, t0: float, last_sent: float, window_s: float
-) -> pd.DataFrame:
-    bucket = t.chart_bucket_s(last_sent - t0)
-    if bucket != window_s:
-        scoped = prepared[[c.TS, c.BAD, c.CORRECTED_MS]].pipe(t.with_windows, t0=t0, window_s=bucket)
-        windows = t.window_stats(scoped, window_s=bucket, last_sent=last_sent)
-    return t.on_grid(windows, t0=t0, step=bucket, end=last_sent)
-
-
 def _subject(journeys: tuple[str, ...]) -> str:
     # Without a `subject` in the SLO file: the journeys it covers, else every request.
     return " and ".join(f"{j} journeys" for j in journeys) if journeys else "requests"
@@ -163,19 +170,16 @@ def decide(ev: Evaluation) -> None:
 def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
     """Every SLO of `slo` over `run`, the load checks, budgets, headroom and the verdict."""
     settings = slo.settings
-    prepared = segments = windows = minutes = endpoints = timeline = None
+    digest = segments = windows = minutes = endpoints = timeline = errors = None
     head = None
     budget_list: list[Budget] = []
     if run.requests is not None:
-        prepared, segments, t0, t_end = _requests_timeline(run, slo)
-        last_sent = float(prepared[c.TS].max())
-        windows = t.window_stats(prepared, window_s=settings.window_s, last_sent=last_sent)
-        timeline = _chart_timeline(prepared, windows, t0, last_sent, settings.window_s)
-        minutes = t.minute_availability(prepared, t0=t0, good_ratio=settings.good_minute_ratio)
-        endpoints = t.endpoint_table(prepared)
-        budget_list = budgets(prepared, slo.objectives)
-        head = headroom(prepared, segments, settings)
-        total = len(prepared)
+        digest, segments = _digest(run, slo)
+        t0, t_end, total = digest.clock.t0, digest.t_end, digest.total
+        windows, timeline, minutes = digest.windows, digest.timeline, digest.minutes
+        endpoints, errors = digest.endpoints, digest.errors
+        budget_list = budgets(digest, slo.objectives)
+        head = headroom(digest, settings)
     else:
         assert run.locust_stats is not None
         history = run.locust_history
@@ -191,12 +195,18 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
             minutes = t.locust_minute_availability(timeline, t0=t0, good_ratio=settings.good_minute_ratio)
         agg = run.locust_stats[run.locust_stats["Name"] == "Aggregated"]
         total = int(pd.to_numeric(agg["Request Count"], errors="coerce").sum())
-    results = _objective_results(run, slo, prepared, segments, t0, minutes)
+    results = _objective_results(run, slo, digest, segments, minutes)
     results += fault_results(
-        prepared, windows if prepared is not None else None, run.faults, slo.faults, settings, t_end, t0
+        digest.faults if digest is not None else None,
+        windows if digest is not None else None,
+        run.faults,
+        slo.faults,
+        settings,
+        t_end,
+        t0,
     )
     results += integrity_results(run.audit, slo.integrity)
-    sent = total if prepared is None else None
+    sent = total if digest is None else None
     ev = Evaluation(
         run,
         slo,
@@ -212,7 +222,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         endpoints,
         segments,
         total,
+        errors,
     )
-    ev.prepared = prepared
     decide(ev)
     return ev

@@ -9,17 +9,15 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from doorbuster import runfolder as rf
 from reports import columns as c
 from reports.errors import ReportError
+from reports.scan import RequestFile
 
 __all__ = ["Experiment", "Fault", "RunData", "load_run"]
-
-_REQUIRED_REQUEST_COLUMNS = (c.TS, c.NAME, c.LATENCY_MS, c.OK)
 
 
 @dataclass(frozen=True)
@@ -65,8 +63,9 @@ class Experiment:
 class RunData:
     run_dir: Path
     meta: dict[str, Any] | None = None
-    requests: pd.DataFrame | None = None
+    requests: RequestFile | None = None  # read in chunks by reports.digest, never whole
     requests_file: str | None = None
+    request_span: tuple[float, float] = (0.0, 0.0)  # first and last request start (ts)
     locust_stats: pd.DataFrame | None = None
     locust_history: pd.DataFrame | None = None
     locust_failures: pd.DataFrame | None = None
@@ -94,67 +93,23 @@ def _read_csv(path: Path, required: tuple[str, ...], **kwargs: Any) -> pd.DataFr
     return frame
 
 
-def _read_requests_parquet(path: Path) -> pd.DataFrame:
-    try:
-        names = set(pq.read_schema(path).names)
-        missing = [col for col in _REQUIRED_REQUEST_COLUMNS if col not in names]
-        if missing:
-            raise ReportError(f"{path} lacks the column(s) {', '.join(missing)} (docs/contracts.md, section 1)")
-        wanted = [col for col in c.REQUEST_READ_COLUMNS if col in names]
-        dictionary = [col for col in c.CATEGORICAL_REQUEST_COLUMNS if col in names]
-        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
-    except (pa.ArrowException, OSError) as exc:
-        raise ReportError(f"{path} is not a readable Parquet file: {exc}") from exc
-    return table.to_pandas()
-
-
-def _read_requests_csv(path: Path) -> pd.DataFrame:
-    dtypes = {col: "category" for col in c.CATEGORICAL_REQUEST_COLUMNS}
-    return _read_csv(
-        path,
-        _REQUIRED_REQUEST_COLUMNS,
-        usecols=lambda col: col in c.REQUEST_READ_COLUMNS,
-        dtype=dtypes,
-        keep_default_na=False,
-        na_values={c.INTENDED_TS: [""]},
-    )
-
-
-def _normalise_requests(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    for col in c.CATEGORICAL_REQUEST_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = pd.Categorical([""] * len(frame))
-        elif not isinstance(frame[col].dtype, pd.CategoricalDtype):
-            frame[col] = frame[col].astype("category")
-    if c.INTENDED_TS not in frame.columns:
-        frame[c.INTENDED_TS] = float("nan")
-    if c.STATUS not in frame.columns:
-        frame[c.STATUS] = 0
-    try:
-        for col in (c.TS, c.INTENDED_TS, c.LATENCY_MS):
-            frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
-    except (ValueError, TypeError) as exc:
-        raise ReportError(f"{path}: column {col} must be numeric: {exc}") from exc
-    if frame[c.OK].dtype != bool:
-        frame[c.OK] = frame[c.OK].astype(str).str.lower().isin(("true", "1"))
-    if frame[c.TS].isna().any() or frame[c.LATENCY_MS].isna().any():
-        raise ReportError(f"{path}: columns ts and latency_ms must be set on every request")
-    return frame
-
-
 def _load_requests(run: RunData) -> None:
     parquet, csv = run.run_dir / rf.REQUESTS_PARQUET, run.run_dir / rf.REQUESTS_CSV
-    if parquet.exists():
-        run.requests, run.requests_file = _normalise_requests(_read_requests_parquet(parquet), parquet), parquet.name
-    elif csv.exists():
-        run.requests, run.requests_file = _normalise_requests(_read_requests_csv(csv), csv), csv.name
-    else:
+    path = parquet if parquet.exists() else csv if csv.exists() else None
+    if path is None:
         run.not_measured.append("per-request data (requests.parquet): figures come from Locust's bucketed CSVs")
         return
-    if not len(run.requests):
+    # Only the shape and time range now: the rows are read chunk by chunk when evaluated.
+    requests = RequestFile(path)
+    requests.check()
+    rows, first, last = requests.time_range()
+    if not rows:
         # An empty file says nothing, like a missing one: fall back to Locust's CSVs if there are any.
-        run.not_measured.append(f"per-request data ({run.requests_file} holds no requests)")
-        run.requests, run.requests_file = None, None
+        run.not_measured.append(f"per-request data ({path.name} holds no requests)")
+        return
+    if not (np.isfinite(first) and np.isfinite(last)):
+        raise ReportError(f"{path}: columns ts and latency_ms must be set on every request")
+    run.requests, run.requests_file, run.request_span = requests, path.name, (first, last)
 
 
 def _load_locust(run: RunData) -> None:

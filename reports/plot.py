@@ -73,9 +73,7 @@ def _finish(ax: Axes, ylabel: str, timeline: pd.DataFrame | None = None, t0: flo
         ax.legend(loc="upper left", fontsize="small", ncols=4)
 
 
-def plot_latency(
-    ax: Axes, timeline: pd.DataFrame, faults: Sequence[Fault], t0: float, target_ms: float | None
-) -> None:
+def plot_latency(ax: Axes, timeline: pd.DataFrame, faults: Sequence[Fault], t0: float, target_ms: float | None) -> None:
     """Latency percentiles per bucket (exact, from raw requests where they exist)."""
     for column, style in (("p50", "-"), ("p95", "-"), ("p99", ":")):
         if column in timeline and timeline[column].notna().any():

@@ -18,7 +18,6 @@ from doorbuster import __version__
 from doorbuster import runfolder as rf
 from doorbuster.errors import EXIT_BAD_INPUT
 from reports import plot
-from reports import transform as t
 from reports.evaluate import Evaluation
 from reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
 from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
@@ -100,8 +99,8 @@ def _endpoint_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], str]:
 
 
 def _error_rows(ev: Evaluation) -> list[dict[str, Any]]:
-    if ev.run.requests is not None and ev.prepared is not None:
-        rows: list[dict[str, Any]] = t.error_table(ev.prepared).to_dict("records")
+    if ev.errors is not None:
+        rows: list[dict[str, Any]] = ev.errors.to_dict("records")
         return rows
     failures = ev.run.locust_failures
     if failures is None or failures.empty:
