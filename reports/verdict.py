@@ -114,10 +114,14 @@ def _generator_phrase(x: LoadCheck) -> str:
     }.get(x.key, f"{x.name} {value}")
 
 
-def _judge_results(results: list[Result], healthy: bool, breaches: _Lines, unproven: _Lines) -> list[str]:
+def _judge_results(
+    results: list[Result], healthy: bool, breaches: _Lines, unproven: _Lines, *, short_said: bool
+) -> list[str]:
     warnings: list[str] = []
     missing_integrity: dict[str, list[str]] = {}
     for r in results:
+        if r.verdict == FAIL and r.load_limited and not healthy and r.metric == "achieved_ratio" and short_said:
+            continue  # the load check already says the generator sent too little, with the same figure
         if r.verdict == FAIL and r.load_limited and not healthy:
             # Sent less than planned and the generator cannot say why: not the shop's breach.
             unproven.add(
@@ -161,7 +165,7 @@ def _judge_load(checks: list[LoadCheck], results: list[Result], unproven: _Lines
     throughput_judged = any(r.metric == "achieved_ratio" and r.verdict in (PASS, WARN, FAIL) for r in results)
     for x in checks:
         if x.ok is False and x.blame == "generator":
-            unproven.add(_generator_phrase(x), f"load not trustworthy: {_check_line(x)} ({x.explanation})")
+            unproven.add(_generator_phrase(x), f"load not trustworthy: {_check_line(x)}: {x.explanation}")
         elif x.ok is False and x.key == "achieved":
             if not throughput_judged:
                 unproven.add(
@@ -230,7 +234,8 @@ def judge_run(
     """The verdict and its banner from every result, load check and regression of a run."""
     healthy = generator_healthy(checks)
     breaches, untrusted, unmeasured = _Lines(), _Lines(), _Lines()
-    warnings = _judge_results(results, healthy, breaches, unmeasured)
+    short_said = any(x.key == "achieved" and x.ok is False and x.blame == "generator" for x in checks)
+    warnings = _judge_results(results, healthy, breaches, unmeasured, short_said=short_said)
     load = _judge_load(checks, results, untrusted)
     # Load first: a generator that fell short explains most of what else went unmeasured.
     unproven = _Lines(untrusted.phrases + unmeasured.phrases, untrusted.lines + unmeasured.lines)

@@ -143,7 +143,7 @@ def test_load_below_plan_from_an_overloaded_generator_is_inconclusive(tmp_path: 
         "INCONCLUSIVE: nothing failed, but the generator sent only 60% of the planned load, "
         "the generator ran out of CPU (p95 99%)"
     )
-    missed = "throughput missed (60%, target ≥ 90%), but the generator cannot vouch"
+    missed = "load not trustworthy: achieved / planned requests 60% (limit ≥ 90%)"
     assert any(r.startswith(missed) for r in ev.reasons), ev.reasons
 
 
