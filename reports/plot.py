@@ -58,8 +58,15 @@ def _edges(timeline: pd.DataFrame, t0: float) -> np.ndarray:
     return np.append(starts, starts[-1] + float(timeline[SPAN].iloc[-1]))
 
 
+def _step_xy(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Each value held flat from its left edge to its right edge; a NaN (an empty bucket) breaks
+    # the line instead of dropping it to zero.
+    return np.repeat(edges, 2)[1:-1], np.repeat(values, 2)
+
+
 def _stairs(ax: Axes, timeline: pd.DataFrame, values: pd.Series, t0: float, **style: object) -> None:
-    ax.stairs(values.to_numpy(dtype=float), _edges(timeline, t0), baseline=None, **style)
+    xs, ys = _step_xy(values.to_numpy(dtype=float), _edges(timeline, t0))
+    ax.plot(xs, ys, **style)  # type: ignore[arg-type]
 
 
 def _finish(ax: Axes, ylabel: str, timeline: pd.DataFrame | None = None, t0: float = 0.0) -> None:
@@ -93,8 +100,8 @@ def plot_throughput(
     _stairs(ax, timeline, timeline["rps"], t0, label="achieved req/s", linewidth=1.4)
     if segments is not None and len(segments):
         edges = np.append(segments[c.TS].to_numpy(dtype=float), float(segments["end"].iloc[-1])) - t0
-        ax.stairs(segments[c.PLANNED_RPS].to_numpy(dtype=float), edges, baseline=None, color="black",
-                  linestyle="--", linewidth=1, label="planned req/s")  # fmt: skip
+        xs, ys = _step_xy(segments[c.PLANNED_RPS].to_numpy(dtype=float), edges)
+        ax.plot(xs, ys, color="black", linestyle="--", linewidth=1, label="planned req/s")
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Throughput: planned vs achieved")
@@ -112,8 +119,8 @@ def plot_errors(
     if minutes is not None and len(minutes):
         twin = ax.twinx()
         edges = np.append(minutes["minute"].to_numpy(dtype=float), float(minutes["minute"].iloc[-1]) + 60) - t0
-        twin.stairs((minutes["ok_ratio"] * 100).to_numpy(dtype=float), edges, baseline=None, color="#2ca02c",
-                    linewidth=1.2, label="success % per minute")  # fmt: skip
+        xs, ys = _step_xy((minutes["ok_ratio"] * 100).to_numpy(dtype=float), edges)
+        twin.plot(xs, ys, color="#2ca02c", linewidth=1.2, label="success % per minute")
         twin.set_ylabel("success % per minute")
         twin.set_ylim(min(90.0, float(minutes["ok_ratio"].min()) * 100 - 1), 100.5)
         twin.legend(loc="upper right", fontsize="small")

@@ -30,12 +30,12 @@ SPAN = "span_s"  # a timeline bucket's width: each bucket is drawn over its own 
 
 # Chart bucket widths a reader recognises; the run's length picks one (chart_bucket_s).
 _NICE_BUCKETS_S = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
-CHART_POINTS = 100
+CHART_POINTS = 60  # a one-minute run: 60 one-second buckets; a day: 48 of 30 minutes
 
 
 def chart_bucket_s(duration_s: float, points: int = CHART_POINTS) -> float:
     """The chart's bucket width for a run of `duration_s`: the smallest round width giving at most
-    `points` buckets, so a one-minute run gets 60 one-second points and a day 96 of 15 minutes."""
+    `points` buckets (and at least about half as many)."""
     target = max(duration_s, 0.0) / points
     return float(next((b for b in _NICE_BUCKETS_S if b >= target), _NICE_BUCKETS_S[-1]))
 

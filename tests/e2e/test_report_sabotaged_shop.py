@@ -82,4 +82,5 @@ def test_a_sabotaged_shop_whose_slow_checkouts_starve_a_fixed_pool_of_users_is_n
     # Every reason is kept: the load's trouble is in the report too, after the breach.
     assert any("not trustworthy" in r or "queued" in r for r in summary["reasons"][1:]), diagnosis
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert f'<p class="headline" id="headline">{headline}</p>' in html
+    sentence = headline.removeprefix("NO-GO: ")
+    assert f'<h1>NO-GO</h1>\n  <p class="headline" id="headline">{sentence}</p>' in html

@@ -223,7 +223,7 @@ def test_the_banner_sentence_of_go_inconclusive_and_could_not_evaluate(
     assert summary["headline"] == f"COULD NOT EVALUATE: {why}"
     assert (summary["verdict"], summary["exit_code"]) == ("COULD NOT EVALUATE", 2)
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert f'<p class="headline" id="headline">COULD NOT EVALUATE: {why}</p>' in html
+    assert f'<h1>COULD NOT EVALUATE</h1>\n  <p class="headline" id="headline">{why}</p>' in html
     assert capsys.readouterr().err == f"doorbuster: error: {why}\n"
 
 
