@@ -30,10 +30,14 @@ class Grouping:
     value: str | None = None  # column to sum, take the maximum and quantiles of
     quantiles: tuple[float, ...] = ()
     maximum: bool = False
+    bins: str | None = None  # column holding quantiles.fine_bins(value), computed once per chunk
+    few_groups: bool = False  # a handful of groups: count quantile bins densely (no sort)
 
 
-def _grow(array: np.ndarray, size: int) -> np.ndarray:
-    return array if len(array) >= size else np.concatenate([array, np.zeros(size - len(array), array.dtype)])
+def _grow(array: np.ndarray, size: int, fill: float = 0) -> np.ndarray:
+    if len(array) >= size:
+        return array
+    return np.concatenate([array, np.full(size - len(array), fill, array.dtype)])
 
 
 @dataclass
@@ -42,12 +46,12 @@ class Accumulator:
     count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     total: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
-    peak: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    peak: np.ndarray = field(default_factory=lambda: np.full(0, np.nan))
     exact: GroupQuantiles | None = None
 
     def __post_init__(self) -> None:
         if self.grouping.quantiles:
-            self.exact = GroupQuantiles(self.grouping.quantiles)
+            self.exact = GroupQuantiles(self.grouping.quantiles, dense=self.grouping.few_groups)
 
     def add(self, chunk: pd.DataFrame, gid: np.ndarray) -> None:
         keep = gid >= 0
@@ -63,15 +67,22 @@ class Accumulator:
             values = chunk[self.grouping.value].to_numpy()[keep]
             self.total = _grow(self.total, size)
             self.total[:size] += np.bincount(g, weights=values, minlength=size)
-            if self.grouping.maximum:
-                self.peak = _grow(self.peak, size)
-                np.maximum.at(self.peak, g, values)
+            if self.grouping.maximum and len(g):
+                peak = pd.Series(values).groupby(g).max()
+                self.peak = _grow(self.peak, size, np.nan)
+                self.peak[peak.index] = np.fmax(self.peak[peak.index], peak.to_numpy())
             if self.exact is not None:
-                self.exact.count(g, values)
+                self.exact.count(g, values, self._bins(chunk, keep))
+
+    def _bins(self, chunk: pd.DataFrame, keep: np.ndarray | None = None) -> np.ndarray | None:
+        if self.grouping.bins is None:
+            return None
+        bins = chunk[self.grouping.bins].to_numpy()
+        return bins if keep is None else bins[keep]
 
     def collect(self, chunk: pd.DataFrame, gid: np.ndarray) -> None:
         assert self.exact is not None and self.grouping.value is not None
-        self.exact.collect(gid, chunk[self.grouping.value].to_numpy())
+        self.exact.collect(gid, chunk[self.grouping.value].to_numpy(), self._bins(chunk))
 
     def frame(self) -> pd.DataFrame:
         """Per group id (the index): requests, flagged, sum, max, and p<q> columns."""
@@ -82,7 +93,7 @@ class Accumulator:
         if self.grouping.value is not None:
             out["sum"] = _grow(self.total, n)
             if self.grouping.maximum:
-                out["max"] = _grow(self.peak, n)
+                out["max"] = _grow(self.peak, n, np.nan)
         if self.exact is not None:
             values = self.exact.result()
             for i, q in enumerate(self.grouping.quantiles):

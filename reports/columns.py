@@ -20,6 +20,7 @@ __all__ = [
     "ITERATION",
     "JOURNEY",
     "LAG_MS",
+    "LATENCY_BIN",
     "LATENCY_MS",
     "METHOD",
     "MINUTE_I",
@@ -66,6 +67,7 @@ WINDOW_I = "window_i"  # index of the evaluation window since t0
 BUCKET_I = "bucket_i"  # index of the chart bucket since t0
 MINUTE_I = "minute_i"  # index of the minute since t0
 SEGMENT = "segment"  # index of the plan segment in force at ts (-1: before the plan)
+LATENCY_BIN = "latency_bin"  # reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
 # iteration ids) stay on disk, which is most of the cost of reading the file.

@@ -19,6 +19,7 @@ from reports import columns as c
 from reports import transform as t
 from reports.aggregate import Grouping, run_passes
 from reports.load import Fault
+from reports.quantiles import fine_bins
 from reports.scan import RequestFile, Vocabulary
 from reports.slo import LOAD_PHASES, Objective, Settings
 
@@ -100,6 +101,7 @@ def _prepare(chunk: pd.DataFrame, clock: Clock, plan: _Plan | None, faults: Sequ
         segment = np.searchsorted(plan.starts, ts, side="right") - 1
     return prepared.assign(
         **{
+            c.LATENCY_BIN: fine_bins(prepared[c.CORRECTED_MS].to_numpy()),
             c.WINDOW_I: clock.index(ts, clock.window_s),
             c.BUCKET_I: clock.index(ts, clock.bucket_s),
             c.MINUTE_I: clock.index(ts, 60.0),
@@ -227,14 +229,14 @@ def digest_requests(
         )
     pairs = _Pairs()
     groupings = [
-        Grouping("windows", _index_key(c.WINDOW_I), _bad, c.CORRECTED_MS, QS),
+        Grouping("windows", _index_key(c.WINDOW_I), _bad, c.CORRECTED_MS, QS, bins=c.LATENCY_BIN),
         Grouping("minutes", _index_key(c.MINUTE_I), lambda d: ~_ok(d)),
-        Grouping("endpoints", pairs.key, _bad, c.CORRECTED_MS, QS, maximum=True),
+        Grouping("endpoints", pairs.key, _bad, c.CORRECTED_MS, QS, maximum=True, bins=c.LATENCY_BIN),
         Grouping("segments", _index_key(c.SEGMENT), _bad),
         Grouping("extent", lambda d: np.zeros(len(d), np.int64), None, c.END_TS, maximum=True),
     ]
     if clock.bucket_s != clock.window_s:
-        groupings.append(Grouping("timeline", _index_key(c.BUCKET_I), _bad, c.CORRECTED_MS, QS))
+        groupings.append(Grouping("timeline", _index_key(c.BUCKET_I), _bad, c.CORRECTED_MS, QS, bins=c.LATENCY_BIN))
     for i, fault in enumerate(faults):
         groupings.append(Grouping(f"fault:{i}", _fault_key(fault), _bad))
     step_values: dict[str, np.ndarray] = {}
@@ -243,7 +245,8 @@ def digest_requests(
     if headroom_steps is not None and len(headroom_steps):
         key, steps = _step_key(headroom_steps)
         step_values["headroom"] = steps
-        groupings.append(Grouping("headroom", key, None, c.CORRECTED_MS, (settings.headroom_percentile / 100.0,)))
+        q = (settings.headroom_percentile / 100.0,)
+        groupings.append(Grouping("headroom", key, None, c.CORRECTED_MS, q, bins=c.LATENCY_BIN, few_groups=True))
     errors = _ErrorCounts()
 
     def chunks() -> Iterator[pd.DataFrame]:
@@ -276,12 +279,21 @@ def _objective_groupings(
             return []
         key, steps = _step_key(sustained)
         step_values[o.name] = steps
-        return [Grouping(f"steps:{o.name}", key, _bad, c.CORRECTED_MS, (0.95,))]
+        return [Grouping(f"steps:{o.name}", key, _bad, c.CORRECTED_MS, (0.95,), bins=c.LATENCY_BIN, few_groups=True)]
     if o.metric == "achieved_ratio":
         return []
     mask = _scope_key(o, rf, plan)
     quantiles = (o.percentile / 100.0,) if o.percentile is not None else ()
-    whole = Grouping(f"scope:{o.name}", lambda d: _where(mask(d), 0), _bad, c.CORRECTED_MS, quantiles, maximum=True)
+    whole = Grouping(
+        f"scope:{o.name}",
+        lambda d: _where(mask(d), 0),
+        _bad,
+        c.CORRECTED_MS,
+        quantiles,
+        maximum=o.metric == "latency_max_ms",
+        bins=c.LATENCY_BIN,
+        few_groups=True,
+    )
     out = [whole, Grouping(f"minutes:{o.name}", lambda d: _where(mask(d), d[c.MINUTE_I].to_numpy()), lambda d: ~_ok(d))]
     if o.metric == "error_rate" or o.percentile is not None:
         # The error budget: failures (or requests slower than the bound) per window.
@@ -395,7 +407,8 @@ def _scope_figures(
     whole = frames.get(f"scope:{o.name}")
     if whole is not None and len(whole):
         figures.requests, figures.bad = int(whole["requests"].iloc[0]), int(whole["flagged"].iloc[0])
-        figures.sum_ms, figures.max_ms = float(whole["sum"].iloc[0]), float(whole["max"].iloc[0])
+        figures.sum_ms = float(whole["sum"].iloc[0])
+        figures.max_ms = float(whole["max"].iloc[0]) if "max" in whole else float("nan")
         if o.percentile is not None:
             figures.quantile_ms = float(whole[f"p{o.percentile:g}"].iloc[0])
     if f"minutes:{o.name}" in frames:
