@@ -92,17 +92,15 @@ def _user_cap_check(run: RunData) -> LoadCheck | None:
 
 
 def _schedule_checks(run: RunData, settings: Settings) -> list[LoadCheck]:
-    if run.iterations is None or not len(run.iterations):
+    schedule = run.schedule
+    if schedule is None or not schedule.iterations:
         return [
             LoadCheck(
                 "schedule lag p95", None, settings.max_schedule_lag_p95_ms, "max", None, "no iterations.csv", "lag",
                 "lag_ms",
             )
         ]  # fmt: skip
-    missed = run.iterations[c.MISSED].astype(str).str.lower().isin(("true", "1"))
-    lag = pd.to_numeric(run.iterations.loc[~missed, c.LAG_MS], errors="coerce").dropna()
-    lag_p95 = float(np.quantile(lag, 0.95)) if len(lag) else None
-    share = float(missed.mean())
+    lag_p95, share = schedule.lag_p95_ms, schedule.missed_share
     return [
         LoadCheck(
             "schedule lag p95",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -15,9 +16,10 @@ import pandas as pd
 from doorbuster import runfolder as rf
 from reports import columns as c
 from reports.errors import ReportError
-from reports.scan import RequestFile
+from reports.quantiles import GroupQuantiles
+from reports.scan import CHUNK_ROWS, RequestFile
 
-__all__ = ["Experiment", "Fault", "RunData", "load_run"]
+__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,19 @@ class Experiment:
     rollbacks: int
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How the generator kept its schedule (iterations.csv)."""
+
+    iterations: int
+    missed: int  # planned iterations never started
+    lag_p95_ms: float | None  # exact, over the iterations that started
+
+    @property
+    def missed_share(self) -> float:
+        return self.missed / self.iterations if self.iterations else 0.0
+
+
 @dataclass
 class RunData:
     run_dir: Path
@@ -71,9 +86,9 @@ class RunData:
     locust_failures: pd.DataFrame | None = None
     locust_exceptions: pd.DataFrame | None = None  # errors raised inside the load script itself
     planned: pd.DataFrame | None = None
-    iterations: pd.DataFrame | None = None
+    schedule: Schedule | None = None  # from iterations.csv
     generator: pd.DataFrame | None = None
-    ledger: pd.DataFrame | None = None
+    ledger_orders: int | None = None  # rows of ledger.csv
     faults: list[Fault] = field(default_factory=list)
     experiments: list[Experiment] = field(default_factory=list)
     audit: dict[str, Any] | None = None
@@ -131,10 +146,8 @@ def _load_optional_csvs(run: RunData) -> None:
     # The report needs few columns of the big files (iterations: one row per journey iteration).
     specs = (
         ("planned", rf.PLANNED_RATE, rf.PLANNED_RATE_COLUMNS, (), "planned load (planned_rate.csv)"),
-        ("iterations", rf.ITERATIONS, (c.LAG_MS, c.MISSED), (), "schedule lag (iterations.csv)"),
         ("generator", rf.GENERATOR, rf.GENERATOR_COLUMNS, c.OPTIONAL_GENERATOR_COLUMNS,
          "load generator health (generator.csv)"),
-        ("ledger", rf.LEDGER, ("order_id",), (), "order ledger (ledger.csv)"),
     )  # fmt: skip
     for attr, name, cols, optional, label in specs:
         path = run.run_dir / name
@@ -145,6 +158,49 @@ def _load_optional_csvs(run: RunData) -> None:
             run.not_measured.append(label)
     if run.planned is not None:
         run.planned = run.planned.sort_values(c.TS, kind="stable").reset_index(drop=True)
+    _load_schedule(run)
+    ledger = run.run_dir / rf.LEDGER
+    if ledger.exists():
+        run.ledger_orders = sum(len(chunk) for chunk in _csv_chunks(ledger, ("order_id",)))
+    else:
+        run.not_measured.append("order ledger (ledger.csv)")
+
+
+def _csv_chunks(path: Path, columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+    # One row per iteration or order: a day-long soak's files are read a chunk at a time.
+    _read_csv(path, columns, nrows=0)  # names the file and the missing column, if any
+    try:
+        yield from pd.read_csv(path, usecols=list(columns), chunksize=CHUNK_ROWS)
+    except pd.errors.EmptyDataError:
+        return
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ReportError(f"{path} is not a readable CSV file: {exc}") from exc
+
+
+def _missed(chunk: pd.DataFrame) -> np.ndarray:
+    return chunk[c.MISSED].astype(str).str.lower().isin(("true", "1")).to_numpy()
+
+
+def _load_schedule(run: RunData) -> None:
+    """Lag p95 (exact, over the iterations that started) and the share never started."""
+    path = run.run_dir / rf.ITERATIONS
+    if not path.exists():
+        run.not_measured.append("schedule lag (iterations.csv)")
+        return
+    lag = GroupQuantiles((0.95,), dense=True)
+    iterations = missed = 0
+    for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
+        gone = _missed(chunk)
+        iterations, missed = iterations + len(chunk), missed + int(gone.sum())
+        values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+        lag.count(np.where(~gone & np.isfinite(values), 0, -1), np.nan_to_num(values))
+    lag.prepare()
+    for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
+        values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+        lag.collect(np.where(~_missed(chunk) & np.isfinite(values), 0, -1), np.nan_to_num(values))
+    p95 = lag.result()
+    lag_p95 = float(p95[0, 0]) if len(p95) and np.isfinite(p95[0, 0]) else None
+    run.schedule = Schedule(iterations, missed, lag_p95)
 
 
 def _epoch(value: Any, where: str) -> float:

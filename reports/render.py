@@ -172,7 +172,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         if ev.run.locust_exceptions is None
         else ev.run.locust_exceptions.sort_values("Count", ascending=False).head(10).to_dict("records"),
         "experiments": ev.run.experiments,
-        "ledger_orders": None if ev.run.ledger is None else len(ev.run.ledger),
+        "ledger_orders": ev.run.ledger_orders,
         "regressions": ev.regressions,
         "metrics": {r.name: r.metric for r in ev.results},
         "baseline_dir": ev.baseline_dir,
