@@ -233,7 +233,6 @@ def digest_requests(
         Grouping("minutes", _index_key(c.MINUTE_I), lambda d: ~_ok(d)),
         Grouping("endpoints", pairs.key, _bad, c.CORRECTED_MS, QS, maximum=True, bins=c.LATENCY_BIN),
         Grouping("segments", _index_key(c.SEGMENT), _bad),
-        Grouping("extent", lambda d: np.zeros(len(d), np.int64), None, c.END_TS, maximum=True),
     ]
     if clock.bucket_s != clock.window_s:
         groupings.append(Grouping("timeline", _index_key(c.BUCKET_I), _bad, c.CORRECTED_MS, QS, bins=c.LATENCY_BIN))
@@ -249,19 +248,20 @@ def digest_requests(
         groupings.append(Grouping("headroom", key, None, c.CORRECTED_MS, q, bins=c.LATENCY_BIN, few_groups=True))
     errors = _ErrorCounts()
 
-    reads = 0
+    reads, t_end = 0, clock.t0
 
     def chunks() -> Iterator[pd.DataFrame]:
-        nonlocal reads
+        nonlocal reads, t_end
         reads += 1
         for chunk in rf.chunks():
             prepared = _prepare(chunk, clock, plan, faults)
             if reads == 1:  # the second pass reads the same rows again for exact percentiles
                 errors.add(prepared)
+                t_end = max(t_end, float(prepared[c.END_TS].max()))
             yield prepared
 
     frames = run_passes(chunks, groupings)
-    return _assemble(frames, clock, rf, pairs, errors, objectives, settings, faults, step_values)
+    return _assemble(frames, clock, t_end, rf, pairs, errors, objectives, settings, faults, step_values)
 
 
 def _fault_key(fault: Fault) -> Callable[[pd.DataFrame], np.ndarray]:
@@ -299,7 +299,10 @@ def _objective_groupings(
         bins=c.LATENCY_BIN,
         few_groups=True,
     )
-    out = [whole, Grouping(f"minutes:{o.name}", lambda d: _where(mask(d), d[c.MINUTE_I].to_numpy()), lambda d: ~_ok(d))]
+    out = [whole]
+    if o.metric == "availability":
+        minutes = Grouping(f"minutes:{o.name}", lambda d: _where(mask(d), d[c.MINUTE_I].to_numpy()), lambda d: ~_ok(d))
+        out.append(minutes)
     if o.metric == "error_rate" or o.percentile is not None:
         # The error budget: failures (or requests slower than the bound) per window.
         slow = _bad if o.metric == "error_rate" else (lambda d: d[c.CORRECTED_MS].to_numpy() > o.bound)
@@ -337,6 +340,7 @@ class _ErrorCounts:
 def _assemble(
     frames: dict[str, pd.DataFrame],
     clock: Clock,
+    t_end: float,
     rf: RequestFile,
     pairs: _Pairs,
     errors: _ErrorCounts,
@@ -349,11 +353,10 @@ def _assemble(
     timeline = _time_frame(frames["timeline"], clock, clock.bucket_s) if "timeline" in frames else windows
     endpoints = _endpoints(frames["endpoints"], rf, pairs)
     segs = frames["segments"]
-    extent = frames["extent"]
     digest = Digest(
         clock=clock,
         total=int(frames["windows"]["requests"].sum()),
-        t_end=float(extent["max"].iloc[0]) if len(extent) else clock.t0,
+        t_end=t_end,
         windows=windows,
         timeline=t.on_grid(timeline, t0=clock.t0, step=clock.bucket_s, end=clock.last_sent),
         minutes=_minutes(frames["minutes"], clock, settings.good_minute_ratio),

@@ -106,10 +106,7 @@ class RequestFile:
     def _raw_chunks(self, columns: list[str]) -> Iterator[pd.DataFrame]:
         if self.is_parquet:
             try:
-                dictionary = [col for col in c.CATEGORICAL_REQUEST_COLUMNS if col in columns]
-                source = pq.ParquetFile(self.path, read_dictionary=dictionary)
-                for batch in source.iter_batches(batch_size=self.chunk_rows, columns=columns):
-                    yield batch.to_pandas()
+                yield from self._parquet_chunks(columns)
             except (pa.ArrowException, OSError) as exc:
                 raise ReportError(f"{self.path} is not a readable Parquet file: {exc}") from exc
             return
@@ -125,6 +122,32 @@ class RequestFile:
             )
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise ReportError(f"{self.path} is not a readable CSV file: {exc}") from exc
+
+    def _parquet_chunks(self, columns: list[str]) -> Iterator[pd.DataFrame]:
+        # Whole row groups, several at a time up to chunk_rows, read by pyarrow's threads; a row
+        # group larger than a chunk is read in batches.
+        dictionary = [col for col in c.CATEGORICAL_REQUEST_COLUMNS if col in columns]
+        source = pq.ParquetFile(self.path, read_dictionary=dictionary)
+        meta = source.metadata
+        pending: list[int] = []
+        rows = 0
+        for i in range(meta.num_row_groups):
+            size = meta.row_group(i).num_rows
+            if size > self.chunk_rows:
+                if pending:
+                    yield source.read_row_groups(pending, columns=columns).to_pandas()
+                    pending, rows = [], 0
+                single = pq.ParquetFile(self.path, read_dictionary=dictionary)
+                for batch in single.iter_batches(batch_size=self.chunk_rows, row_groups=[i], columns=columns):
+                    yield batch.to_pandas()
+                continue
+            if rows + size > self.chunk_rows and pending:
+                yield source.read_row_groups(pending, columns=columns).to_pandas()
+                pending, rows = [], 0
+            pending.append(i)
+            rows += size
+        if pending:
+            yield source.read_row_groups(pending, columns=columns).to_pandas()
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """Normalised chunks: float ts/intended_ts/latency_ms, bool ok, int status, and int32 codes

@@ -70,11 +70,17 @@ def _figures(ev: Evaluation) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("parquet", [True, False])
-def test_the_same_figures_whether_the_table_is_read_whole_or_in_small_chunks(tmp_path: Path, parquet: bool) -> None:
-    run_dir = RUN.write(tmp_path / "run", parquet=parquet)
+@pytest.mark.parametrize(
+    ("parquet", "written_in", "read_in"),
+    [(True, None, 997), (False, None, 997), (True, 4_000, 9_000), (True, 4_000, 1_500)],
+)
+def test_the_same_figures_whether_the_table_is_read_whole_or_in_small_chunks(
+    tmp_path: Path, parquet: bool, written_in: int | None, read_in: int
+) -> None:
+    # Row groups smaller than a chunk are read several at a time; larger ones in batches.
+    run_dir = RUN.write(tmp_path / "run", parquet=parquet, chunk_rows=written_in)
     whole = _figures(_evaluate(run_dir, 10_000_000))
-    chunked = _figures(_evaluate(run_dir, 997))  # many chunks, windows and endpoints split across them
+    chunked = _figures(_evaluate(run_dir, read_in))  # windows and endpoints split across chunks
     # Counts and percentiles are equal to the bit; sums (means, rates) up to their addition order.
     assert _rounded(chunked) == _rounded(whole)
 
