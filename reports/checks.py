@@ -77,8 +77,13 @@ def _user_cap_check(run: RunData) -> LoadCheck | None:
     # Written by generators whose user pool grows with the shop's latency up to a cap.
     if run.generator is None or c.CAP_HIT not in run.generator.columns:
         return None
-    hit = run.generator[c.CAP_HIT].astype(str).str.lower().isin(("true", "1"))
-    seconds = float(hit.groupby(run.generator[c.WORKER]).sum().max()) if len(hit) else 0.0
+    # Empty where the pool is not controlled (a worker's rows, the closed model): not measured there.
+    known = run.generator[c.CAP_HIT].astype(str).str.strip().str.lower()
+    known = known[known.isin(("true", "false", "1", "0"))]
+    if known.empty:
+        return None
+    hit = known.isin(("true", "1"))
+    seconds = float(hit.groupby(run.generator.loc[known.index, c.WORKER]).sum().max())
     return LoadCheck(
         "seconds at the user cap (worst worker)",
         seconds,

@@ -53,8 +53,9 @@ __all__ = [
 (_PTS, PLANNED_RPS, USERS, STAGE, MULTIPLIER, PHASE) = rf.PLANNED_RATE_COLUMNS
 (_GTS, _GW, CPU_PERCENT, RSS_MB) = rf.GENERATOR_COLUMNS
 
-# Optional generator.csv columns of generators whose user pool grows up to a cap.
-CAP_HIT = "cap_hit"  # the pool was at its cap while the schedule wanted a start
+# Optional generator.csv column of generators whose user pool grows up to a cap (the load
+# part's pool columns): True when the pool wanted more users than its cap; empty where unknown.
+CAP_HIT = "cap_hit"
 OPTIONAL_GENERATOR_COLUMNS = (CAP_HIT,)
 
 # Derived by reports.transform.

@@ -274,3 +274,36 @@ def test_a_folder_that_is_not_a_run_folder_gets_no_report_written_into_it(tmp_pa
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     assert main(["report", str(tmp_path)]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("cap_hit_s", "expected"),
+    [(None, INCONCLUSIVE), (0.0, GO), (5.0, INCONCLUSIVE)],
+)
+def test_late_starts_are_the_shops_when_the_pool_had_room_and_the_generators_when_it_hit_its_cap(
+    tmp_path: Path, cap_hit_s: float | None, expected: str
+) -> None:
+    # 5% of the journeys never started. With the pool under its cap and CPU to spare, users were
+    # busy waiting on the shop (judged by the SLOs, which pass here); at the cap, or with no way
+    # to tell, the generator cannot vouch for the run.
+    run = SyntheticRun(stages=((1.0, 90.0, "steady"),), missed_share=0.05, cap_hit_s=cap_hit_s)
+    ev = evaluate(load_run(run.write(tmp_path / "run")), load_slo_file())
+    assert ev.verdict == expected
+    checks = {x.key: x for x in ev.load_checks}
+    if cap_hit_s is None:
+        assert "user_cap" not in checks and checks["missed"].blame == "generator"
+    elif cap_hit_s == 0:
+        assert checks["user_cap"].ok and checks["missed"].blame == "shop"
+        queued = "requests queued behind the shop's slow answers: missed iterations 5%"
+        assert any(r.startswith(queued) for r in ev.reasons), ev.reasons
+    else:
+        assert checks["user_cap"].ok is False and checks["user_cap"].measured == 5.0
+        assert ev.banner.headline.startswith("INCONCLUSIVE: nothing failed, but the generator's user pool hit its cap")
+
+
+def test_an_empty_cap_column_means_the_cap_is_unknown_not_unhit(tmp_path: Path) -> None:
+    run_dir = SyntheticRun(stages=((1.0, 60.0, "steady"),), cap_hit_s=0.0).write(tmp_path / "run")
+    generator = run_dir / "generator.csv"
+    generator.write_text(generator.read_text().replace(",False\n", ",\n"))
+    ev = evaluate(load_run(run_dir), load_slo_file())
+    assert "user_cap" not in {x.key for x in ev.load_checks}
