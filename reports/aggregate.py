@@ -77,7 +77,7 @@ class Accumulator:
     def _bins(self, chunk: pd.DataFrame, keep: np.ndarray | None = None) -> np.ndarray | None:
         if self.grouping.bins is None:
             return None
-        bins = chunk[self.grouping.bins].to_numpy()
+        bins: np.ndarray = chunk[self.grouping.bins].to_numpy()
         return bins if keep is None else bins[keep]
 
     def collect(self, chunk: pd.DataFrame, gid: np.ndarray) -> None:

@@ -82,7 +82,8 @@ class _Globs:
         if len(self.hit) < len(self.vocab.names):
             new = [any(fnmatch(name, g) for g in self.globs) for name in self.vocab.names[len(self.hit) :]]
             self.hit = np.append(self.hit, np.array(new, dtype=bool))
-        return self.hit[codes]
+        hit: np.ndarray = self.hit[codes]
+        return hit
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,13 @@ def _index_key(column: str) -> Callable[[pd.DataFrame], np.ndarray]:
 
 
 def _bad(d: pd.DataFrame) -> np.ndarray:
-    return d[c.BAD].to_numpy()
+    bad: np.ndarray = d[c.BAD].to_numpy()
+    return bad
 
 
 def _ok(d: pd.DataFrame) -> np.ndarray:
-    return d[c.OK].to_numpy()
+    ok: np.ndarray = d[c.OK].to_numpy()
+    return ok
 
 
 def _time_frame(stats: pd.DataFrame, clock: Clock, step: float) -> pd.DataFrame:

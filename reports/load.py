@@ -178,7 +178,8 @@ def _csv_chunks(path: Path, columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
 
 
 def _missed(chunk: pd.DataFrame) -> np.ndarray:
-    return chunk[c.MISSED].astype(str).str.lower().isin(("true", "1")).to_numpy()
+    missed: np.ndarray = chunk[c.MISSED].astype(str).str.lower().isin(("true", "1")).to_numpy()
+    return missed
 
 
 def _load_schedule(run: RunData) -> None:

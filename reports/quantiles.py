@@ -154,4 +154,5 @@ class GroupQuantiles:
         out = np.where(t >= 0.5, hi - diff * (1 - t), lo + diff * t)
         out[self.n == 0] = np.nan
         self._found = []
-        return out
+        result: np.ndarray = out
+        return result

@@ -255,7 +255,7 @@ def parse_slo(data: Any, where: str = "<slo>") -> SLOFile:
             endpoints=o.endpoint,
             exclude=o.exclude,
             phase=o.phase,
-            params=dict(o.params),
+            params={str(k): v for k, v in o.params.items()},
             regression_tolerance=o.regression_tolerance,
             min_requests=o.min_requests or settings.min_requests,
         )
