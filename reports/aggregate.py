@@ -54,31 +54,35 @@ class Accumulator:
             self.exact = GroupQuantiles(self.grouping.quantiles, dense=self.grouping.few_groups)
 
     def add(self, chunk: pd.DataFrame, gid: np.ndarray) -> None:
-        keep = gid >= 0
-        g = gid[keep]
-        size = int(g.max()) + 1 if len(g) else 0
+        # Rows outside the grouping (-1) land in bin 0 of a shifted count and are dropped: no
+        # filtered copies of the chunk's columns for the sums.
+        shifted = gid + 1
+        size = int(shifted.max()) if len(shifted) else 0
+        if size <= 0:
+            return
         self.count = _grow(self.count, size)
-        self.count[:size] += np.bincount(g, minlength=size)
+        self.count[:size] += np.bincount(shifted, minlength=size + 1)[1:]
         if self.grouping.flag is not None:
-            flag = self.grouping.flag(chunk)[keep]
+            flag = self.grouping.flag(chunk)
             self.flagged = _grow(self.flagged, size)
-            self.flagged[:size] += np.bincount(g, weights=flag, minlength=size).astype(np.int64)
+            self.flagged[:size] += np.bincount(shifted, weights=flag, minlength=size + 1)[1:].astype(np.int64)
         if self.grouping.value is not None:
-            values = chunk[self.grouping.value].to_numpy()[keep]
+            values = chunk[self.grouping.value].to_numpy()
             self.total = _grow(self.total, size)
-            self.total[:size] += np.bincount(g, weights=values, minlength=size)
-            if self.grouping.maximum and len(g):
-                peak = pd.Series(values).groupby(g).max()
+            self.total[:size] += np.bincount(shifted, weights=values, minlength=size + 1)[1:]
+            if self.grouping.maximum:
+                keep = gid >= 0
+                peak = pd.Series(values[keep]).groupby(gid[keep]).max()
                 self.peak = _grow(self.peak, size, np.nan)
                 self.peak[peak.index] = np.fmax(self.peak[peak.index], peak.to_numpy())
             if self.exact is not None:
-                self.exact.count(g, values, self._bins(chunk, keep))
+                self.exact.count(gid, values, self._bins(chunk))
 
-    def _bins(self, chunk: pd.DataFrame, keep: np.ndarray | None = None) -> np.ndarray | None:
+    def _bins(self, chunk: pd.DataFrame) -> np.ndarray | None:
         if self.grouping.bins is None:
             return None
         bins: np.ndarray = chunk[self.grouping.bins].to_numpy()
-        return bins if keep is None else bins[keep]
+        return bins
 
     def collect(self, chunk: pd.DataFrame, gid: np.ndarray) -> None:
         assert self.exact is not None and self.grouping.value is not None
