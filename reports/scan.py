@@ -36,6 +36,9 @@ class Vocabulary:
         cat = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
         local = np.array([self._code(str(name)) for name in cat.cat.categories], dtype=np.int32)
         raw = cat.cat.codes.to_numpy()
+        if len(local) and raw.min(initial=0) >= 0:
+            codes: np.ndarray = local[raw]
+            return codes
         # A missing value (code -1) reads as the empty string, as the contract's "" does.
         blank = self._code("")
         return np.where(raw >= 0, local[np.maximum(raw, 0)] if len(local) else blank, blank).astype(np.int32)
@@ -160,11 +163,12 @@ class RequestFile:
         out: dict[str, np.ndarray] = {}
         try:
             for col in (c.TS, c.INTENDED_TS, c.LATENCY_MS):
-                out[col] = (
-                    pd.to_numeric(frame[col], errors="raise").to_numpy(dtype=np.float64)
-                    if col in frame
-                    else np.full(n, np.nan)
-                )
+                if col not in frame:
+                    out[col] = np.full(n, np.nan)
+                elif frame[col].dtype == np.float64:  # Parquet: already typed, no parsing
+                    out[col] = frame[col].to_numpy()
+                else:
+                    out[col] = pd.to_numeric(frame[col], errors="raise").to_numpy(dtype=np.float64)
         except (ValueError, TypeError) as exc:
             raise ReportError(f"{self.path}: column {col} must be numeric: {exc}") from exc
         if np.isnan(out[c.TS]).any() or np.isnan(out[c.LATENCY_MS]).any():

@@ -56,12 +56,13 @@ def with_corrected_latency(requests: pd.DataFrame) -> pd.DataFrame:
     A request that started late because the generator or the shop stalled waited for that long
     too; measuring from `ts` alone hides it (coordinated omission). Unknown intended_ts -> raw.
     """
-    delay_ms = (requests[c.TS] - requests[c.INTENDED_TS]).clip(lower=0).fillna(0) * 1000.0
+    ts, latency = requests[c.TS].to_numpy(), requests[c.LATENCY_MS].to_numpy()
+    delay_ms = np.nan_to_num(np.clip(ts - requests[c.INTENDED_TS].to_numpy(), 0, None)) * 1000.0
     return requests.assign(
         **{
-            c.CORRECTED_MS: requests[c.LATENCY_MS] + delay_ms,
-            c.BAD: ~requests[c.OK],
-            c.END_TS: requests[c.TS] + requests[c.LATENCY_MS] / 1000.0,
+            c.CORRECTED_MS: latency + delay_ms,
+            c.BAD: ~requests[c.OK].to_numpy(),
+            c.END_TS: ts + latency / 1000.0,
         }
     )
 
