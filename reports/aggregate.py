@@ -125,6 +125,7 @@ def run_passes(chunks: Callable[[], Iterable[pd.DataFrame]], groupings: list[Gro
             single, kept = False, []
         for acc in accumulators:
             acc.add(chunk, acc.grouping.key(chunk))
+        del chunk  # one chunk alive at a time: not this one while the next is being read
     second = [acc for acc in accumulators if acc.needs_second_pass]
     for acc in second:
         assert acc.exact is not None
@@ -133,4 +134,5 @@ def run_passes(chunks: Callable[[], Iterable[pd.DataFrame]], groupings: list[Gro
         for chunk in kept if single else chunks():
             for acc in second:
                 acc.collect(chunk, acc.grouping.key(chunk))
+            del chunk
     return {acc.grouping.name: acc.frame() for acc in accumulators}

@@ -75,6 +75,9 @@ class SyntheticRun:
     audit_ok: bool = True
     missed_share: float = 0.0  # share of planned iterations the generator never started
     cap_hit_s: float | None = None  # seconds the user pool sat at its cap; None: no such column
+    # False: order and iteration ids as short numbers, so that 100M rows are written in minutes
+    # (the report never reads them; the ledger and iterations keep one row per order/iteration).
+    readable_ids: bool = True
     total_requests: int | None = None  # overrides one_x_rps: spread this many over the stages
 
     @property
@@ -140,6 +143,13 @@ class SyntheticRun:
         ok = rng.random(n) >= p_err
         ts = self.t0 + rel
         index = first + np.arange(n)
+        is_order = names[which] == "POST /api/orders"
+        if self.readable_ids:
+            order_id = np.where(is_order, "o-" + index.astype(str), "")
+            iteration = "it-" + (index // 4).astype(str)
+        else:  # a category of a few values: no 100M distinct strings to build
+            order_id = pd.Categorical(np.where(is_order, "o", ""))
+            iteration = pd.Categorical(np.full(n, "it"))
         frame = pd.DataFrame(
             {
                 c.TS: ts,
@@ -152,8 +162,8 @@ class SyntheticRun:
                 c.BYTES: rng.integers(500, 20_000, n),
                 c.OK: ok,
                 c.ERROR: pd.Categorical(np.where(ok, "", "HTTP 503")),
-                c.ORDER_ID: np.where(names[which] == "POST /api/orders", "o-" + index.astype(str), ""),
-                c.ITERATION: "it-" + (index // 4).astype(str),
+                c.ORDER_ID: order_id,
+                c.ITERATION: iteration,
                 c.WORKER: "127.0.0.1:4242",
             }
         )
@@ -215,10 +225,15 @@ class SyntheticRun:
                     writer.write_table(table.cast(writer.schema))
                 else:
                     requests.to_csv(run_dir / rf.REQUESTS_CSV, index=False, mode="a" if i else "w", header=not i)
-                self._write_iterations_and_orders(run_dir, requests, append=bool(i))
+                self.write_iterations_and_orders(run_dir, requests, append=bool(i))
         finally:
             if writer is not None:
                 writer.close()
+        self.write_other_files(run_dir)
+        return run_dir
+
+    def write_other_files(self, run_dir: Path) -> None:
+        """Every file of the run folder but requests, iterations and the ledger."""
         self.planned().to_csv(run_dir / rf.PLANNED_RATE, index=False)
         seconds = np.arange(0, self.duration_s, 1.0)
         generator = pd.DataFrame(
@@ -228,10 +243,9 @@ class SyntheticRun:
             generator[c.CAP_HIT] = seconds >= self.duration_s - self.cap_hit_s
         generator.to_csv(run_dir / rf.GENERATOR, index=False)
         self._write_the_rest(run_dir)
-        return run_dir
 
-    def _write_iterations_and_orders(self, run_dir: Path, requests: pd.DataFrame, *, append: bool) -> None:
-        iters = requests.drop_duplicates(c.ITERATION)
+    def write_iterations_and_orders(self, run_dir: Path, requests: pd.DataFrame, *, append: bool) -> None:
+        iters = requests.drop_duplicates(c.ITERATION) if self.readable_ids else requests.iloc[::4]
         pd.DataFrame(
             {
                 c.ITERATION: iters[c.ITERATION],
@@ -249,7 +263,7 @@ class SyntheticRun:
         pd.DataFrame(
             {
                 "order_id": orders[c.ORDER_ID],
-                "idempotency_key": "k-" + orders[c.ORDER_ID],
+                "idempotency_key": "k-" + orders[c.ORDER_ID].astype(str),
                 "items": '[{"sku": "SKU-1", "qty": 1}]',
                 "total_cents": 1999,
                 "confirmed_ts": orders[c.TS],
