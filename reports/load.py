@@ -193,15 +193,21 @@ def _load_schedule(run: RunData) -> None:
         return
     lag = GroupQuantiles((0.95,), dense=True)
     iterations = missed = 0
-    for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
+    kept: list[tuple[np.ndarray, np.ndarray]] = []  # a file of one chunk is read once
+    for i, chunk in enumerate(_csv_chunks(path, (c.LAG_MS, c.MISSED))):
         gone = _missed(chunk)
         iterations, missed = iterations + len(chunk), missed + int(gone.sum())
         values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
-        lag.count(np.where(~gone & np.isfinite(values), 0, -1), np.nan_to_num(values))
+        groups = np.where(~gone & np.isfinite(values), 0, -1)
+        lag.count(groups, np.nan_to_num(values))
+        kept = [(groups, np.nan_to_num(values))] if i == 0 else []
     lag.prepare()
-    for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
-        values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
-        lag.collect(np.where(~_missed(chunk) & np.isfinite(values), 0, -1), np.nan_to_num(values))
+    if kept:
+        lag.collect(*kept[0])
+    else:
+        for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
+            values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+            lag.collect(np.where(~_missed(chunk) & np.isfinite(values), 0, -1), np.nan_to_num(values))
     p95 = lag.result()
     lag_p95 = float(p95[0, 0]) if len(p95) and np.isfinite(p95[0, 0]) else None
     run.schedule = Schedule(iterations, missed, lag_p95)

@@ -126,3 +126,20 @@ def test_chunked_figures_equal_an_independent_computation_on_every_request(tmp_p
         assert row["p50"] == np.quantile(corrected[mine], 0.5)
     assert ev.total_requests == len(raw)
     assert ev.t_end == pytest.approx((ts + raw[c.LATENCY_MS].to_numpy() / 1000.0).max())
+
+
+@pytest.mark.parametrize("chunk_rows", [10_000_000, 333])
+def test_schedule_lag_p95_is_exact_over_the_iterations_that_started_in_any_chunking(
+    tmp_path: Path, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = SyntheticRun(stages=((1.0, 60.0, "steady"),), missed_share=0.02).write(tmp_path / "run")
+    iterations = pd.read_csv(run_dir / "iterations.csv")
+    rng = np.random.default_rng(5)
+    iterations["lag_ms"] = rng.lognormal(2, 1, len(iterations))
+    iterations.to_csv(run_dir / "iterations.csv", index=False)
+    monkeypatch.setattr("reports.load.CHUNK_ROWS", chunk_rows)
+    schedule = load_run(run_dir).schedule
+    assert schedule is not None
+    started = iterations.loc[~iterations["missed"], "lag_ms"].to_numpy()
+    assert schedule.lag_p95_ms == np.quantile(started, 0.95)
+    assert (schedule.iterations, schedule.missed) == (len(iterations), int(iterations["missed"].sum()))
