@@ -9,7 +9,7 @@ Percentiles are exact (quantiles.py), at any run length.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatch
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 from reports import columns as c
 from reports import transform as t
 from reports.aggregate import Grouping, run_passes
+from reports.figures import Clock, Digest, ScopeFigures, minute_frame, scope_figures, time_frame
 from reports.load import Fault
 from reports.quantiles import fine_bins
 from reports.scan import RequestFile, Vocabulary
@@ -26,50 +27,6 @@ from reports.slo import LOAD_PHASES, Objective, Settings
 __all__ = ["Clock", "Digest", "ScopeFigures", "digest_requests"]
 
 QS = tuple(q / 100.0 for q in t.PERCENTILES)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """The run's time axes: evaluation windows, chart buckets and minutes, all from t0."""
-
-    t0: float
-    last_sent: float
-    window_s: float
-    bucket_s: float
-
-    def index(self, ts: np.ndarray, step: float) -> np.ndarray:
-        return np.floor((ts - self.t0) / step).astype(np.int64)
-
-
-@dataclass
-class ScopeFigures:
-    """One SLO's scope: its requests, failures, latency sum/max/percentile, minutes and windows."""
-
-    requests: int = 0
-    bad: int = 0
-    sum_ms: float = 0.0
-    max_ms: float = float("nan")
-    quantile_ms: float = float("nan")
-    minutes: pd.DataFrame | None = None  # minute, requests, ok, ok_ratio, available
-    windows: pd.DataFrame | None = None  # window, requests, flagged (bad, or slower than the bound)
-    steps: pd.DataFrame | None = None  # sustained: multiplier, requests, bad, error_rate, p95
-
-
-@dataclass
-class Digest:
-    clock: Clock
-    total: int
-    t_end: float
-    windows: pd.DataFrame
-    timeline: pd.DataFrame
-    minutes: pd.DataFrame
-    endpoints: pd.DataFrame
-    errors: pd.DataFrame
-    segment_sent: np.ndarray
-    segment_bad: np.ndarray
-    scopes: dict[str, ScopeFigures] = field(default_factory=dict)
-    headroom_steps: pd.DataFrame | None = None  # multiplier, lat, n
-    faults: list[tuple[int, int]] = field(default_factory=list)  # per fault: requests, bad
 
 
 class _Globs:
@@ -166,33 +123,6 @@ def _bad(d: pd.DataFrame) -> np.ndarray:
 def _ok(d: pd.DataFrame) -> np.ndarray:
     ok: np.ndarray = d[c.OK].to_numpy()
     return ok
-
-
-def _time_frame(stats: pd.DataFrame, clock: Clock, step: float) -> pd.DataFrame:
-    """window_stats' shape: window start, requests, bad, mean, percentiles, error rate, req/s."""
-    stats = stats[stats["requests"] > 0]
-    start = clock.t0 + stats.index.to_numpy() * step
-    span = np.clip(clock.last_sent - start, 1.0, step)  # the last window ran only to the last request
-    frame = pd.DataFrame(
-        {
-            c.WINDOW: start,
-            "requests": stats["requests"].to_numpy(),
-            "bad": stats["flagged"].to_numpy(),
-            "mean_ms": (stats["sum"] / stats["requests"]).to_numpy(),
-            **{f"p{q:g}": stats[f"p{q:g}"].to_numpy() for q in t.PERCENTILES},
-        }
-    )
-    return frame.assign(error_rate=frame["bad"] / frame["requests"], rps=frame["requests"] / span)
-
-
-def _minutes(stats: pd.DataFrame, clock: Clock, good_ratio: float) -> pd.DataFrame:
-    stats = stats[stats["requests"] > 0]
-    ok = stats["requests"] - stats["flagged"]
-    frame = pd.DataFrame(
-        {"minute": clock.t0 + stats.index.to_numpy() * 60.0, "requests": stats["requests"].to_numpy(), "ok": ok}
-    ).reset_index(drop=True)
-    frame = frame.assign(ok_ratio=frame["ok"] / frame["requests"])
-    return frame.assign(available=frame["ok_ratio"] >= good_ratio)
 
 
 class _Pairs:
@@ -352,8 +282,8 @@ def _assemble(
     faults: Sequence[Fault],
     step_values: dict[str, np.ndarray],
 ) -> Digest:
-    windows = _time_frame(frames["windows"], clock, clock.window_s)
-    timeline = _time_frame(frames["timeline"], clock, clock.bucket_s) if "timeline" in frames else windows
+    windows = time_frame(frames["windows"], clock, clock.window_s)
+    timeline = time_frame(frames["timeline"], clock, clock.bucket_s) if "timeline" in frames else windows
     endpoints = _endpoints(frames["endpoints"], rf, pairs)
     segs = frames["segments"]
     digest = Digest(
@@ -362,7 +292,7 @@ def _assemble(
         t_end=t_end,
         windows=windows,
         timeline=t.on_grid(timeline, t0=clock.t0, step=clock.bucket_s, end=clock.last_sent),
-        minutes=_minutes(frames["minutes"], clock, settings.good_minute_ratio),
+        minutes=minute_frame(frames["minutes"], clock, settings.good_minute_ratio),
         endpoints=endpoints,
         errors=errors.table(rf),
         segment_sent=segs["requests"].to_numpy(),
@@ -372,7 +302,7 @@ def _assemble(
         f = frames[f"fault:{i}"]
         digest.faults.append((int(f["requests"].sum()), int(f["flagged"].sum())))
     for o in objectives:
-        digest.scopes[o.name] = _scope_figures(o, frames, clock, settings, step_values)
+        digest.scopes[o.name] = scope_figures(o, frames, clock, settings, step_values)
     if "headroom" in frames:
         h = frames["headroom"]
         q = f"p{settings.headroom_percentile:g}"
@@ -398,40 +328,3 @@ def _endpoints(stats: pd.DataFrame, rf: RequestFile, pairs: _Pairs) -> pd.DataFr
     )
     frame = frame[frame["requests"] > 0].assign(error_rate=lambda f: f["failures"] / f["requests"])
     return frame.sort_values([c.JOURNEY, c.NAME], kind="stable").reset_index(drop=True)
-
-
-def _scope_figures(
-    o: Objective, frames: dict[str, pd.DataFrame], clock: Clock, settings: Settings, step_values: dict[str, np.ndarray]
-) -> ScopeFigures:
-    figures = ScopeFigures()
-    if f"steps:{o.name}" in frames:
-        s = frames[f"steps:{o.name}"]
-        figures.steps = pd.DataFrame(
-            {
-                c.MULTIPLIER: step_values[o.name][: len(s)],
-                "requests": s["requests"].to_numpy(),
-                "error_rate": (s["flagged"] / s["requests"]).to_numpy(),
-                "p95": s["p95"].to_numpy(),
-            }
-        ).set_index(c.MULTIPLIER)
-        figures.requests = int(s["requests"].sum())
-    whole = frames.get(f"scope:{o.name}")
-    if whole is not None and len(whole):
-        figures.requests, figures.bad = int(whole["requests"].iloc[0]), int(whole["flagged"].iloc[0])
-        figures.sum_ms = float(whole["sum"].iloc[0])
-        figures.max_ms = float(whole["max"].iloc[0]) if "max" in whole else float("nan")
-        if o.percentile is not None:
-            figures.quantile_ms = float(whole[f"p{o.percentile:g}"].iloc[0])
-    if f"minutes:{o.name}" in frames:
-        figures.minutes = _minutes(frames[f"minutes:{o.name}"], clock, settings.good_minute_ratio)
-    if f"budget:{o.name}" in frames:
-        b = frames[f"budget:{o.name}"]
-        b = b[b["requests"] > 0]
-        figures.windows = pd.DataFrame(
-            {
-                c.WINDOW: clock.t0 + b.index.to_numpy() * clock.window_s,
-                "requests": b["requests"],
-                "flagged": b["flagged"],
-            }
-        ).reset_index(drop=True)
-    return figures

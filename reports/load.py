@@ -180,7 +180,8 @@ def _csv_chunks(path: Path, columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
 def _missed(chunk: pd.DataFrame) -> np.ndarray:
     column = chunk[c.MISSED]
     if column.dtype == bool:  # pandas parsed True/False itself: no strings to build
-        return column.to_numpy()
+        parsed: np.ndarray = column.to_numpy()
+        return parsed
     missed: np.ndarray = column.astype(str).str.lower().isin(("true", "1")).to_numpy()
     return missed
 
