@@ -307,3 +307,21 @@ def test_an_empty_cap_column_means_the_cap_is_unknown_not_unhit(tmp_path: Path) 
     generator.write_text(generator.read_text().replace(",False\n", ",\n"))
     ev = evaluate(load_run(run_dir), load_slo_file())
     assert "user_cap" not in {x.key for x in ev.load_checks}
+
+
+def test_regressions_read_in_the_direction_the_value_moved() -> None:
+    from reports.results import Regression
+
+    availability = Regression("availability", 1.0, 0.0, 1.0, 0.1, True, "availability", "min")
+    throughput = Regression("throughput", 1.0, 0.86, 0.14, 0.1, True, "achieved_ratio", "min")
+    slower = Regression("checkout-p95", 1000.0, 1300.0, 0.3, 0.1, True, "latency_p95_ms", "max")
+    banner = judge_run([], LOAD["healthy"], [availability, throughput, slower], fail_on_regression=False,
+                       total_requests=100)  # fmt: skip
+    assert banner.warnings == (
+        "warning: regression: availability fell 100% against the baseline (100% → 0%; tolerance 10% worse)",
+        "warning: regression: throughput fell 14% against the baseline (100% → 86%; tolerance 10% worse)",
+        "warning: regression: checkout-p95 rose 30% against the baseline (1 s → 1.3 s; tolerance 10% worse)",
+    )
+    strict = judge_run([], LOAD["healthy"], [availability], fail_on_regression=True, total_requests=100)
+    assert strict.verdict == NO_GO
+    assert strict.headline == "NO-GO: availability regressed against the baseline"
