@@ -11,6 +11,7 @@ from reports.evaluate import Evaluation, evaluate
 from reports.load import load_run
 from reports.render import write_not_evaluated, write_outputs
 from reports.slo import load_slo_file
+from reports.stopped import apply_stop_record
 from reports.verdict import banner_for_error
 
 __all__ = ["build_report"]
@@ -34,6 +35,7 @@ def build_report(
         except ReportError as exc:
             raise ReportError(f"baseline: {exc}") from exc
         compare(ev, before, str(baseline_dir))
+    apply_stop_record(ev, run_dir)  # a game day stopped early (stop.json); after compare, which re-judges
     write_outputs(ev)
     return ev
 

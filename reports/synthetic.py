@@ -201,12 +201,20 @@ class SyntheticRun:
                     "start": iso(fault.start_s - 1),
                     "end": iso(fault.start_s - 0.5),
                 },
-                # The action holds its fault for its duration and heals it, as the suite's do.
-                {"activity": action, "status": "succeeded", "start": iso(fault.start_s), "end": iso(fault.end_s)},
+                {  # our fault actions hold the fault and heal it before they return
+                    "activity": action,
+                    "status": "succeeded",
+                    "start": iso(fault.start_s),
+                    "end": iso(fault.end_s),
+                },
             ],
-            # A safety rollback after the after-hypothesis: not part of the fault window.
-            "rollbacks": [
-                {"activity": heal, "status": "succeeded", "start": iso(fault.end_s + 2), "end": iso(fault.end_s + 2.1)}
+            "rollbacks": [  # after the after-hypothesis: a safety net, not part of the window
+                {
+                    "activity": heal,
+                    "status": "succeeded",
+                    "start": iso(fault.end_s + 0.5),
+                    "end": iso(fault.end_s + 0.6),
+                }
             ],
         }
 
