@@ -56,7 +56,7 @@ class GroupQuantiles:
         self._keys: list[np.ndarray] = []
         self._counts: list[np.ndarray] = []
         self._targets: np.ndarray | None = None  # (groups, ranks): the bin holding each rank, -1 none
-        self._found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (group<<bits | bin, value, count)
 
     # pass 1
     def _key_of(self, groups: np.ndarray, bins: np.ndarray) -> np.ndarray:
@@ -124,7 +124,11 @@ class GroupQuantiles:
         hit = np.zeros(len(g), dtype=bool)
         for r in range(self._targets.shape[1]):
             hit |= b == self._targets[g, r]
-        self._found.append((g[hit], b[hit], v[hit]))
+        # Kept as distinct (group and bin, value) with a count: a spike of equal values (a lag on
+        # a tick grid, a timeout) costs one entry, not one per row.
+        self._found.append(_distinct((g[hit] << _BITS) | b[hit], v[hit], np.ones(int(hit.sum()), np.int64)))
+        if len(self._found) >= _MERGE_EVERY:
+            self._found = [_distinct(*(np.concatenate(parts) for parts in zip(*self._found, strict=True)))]
 
     def result(self) -> np.ndarray:
         """(groups, len(qs)) exact quantiles; NaN for a group without values."""
@@ -133,17 +137,18 @@ class GroupQuantiles:
         out = np.full((n_groups, len(self.qs)), np.nan)
         if not n_groups:
             return out
-        g = np.concatenate([f[0] for f in self._found]) if self._found else np.zeros(0, np.int64)
-        b = np.concatenate([f[1] for f in self._found]) if self._found else np.zeros(0, np.int64)
-        v = np.concatenate([f[2] for f in self._found]) if self._found else np.zeros(0)
-        order = np.lexsort((v, b, g))
-        g, b, v = g[order], b[order], v[order]
-        key = (g << _BITS) | b
+        if self._found:
+            key, v, counts = _distinct(*(np.concatenate(parts) for parts in zip(*self._found, strict=True)))
+        else:
+            key, v, counts = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        cum = np.cumsum(counts)
         picked = np.full(self._ranks.shape, np.nan)
         for r in range(self._ranks.shape[1]):
             target_key = (np.arange(n_groups) << _BITS) | np.maximum(self._targets[:, r], 0)
             start = np.searchsorted(key, target_key, side="left")
-            pos = start + self._within[:, r]
+            before = np.where(start > 0, cum[np.maximum(start - 1, 0)] if len(cum) else 0, 0)
+            # The entry whose running count first passes the rank inside the bin holds the value.
+            pos = np.searchsorted(cum, before + self._within[:, r], side="right")
             ok = (self._targets[:, r] >= 0) & (pos < len(v))
             picked[ok, r] = v[pos[ok]]
         lo, hi = picked[:, : len(self.qs)], picked[:, len(self.qs) :]
@@ -156,3 +161,13 @@ class GroupQuantiles:
         self._found = []
         result: np.ndarray = out
         return result
+
+
+def _distinct(keys: np.ndarray, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equal (key, value) pairs merged, their counts added; sorted by key, then value."""
+    order = np.lexsort((values, keys))
+    keys, values, counts = keys[order], values[order], counts[order]
+    if not len(keys):
+        return keys, values, counts
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (values[1:] != values[:-1])])
+    return keys[starts], values[starts], np.add.reduceat(counts, starts)

@@ -143,3 +143,20 @@ def test_schedule_lag_p95_is_exact_over_the_iterations_that_started_in_any_chunk
     started = iterations.loc[~iterations["missed"], "lag_ms"].to_numpy()
     assert schedule.lag_p95_ms == np.quantile(started, 0.95)
     assert (schedule.iterations, schedule.missed) == (len(iterations), int(iterations["missed"].sum()))
+
+
+def test_a_spike_of_equal_values_is_kept_as_one_entry_and_stays_exact() -> None:
+    # A lag on the pacing's tick grid, a timeout: most values equal, the percentile inside them.
+    rng = np.random.default_rng(9)
+    values = np.where(rng.random(300_000) < 0.9, 4.0, rng.lognormal(1, 1, 300_000))
+    groups = np.zeros(len(values), dtype=np.int64)
+    exact = GroupQuantiles((0.5, 0.95, 0.99), dense=True)
+    chunks = np.array_split(np.arange(len(values)), 5)
+    for chunk in chunks:
+        exact.count(groups[chunk], values[chunk])
+    exact.prepare()
+    for chunk in chunks:
+        exact.collect(groups[chunk], values[chunk])
+    kept = sum(len(found[0]) for found in exact._found)
+    assert kept < 30_000  # 270,000 fours are a handful of entries, not 270,000 rows
+    np.testing.assert_array_equal(exact.result()[0], np.quantile(values, (0.5, 0.95, 0.99)))
