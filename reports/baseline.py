@@ -30,7 +30,7 @@ def compare(current: Evaluation, baseline: Evaluation, baseline_dir: str) -> Eva
                 regressed = change > tol
             else:  # from zero no relative change exists: a regression when the verdict got worse
                 regressed = r.verdict == FAIL and b.verdict != FAIL
-        out.append(Regression(r.name, b.measured, r.measured, change, tol, regressed))
+        out.append(Regression(r.name, b.measured, r.measured, change, tol, regressed, r.metric, r.direction))
     current.regressions = out
     current.baseline_dir = baseline_dir
     decide(current)

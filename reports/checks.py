@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from fnmatch import fnmatch
 from typing import Any
 
@@ -9,15 +11,22 @@ import numpy as np
 import pandas as pd
 
 from reports import columns as c
+from reports.digest import Digest
 from reports.load import RunData
-from reports.metrics import scope_mask
 from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
 from reports.slo import Objective, Settings
-from reports.transform import SEGMENT, held_steps, plan_segments
+from reports.transform import plan_segments
 from retailflow.contracts import INVARIANTS  # the names the audit writes into audit.json
 
-__all__ = ["INVARIANTS", "budgets", "headroom", "integrity_results", "load_checks"]
-
+__all__ = [
+    "INVARIANTS",
+    "budgets",
+    "generator_healthy",
+    "headroom",
+    "integrity_phrase",
+    "integrity_results",
+    "load_checks",
+]
 
 
 def _planned_total(run: RunData) -> float:
@@ -26,84 +35,153 @@ def _planned_total(run: RunData) -> float:
     return float(plan_segments(run.planned, run_end=float(run.planned[c.TS].max()))["planned_requests"].sum())
 
 
-def load_checks(
-    run: RunData, segments: pd.DataFrame | None, settings: Settings, *, sent_total: int | None = None
-) -> list[LoadCheck]:
-    """Was the planned load sent, and did the generator keep its schedule? (else INCONCLUSIVE)
-
-    `sent_total` counts the requests sent when there is no per-request data (Locust's own count)."""
-    checks: list[LoadCheck] = []
-    ratio: float | None = None
+def _achieved_ratio(run: RunData, segments: pd.DataFrame | None, sent_total: int | None) -> tuple[float | None, str]:
     why = "the shop must be given the planned load before it can be said to survive it"
     if segments is not None:
         planned_total = float(segments["planned_requests"].sum())
         if planned_total > 0:
-            ratio = float(segments["achieved_requests"].sum() / planned_total)
+            return float(segments["achieved_requests"].sum() / planned_total), why
     elif run.planned is not None and len(run.planned) and sent_total is not None:
         planned_total = _planned_total(run)
         if planned_total > 0:
-            ratio = float(sent_total / planned_total)
-            why += " (sent = Locust's request count)"
-    if ratio is None:
-        why = "no planned_rate.csv" if run.planned is None else "no per-request data to count what was sent"
-    ok = None if ratio is None else ratio >= settings.min_achieved_ratio
-    checks.append(LoadCheck("achieved / planned requests", ratio, settings.min_achieved_ratio, "min", ok, why))
+            return float(sent_total / planned_total), why + " (sent = Locust's request count)"
+    return None, "no planned_rate.csv" if run.planned is None else "no per-request data to count what was sent"
+
+
+def _cpu_check(run: RunData, settings: Settings) -> LoadCheck:
+    name, why = "generator CPU (p95, worst worker)", "an overloaded generator sends late and measures its own queueing"
+    worst: float | None = None
     if run.generator is not None and len(run.generator):
         cpu = pd.to_numeric(run.generator[c.CPU_PERCENT], errors="coerce").dropna()
         # p95 per worker, worst worker: a brief start-up spike is not an overloaded generator.
-        worst = float(cpu.groupby(run.generator[c.WORKER]).quantile(0.95).max()) if len(cpu) else float("nan")
-        ok = bool(worst <= settings.max_generator_cpu_percent) if np.isfinite(worst) else None
-        checks.append(
-            LoadCheck(
-                "generator CPU % (p95, worst worker)",
-                worst if np.isfinite(worst) else None,
-                settings.max_generator_cpu_percent,
-                "max",
-                ok,
-                "an overloaded generator sends late and measures its own queueing, not the shop",
-            )
-        )
+        if len(cpu):
+            worst = float(cpu.groupby(run.generator.loc[cpu.index, c.WORKER]).quantile(0.95).max())
     else:
-        checks.append(
+        why = "no generator.csv"
+    ok = None if worst is None else worst <= settings.max_generator_cpu_percent
+    return LoadCheck(name, worst, settings.max_generator_cpu_percent, "max", ok, why, "cpu", "cpu_percent")
+
+
+def _user_cap_check(run: RunData) -> LoadCheck | None:
+    # Written by generators whose user pool grows with the shop's latency up to a cap.
+    if run.generator is None or c.CAP_HIT not in run.generator.columns:
+        return None
+    # Empty where the pool is not controlled (a worker's rows, the closed model): not measured there.
+    known = run.generator[c.CAP_HIT].astype(str).str.strip().str.lower()
+    known = known[known.isin(("true", "false", "1", "0"))]
+    if known.empty:
+        return None
+    hit = known.isin(("true", "1"))
+    seconds = float(hit.groupby(run.generator.loc[known.index, c.WORKER]).sum().max())
+    return LoadCheck(
+        "seconds at the user cap (worst worker)",
+        seconds,
+        0.0,
+        "max",
+        seconds <= 0,
+        "at its cap the user pool cannot start what the schedule asks: the generator, not the shop, sets the pace",
+        "user_cap",
+        "seconds",
+    )
+
+
+def _schedule_checks(run: RunData, settings: Settings) -> list[LoadCheck]:
+    schedule = run.schedule
+    if schedule is None or not schedule.iterations:
+        return [
             LoadCheck(
-                "generator CPU % (p95, worst worker)",
-                None,
-                settings.max_generator_cpu_percent,
-                "max",
-                None,
-                "no generator.csv",
+                "schedule lag p95", None, settings.max_schedule_lag_p95_ms, "max", None, "no iterations.csv", "lag",
+                "lag_ms",
             )
-        )
-    if run.iterations is not None and len(run.iterations):
-        missed = run.iterations[c.MISSED].astype(str).str.lower().isin(("true", "1"))
-        lag = pd.to_numeric(run.iterations.loc[~missed, c.LAG_MS], errors="coerce").dropna()
-        lag_p95 = float(np.quantile(lag, 0.95)) if len(lag) else None
-        checks.append(
-            LoadCheck(
-                "schedule lag p95 (ms)",
-                lag_p95,
-                settings.max_schedule_lag_p95_ms,
-                "max",
-                None if lag_p95 is None else lag_p95 <= settings.max_schedule_lag_p95_ms,
-                "iterations that start late are load the plan wanted but the shop never saw on time",
-            )
-        )
-        ratio = float(missed.mean())
-        checks.append(
-            LoadCheck(
-                "missed iterations (share)",
-                ratio,
-                settings.max_missed_ratio,
-                "max",
-                ratio <= settings.max_missed_ratio,
-                "iterations the plan wanted but the generator never started",
-            )
-        )
-    else:
-        checks.append(
-            LoadCheck("schedule lag p95 (ms)", None, settings.max_schedule_lag_p95_ms, "max", None, "no iterations.csv")
-        )
-    return checks
+        ]  # fmt: skip
+    lag_p95, share = schedule.lag_p95_ms, schedule.missed_share
+    return [
+        LoadCheck(
+            "schedule lag p95",
+            lag_p95,
+            settings.max_schedule_lag_p95_ms,
+            "max",
+            None if lag_p95 is None else lag_p95 <= settings.max_schedule_lag_p95_ms,
+            "iterations that start late are load the plan wanted but the shop never saw on time",
+            "lag",
+            "lag_ms",
+        ),
+        LoadCheck(
+            "missed iterations",
+            share,
+            settings.max_missed_ratio,
+            "max",
+            share <= settings.max_missed_ratio,
+            "iterations the plan wanted but the generator never started",
+            "missed",
+            "share",
+        ),
+    ]
+
+
+def _script_check(run: RunData, settings: Settings, total_requests: int) -> LoadCheck | None:
+    # A journey that raised stopped mid-way: the load it would have sent never left the generator.
+    if run.locust_exceptions is None or not len(run.locust_exceptions):
+        return None
+    raised = float(pd.to_numeric(run.locust_exceptions["Count"], errors="coerce").fillna(0).sum())
+    share = raised / (raised + total_requests) if raised + total_requests else 0.0
+    return LoadCheck(
+        "load script exceptions (share of requests)",
+        share,
+        settings.max_missed_ratio,
+        "max",
+        share <= settings.max_missed_ratio,
+        f"the load script raised {raised:,.0f} exception(s): each stopped a journey the plan wanted",
+        "script",
+        "share",
+    )
+
+
+def load_checks(
+    run: RunData,
+    segments: pd.DataFrame | None,
+    settings: Settings,
+    *,
+    total_requests: int,
+    sent_total: int | None = None,
+) -> list[LoadCheck]:
+    """Was the planned load sent, and who is to blame where it was not: the generator (the run
+    cannot vouch for anything: INCONCLUSIVE) or the shop (requests queued behind slow answers,
+    which the latency figures already include)?
+
+    `sent_total` counts the requests sent when there is no per-request data (Locust's own count)."""
+    ratio, why = _achieved_ratio(run, segments, sent_total)
+    achieved = LoadCheck(
+        "achieved / planned requests",
+        ratio,
+        settings.min_achieved_ratio,
+        "min",
+        None if ratio is None else ratio >= settings.min_achieved_ratio,
+        why,
+        "achieved",
+        "achieved_ratio",
+    )
+    cpu, cap = _cpu_check(run, settings), _user_cap_check(run)
+    health = [cpu, *([cap] if cap else []), *_schedule_checks(run, settings)]
+    script = _script_check(run, settings, total_requests)
+    if script is not None:
+        health.append(script)
+    # Late or missed starts are the shop's doing only when we know the generator had CPU and
+    # users to spare: then every start waited on a busy user, i.e. on the shop's slow answers.
+    spare = cpu.ok is True and cap is not None and cap.ok is True
+    blamed = []
+    for check in health:
+        blame = "" if check.ok is not False else ("shop" if spare and check.key in ("lag", "missed") else "generator")
+        blamed.append(replace(check, blame=blame))
+    healthy = all(x.ok is True or x.blame == "shop" for x in blamed)
+    if achieved.ok is False:
+        achieved = replace(achieved, blame="shop" if healthy else "generator")
+    return [achieved, *blamed]
+
+
+def generator_healthy(checks: list[LoadCheck]) -> bool:
+    """Every generator check measured and met (or missed only because the shop queued requests)."""
+    return all(x.ok is True or x.blame == "shop" for x in checks if x.key != "achieved")
 
 
 def _detail(detail: Any) -> str:
@@ -126,6 +204,7 @@ def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | No
     results = []
     for name in names:
         item = found.get(name)
+        phrase = ""
         if item is None:
             measured, verdict, note = None, NO_DATA, "no audit.json" if audit is None else "not in audit.json"
         else:
@@ -133,6 +212,8 @@ def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | No
             verdict = PASS if item.get("ok") and measured == 0 else FAIL
             details = item.get("details") or []
             note = "; ".join(map(_detail, details[:3])) if isinstance(details, list) else str(details)
+            if verdict == FAIL:
+                phrase = integrity_phrase(name, max(measured, 1.0), details if isinstance(details, list) else [])
         results.append(
             Result(
                 name=f"integrity: {name}",
@@ -146,54 +227,80 @@ def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | No
                 verdict=verdict,
                 source="audit.json",
                 note=note,
+                subject=phrase,
             )
         )
     return results
 
 
-def budgets(requests: pd.DataFrame, objectives: tuple[Objective, ...]) -> list[Budget]:
+# What a broken invariant means to the business; {n} is the audit's count of violations.
+_INTEGRITY_PHRASES = {
+    "ledger_orders_exist": ("confirmed order", "lost"),
+    "no_double_confirmation": ("order", "confirmed twice"),
+    "no_double_capture": ("payment", "captured twice"),
+    "no_capture_without_order": ("payment", "captured without an order"),
+    "stock_conservation": ("SKU", "whose stock does not add up"),
+    "no_negative_stock": ("SKU", "oversold"),
+    "legacy_convergence": ("SKU", "diverged in the legacy store"),
+    "projection_replay": ("order projection", "out of step with its event log"),
+}
+_CONSERVATION = re.compile(r"initial (-?\d+) != available (-?\d+) \+ reserved (-?\d+) \+ sold (-?\d+)")
+
+
+def integrity_phrase(name: str, violations: float, details: list[Any]) -> str:
+    """ "1 unit of stock lost", "3 orders confirmed twice": a broken invariant in business terms."""
+    if name == "stock_conservation":
+        # The audit lists at most 50 SKUs; the units it names are a floor when there are more.
+        missing = 0
+        for detail in details:
+            found = _CONSERVATION.search(str(detail.get("problem", "")) if isinstance(detail, dict) else str(detail))
+            if found:
+                initial, available, reserved, sold = map(int, found.groups())
+                missing += initial - (available + reserved + sold)
+        if missing:
+            units = f"{abs(missing):,} unit{'' if abs(missing) == 1 else 's'} of stock"
+            more = "at least " if violations > len(details) else ""
+            return f"{more}{units} {'lost' if missing > 0 else 'appeared from nowhere'}"
+    noun, what = _INTEGRITY_PHRASES.get(name, (f"{name} violation", "found"))
+    n = int(violations)
+    return f"{n:,} {noun}{'' if n == 1 else 's'} {what}"
+
+
+def budgets(digest: Digest, objectives: tuple[Objective, ...]) -> list[Budget]:
     """Error budget per error-rate and latency-percentile SLO: how fast the run burned it."""
     out: list[Budget] = []
     for objective in objectives:
         if objective.metric == "error_rate":
             allowed = objective.bound
-            column = c.BAD
         elif objective.percentile is not None:
             allowed = 1.0 - objective.percentile / 100.0
-            column = None
         else:
             continue
-        mask, _ = scope_mask(requests, objective)
-        if mask is None or not mask.any() or allowed <= 0:
+        windows = digest.scopes[objective.name].windows
+        if windows is None or not len(windows) or allowed <= 0:
             continue
-        scoped = requests.loc[mask, [c.BAD, c.CORRECTED_MS, c.WINDOW]]
-        bad = scoped[c.BAD] if column else scoped[c.CORRECTED_MS] > objective.bound
-        ratio = float(bad.mean())
-        per_window = bad.groupby(scoped[c.WINDOW]).mean() / allowed
+        ratio = float(windows["flagged"].sum() / windows["requests"].sum())
+        per_window = (windows["flagged"] / windows["requests"]).to_numpy() / allowed
+        worst = int(np.argmax(per_window))
         out.append(
             Budget(
                 slo=objective.name,
                 objective=1.0 - allowed,
                 bad_ratio=ratio,
                 burn_rate=ratio / allowed,
-                worst_window_burn=float(per_window.max()),
-                worst_window_start=float(per_window.idxmax()),
+                worst_window_burn=float(per_window[worst]),
+                worst_window_start=float(windows[c.WINDOW].iloc[worst]),
             )
         )
     return out
 
 
-def headroom(requests: pd.DataFrame, segments: pd.DataFrame | None, settings: Settings) -> Headroom | None:
+def headroom(digest: Digest, settings: Settings) -> Headroom | None:
     """The load step (multiple of 1x peak) where latency starts to climb; None with < 2 steps."""
-    if segments is None:
+    if digest.headroom_steps is None:
         return None
-    steps_held = held_steps(segments, min_hold_s=settings.window_s)
-    keep = requests[SEGMENT].isin(steps_held.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
-    scoped = requests.loc[keep, [c.MULTIPLIER, c.CORRECTED_MS]]
-    grouped = scoped.groupby(c.MULTIPLIER)[c.CORRECTED_MS]
-    q = settings.headroom_percentile
-    steps = pd.DataFrame({"lat": grouped.quantile(q / 100.0), "n": grouped.size()}).sort_index()
-    steps = steps[steps.index > 0]
+    steps = digest.headroom_steps
+    steps = steps[(steps[c.MULTIPLIER] > 0) & (steps["n"] > 0)].set_index(c.MULTIPLIER).sort_index()
     if len(steps) < 2:
         return None
     base = float(steps["lat"].iloc[0])
@@ -201,7 +308,7 @@ def headroom(requests: pd.DataFrame, segments: pd.DataFrame | None, settings: Se
     climb_at = float(climbed[0]) if len(climbed) else None
     below = steps.index[steps.index < climb_at] if climb_at is not None else steps.index
     return Headroom(
-        percentile=q,
+        percentile=settings.headroom_percentile,
         steps=tuple((float(m), float(r.lat), int(r.n)) for m, r in steps.iterrows()),
         climb_at=climb_at,
         headroom=float(below.max()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from doorbuster import runfolder as rf
@@ -15,9 +16,10 @@ def _run(args: argparse.Namespace) -> int:
     from reports.build import build_report
 
     ev = build_report(args.run_dir, args.slo, args.baseline)
-    print(f"{ev.verdict}: {args.run_dir}/{rf.REPORT_HTML}")
+    print(ev.banner.headline)
     for reason in ev.reasons:
         print(f"  - {reason}")
+    print(f"report: {Path(args.run_dir) / rf.REPORT_HTML}")
     return ev.exit_code
 
 
@@ -28,8 +30,10 @@ def register(subparsers: Any) -> None:
         help="evaluate a run folder against the SLOs: report.html, summary.json, junit.xml",
         description=(
             "Evaluate a run folder against an SLO file and write report.html, summary.json, junit.xml "
-            "and charts/ into it. Exit code: 0 GO, 1 NO-GO (an SLO breached), 2 could not evaluate, "
-            "3 INCONCLUSIVE (the planned load was not reached or the generator was overloaded)."
+            "and charts/ into it. Exit code: 0 GO, 1 NO-GO (an SLO breached on enough requests, a fault "
+            "budget blown or an invariant broken, whatever the load), 2 could not evaluate, 3 INCONCLUSIVE "
+            "(nothing failed, but the run cannot vouch for a GO: load not reached, generator overloaded, "
+            "data missing). Example: doorbuster report runs/20261127-120000-abc123 --slo fixtures/slo.yaml"
         ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (runs/<run-id>/)")

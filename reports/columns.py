@@ -6,34 +6,42 @@ from doorbuster import runfolder as rf
 
 __all__ = [
     "BAD",
+    "BUCKET_I",
     "BYTES",
+    "CAP_HIT",
     "CATEGORICAL_REQUEST_COLUMNS",
     "CORRECTED_MS",
     "CPU_PERCENT",
     "ENDED_TS",
+    "END_TS",
     "ERROR",
     "FAULT",
     "INTENDED_TS",
     "ITERATION",
     "JOURNEY",
     "LAG_MS",
+    "LATENCY_BIN",
     "LATENCY_MS",
     "METHOD",
+    "MINUTE_I",
     "MISSED",
     "MULTIPLIER",
     "NAME",
     "OK",
+    "OPTIONAL_GENERATOR_COLUMNS",
     "ORDER_ID",
     "PHASE",
     "PLANNED_RPS",
     "REQUEST_READ_COLUMNS",
     "RSS_MB",
+    "SEGMENT",
     "STAGE",
     "STARTED_TS",
     "STATUS",
     "TS",
     "USERS",
     "WINDOW",
+    "WINDOW_I",
     "WORKER",
 ]
 
@@ -45,11 +53,22 @@ __all__ = [
 (_PTS, PLANNED_RPS, USERS, STAGE, MULTIPLIER, PHASE) = rf.PLANNED_RATE_COLUMNS
 (_GTS, _GW, CPU_PERCENT, RSS_MB) = rf.GENERATOR_COLUMNS
 
+# Optional generator.csv column of generators whose user pool grows up to a cap (the load
+# part's pool columns): True when the pool wanted more users than its cap; empty where unknown.
+CAP_HIT = "cap_hit"
+OPTIONAL_GENERATOR_COLUMNS = (CAP_HIT,)
+
 # Derived by reports.transform.
 CORRECTED_MS = "corrected_ms"  # latency corrected for coordinated omission (from intended_ts)
 BAD = "bad"  # not ok: failed status or body check
 WINDOW = "window"  # start of the evaluation window, epoch s
 FAULT = "in_fault"  # the request started inside a fault window
+END_TS = "end_ts"  # when the answer came: ts + latency
+WINDOW_I = "window_i"  # index of the evaluation window since t0
+BUCKET_I = "bucket_i"  # index of the chart bucket since t0
+MINUTE_I = "minute_i"  # index of the minute since t0
+SEGMENT = "segment"  # index of the plan segment in force at ts (-1: before the plan)
+LATENCY_BIN = "latency_bin"  # reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
 # iteration ids) stay on disk, which is most of the cost of reading the file.

@@ -53,7 +53,7 @@ def _budget_for(fault: Fault, budgets: tuple[FaultSLO, ...]) -> FaultSLO | None:
 
 
 def fault_results(
-    requests: pd.DataFrame | None,
+    counts: list[tuple[int, int]] | None,
     windows: pd.DataFrame | None,
     faults: list[Fault],
     budgets: tuple[FaultSLO, ...],
@@ -61,9 +61,10 @@ def fault_results(
     run_end: float,
     t0: float,
 ) -> list[Result]:
-    """Per fault: error rate while active and recovery time, each against its budget."""
+    """Per fault: error rate while active (from `counts`: requests and failures started inside
+    each fault's window) and recovery time, each against its budget."""
     results: list[Result] = []
-    for fault in faults:
+    for i, fault in enumerate(faults):
         budget = _budget_for(fault, budgets)
         if budget is None:
             continue
@@ -71,11 +72,9 @@ def fault_results(
         scope = f"while active: +{fault.start - t0:.0f} s to +{fault.end - t0:.0f} s ({fault.end - fault.start:.0f} s)"
         if budget.error_rate_max is not None:
             value, note, count = None, "needs per-request data (requests.parquet)", 0
-            if requests is not None:
-                ts = requests[c.TS].to_numpy()
-                inside = (ts >= fault.start) & (ts <= fault.end)
-                count = int(inside.sum())
-                value = float(requests[c.BAD].to_numpy()[inside].mean()) if count else None
+            if counts is not None:
+                count, bad = counts[i]
+                value = bad / count if count else None
                 note = "" if count else "no requests while the fault was active"
             results.append(
                 Result(
@@ -87,10 +86,19 @@ def fault_results(
                     target=budget.error_rate_max,
                     direction="max",
                     warn=budget.error_rate_warn,
-                    verdict=judge(value, budget.error_rate_max, "max", budget.error_rate_warn),
+                    verdict=judge(
+                        value,
+                        budget.error_rate_max,
+                        "max",
+                        budget.error_rate_warn,
+                        requests=count,
+                        min_requests=settings.min_requests,
+                    ),
                     source=fault.journal,
                     note=note,
                     requests=count,
+                    subject=f"'{fault.experiment}'",
+                    min_requests=settings.min_requests,
                 )
             )
         if budget.recovery_s_max is not None:
@@ -115,6 +123,7 @@ def fault_results(
                     verdict=judge(value, budget.recovery_s_max, "max", budget.recovery_s_warn),
                     source=fault.journal,
                     note=note,
+                    subject=f"'{fault.experiment}'",
                 )
             )
     return results

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from doorbuster import runfolder as rf
 from reports import columns as c
 from reports.errors import ReportError
+from reports.quantiles import GroupQuantiles
+from reports.scan import CHUNK_ROWS, RequestFile
 
-__all__ = ["Experiment", "Fault", "RunData", "load_run"]
-
-_REQUIRED_REQUEST_COLUMNS = (c.TS, c.NAME, c.LATENCY_MS, c.OK)
+__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run"]
 
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault window from a Chaos Toolkit journal: first method action's start to the last one's end."""
+    """A fault window from a Chaos Toolkit journal: the first method action's start to the last one's end
+    (to the last rollback's end when the run was interrupted or aborted)."""
 
     experiment: str
     action: str
@@ -60,20 +61,34 @@ class Experiment:
     rollbacks: int
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How the generator kept its schedule (iterations.csv)."""
+
+    iterations: int
+    missed: int  # planned iterations never started
+    lag_p95_ms: float | None  # exact, over the iterations that started
+
+    @property
+    def missed_share(self) -> float:
+        return self.missed / self.iterations if self.iterations else 0.0
+
+
 @dataclass
 class RunData:
     run_dir: Path
     meta: dict[str, Any] | None = None
-    requests: pd.DataFrame | None = None
+    requests: RequestFile | None = None  # read in chunks by reports.digest, never whole
     requests_file: str | None = None
+    request_span: tuple[float, float] = (0.0, 0.0)  # first and last request start (ts)
     locust_stats: pd.DataFrame | None = None
     locust_history: pd.DataFrame | None = None
     locust_failures: pd.DataFrame | None = None
     locust_exceptions: pd.DataFrame | None = None  # errors raised inside the load script itself
     planned: pd.DataFrame | None = None
-    iterations: pd.DataFrame | None = None
+    schedule: Schedule | None = None  # from iterations.csv
     generator: pd.DataFrame | None = None
-    ledger: pd.DataFrame | None = None
+    ledger_orders: int | None = None  # rows of ledger.csv
     faults: list[Fault] = field(default_factory=list)
     experiments: list[Experiment] = field(default_factory=list)
     audit: dict[str, Any] | None = None
@@ -93,67 +108,23 @@ def _read_csv(path: Path, required: tuple[str, ...], **kwargs: Any) -> pd.DataFr
     return frame
 
 
-def _read_requests_parquet(path: Path) -> pd.DataFrame:
-    try:
-        names = set(pq.read_schema(path).names)
-        missing = [col for col in _REQUIRED_REQUEST_COLUMNS if col not in names]
-        if missing:
-            raise ReportError(f"{path} lacks the column(s) {', '.join(missing)} (docs/contracts.md, section 1)")
-        wanted = [col for col in c.REQUEST_READ_COLUMNS if col in names]
-        dictionary = [col for col in c.CATEGORICAL_REQUEST_COLUMNS if col in names]
-        table = pq.read_table(path, columns=wanted, read_dictionary=dictionary)
-    except (pa.ArrowException, OSError) as exc:
-        raise ReportError(f"{path} is not a readable Parquet file: {exc}") from exc
-    return table.to_pandas()
-
-
-def _read_requests_csv(path: Path) -> pd.DataFrame:
-    dtypes = {col: "category" for col in c.CATEGORICAL_REQUEST_COLUMNS}
-    return _read_csv(
-        path,
-        _REQUIRED_REQUEST_COLUMNS,
-        usecols=lambda col: col in c.REQUEST_READ_COLUMNS,
-        dtype=dtypes,
-        keep_default_na=False,
-        na_values={c.INTENDED_TS: [""]},
-    )
-
-
-def _normalise_requests(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    for col in c.CATEGORICAL_REQUEST_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = pd.Categorical([""] * len(frame))
-        elif not isinstance(frame[col].dtype, pd.CategoricalDtype):
-            frame[col] = frame[col].astype("category")
-    if c.INTENDED_TS not in frame.columns:
-        frame[c.INTENDED_TS] = float("nan")
-    if c.STATUS not in frame.columns:
-        frame[c.STATUS] = 0
-    try:
-        for col in (c.TS, c.INTENDED_TS, c.LATENCY_MS):
-            frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
-    except (ValueError, TypeError) as exc:
-        raise ReportError(f"{path}: column {col} must be numeric: {exc}") from exc
-    if frame[c.OK].dtype != bool:
-        frame[c.OK] = frame[c.OK].astype(str).str.lower().isin(("true", "1"))
-    if frame[c.TS].isna().any() or frame[c.LATENCY_MS].isna().any():
-        raise ReportError(f"{path}: columns ts and latency_ms must be set on every request")
-    return frame
-
-
 def _load_requests(run: RunData) -> None:
     parquet, csv = run.run_dir / rf.REQUESTS_PARQUET, run.run_dir / rf.REQUESTS_CSV
-    if parquet.exists():
-        run.requests, run.requests_file = _normalise_requests(_read_requests_parquet(parquet), parquet), parquet.name
-    elif csv.exists():
-        run.requests, run.requests_file = _normalise_requests(_read_requests_csv(csv), csv), csv.name
-    else:
+    path = parquet if parquet.exists() else csv if csv.exists() else None
+    if path is None:
         run.not_measured.append("per-request data (requests.parquet): figures come from Locust's bucketed CSVs")
         return
-    if not len(run.requests):
+    # Only the shape and time range now: the rows are read chunk by chunk when evaluated.
+    requests = RequestFile(path)
+    requests.check()
+    rows, first, last = requests.time_range()
+    if not rows:
         # An empty file says nothing, like a missing one: fall back to Locust's CSVs if there are any.
-        run.not_measured.append(f"per-request data ({run.requests_file} holds no requests)")
-        run.requests, run.requests_file = None, None
+        run.not_measured.append(f"per-request data ({path.name} holds no requests)")
+        return
+    if not (np.isfinite(first) and np.isfinite(last)):
+        raise ReportError(f"{path}: columns ts and latency_ms must be set on every request")
+    run.requests, run.requests_file, run.request_span = requests, path.name, (first, last)
 
 
 def _load_locust(run: RunData) -> None:
@@ -174,19 +145,73 @@ def _load_locust(run: RunData) -> None:
 def _load_optional_csvs(run: RunData) -> None:
     # The report needs few columns of the big files (iterations: one row per journey iteration).
     specs = (
-        ("planned", rf.PLANNED_RATE, rf.PLANNED_RATE_COLUMNS, "planned load (planned_rate.csv)"),
-        ("iterations", rf.ITERATIONS, (c.LAG_MS, c.MISSED), "schedule lag (iterations.csv)"),
-        ("generator", rf.GENERATOR, rf.GENERATOR_COLUMNS, "load generator health (generator.csv)"),
-        ("ledger", rf.LEDGER, ("order_id",), "order ledger (ledger.csv)"),
-    )
-    for attr, name, cols, label in specs:
+        ("planned", rf.PLANNED_RATE, rf.PLANNED_RATE_COLUMNS, (), "planned load (planned_rate.csv)"),
+        ("generator", rf.GENERATOR, rf.GENERATOR_COLUMNS, c.OPTIONAL_GENERATOR_COLUMNS,
+         "load generator health (generator.csv)"),
+    )  # fmt: skip
+    for attr, name, cols, optional, label in specs:
         path = run.run_dir / name
         if path.exists():
-            setattr(run, attr, _read_csv(path, cols, usecols=lambda col, cols=cols: col in cols))
+            wanted = (*cols, *optional)
+            setattr(run, attr, _read_csv(path, cols, usecols=lambda col, wanted=wanted: col in wanted))
         else:
             run.not_measured.append(label)
     if run.planned is not None:
         run.planned = run.planned.sort_values(c.TS, kind="stable").reset_index(drop=True)
+    _load_schedule(run)
+    ledger = run.run_dir / rf.LEDGER
+    if ledger.exists():
+        run.ledger_orders = sum(len(chunk) for chunk in _csv_chunks(ledger, ("order_id",)))
+    else:
+        run.not_measured.append("order ledger (ledger.csv)")
+
+
+def _csv_chunks(path: Path, columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+    # One row per iteration or order: a day-long soak's files are read a chunk at a time.
+    _read_csv(path, columns, nrows=0)  # names the file and the missing column, if any
+    try:
+        yield from pd.read_csv(path, usecols=list(columns), chunksize=CHUNK_ROWS)
+    except pd.errors.EmptyDataError:
+        return
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ReportError(f"{path} is not a readable CSV file: {exc}") from exc
+
+
+def _missed(chunk: pd.DataFrame) -> np.ndarray:
+    column = chunk[c.MISSED]
+    if column.dtype == bool:  # pandas parsed True/False itself: no strings to build
+        parsed: np.ndarray = column.to_numpy()
+        return parsed
+    missed: np.ndarray = column.astype(str).str.lower().isin(("true", "1")).to_numpy()
+    return missed
+
+
+def _load_schedule(run: RunData) -> None:
+    """Lag p95 (exact, over the iterations that started) and the share never started."""
+    path = run.run_dir / rf.ITERATIONS
+    if not path.exists():
+        run.not_measured.append("schedule lag (iterations.csv)")
+        return
+    lag = GroupQuantiles((0.95,), dense=True)
+    iterations = missed = 0
+    kept: list[tuple[np.ndarray, np.ndarray]] = []  # a file of one chunk is read once
+    for i, chunk in enumerate(_csv_chunks(path, (c.LAG_MS, c.MISSED))):
+        gone = _missed(chunk)
+        iterations, missed = iterations + len(chunk), missed + int(gone.sum())
+        values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+        groups = np.where(~gone & np.isfinite(values), 0, -1)
+        lag.count(groups, np.nan_to_num(values))
+        kept = [(groups, np.nan_to_num(values))] if i == 0 else []
+    lag.prepare()
+    if kept:
+        lag.collect(*kept[0])
+    else:
+        for chunk in _csv_chunks(path, (c.LAG_MS, c.MISSED)):
+            values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+            lag.collect(np.where(~_missed(chunk) & np.isfinite(values), 0, -1), np.nan_to_num(values))
+    p95 = lag.result()
+    lag_p95 = float(p95[0, 0]) if len(p95) and np.isfinite(p95[0, 0]) else None
+    run.schedule = Schedule(iterations, missed, lag_p95)
 
 
 def _epoch(value: Any, where: str) -> float:
@@ -229,15 +254,14 @@ def _load_journal(path: Path) -> tuple[Experiment, Fault | None]:
     )
     if not actions:
         return experiment, None
-    # The window (docs/contracts.md section 1): the method's actions hold their fault and heal it,
-    # so it runs from the first action's start to the last action's end; a run interrupted or
-    # aborted mid-fault was healed by its rollbacks, so it then ends with the last rollback.
-    first = actions[0]
-    interrupted = journal.get("status") in ("interrupted", "aborted") and rollbacks
-    closing = rollbacks[-1] if interrupted else actions[-1]
+    # The suite's fault actions hold their fault for its duration and heal it themselves, so the
+    # window is the method's actions; only an interrupted or aborted run lasted to its rollbacks.
+    first, last = actions[0], actions[-1]
+    if journal.get("status") in ("interrupted", "aborted") and rollbacks:
+        last = rollbacks[-1]
     where = f"{path}: run[{runs.index(first)}]"
     start = _epoch(first.get("start"), f"{where}.start")
-    end = _epoch(closing.get("end") or closing.get("start"), f"{path}: end of the last action or rollback")
+    end = _epoch(last.get("end") or last.get("start"), f"{path}: end of the last action or rollback")
     fault = Fault(title, experiment.actions[0], start, max(start, end), path.name)
     return experiment, fault
 

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from reports import columns as c
+from reports.digest import Digest, ScopeFigures
 from reports.slo import LOAD_PHASES, Objective, Settings
-from reports.transform import SEGMENT, held_steps, minute_availability
+from reports.transform import held_steps
 
-__all__ = ["Measurement", "locust_measure", "measure", "scope_mask"]
+__all__ = ["Measurement", "locust_measure", "measure"]
 
 
 @dataclass(frozen=True)
@@ -22,51 +23,30 @@ class Measurement:
     note: str = ""
     requests: int = 0
     load_limited: bool = False  # a miss caused by load the generator never sent
+    not_applicable: bool = False  # the SLO needs load (a step, a phase, a fault) the plan never offered
 
 
-def _category_mask(column: pd.Series, globs: tuple[str, ...]) -> np.ndarray:
-    # Match the globs against the few distinct names, then map to rows through the codes.
-    cats = column.cat.categories
-    hit = np.array([any(fnmatch(str(name), g) for g in globs) for name in cats], dtype=bool)
-    codes = column.cat.codes.to_numpy()
-    return np.where(codes >= 0, np.append(hit, False)[codes], False)
+def _not_applicable(why: str, source: str = "planned_rate.csv") -> Measurement:
+    return Measurement(None, source, why, not_applicable=True)
 
 
-def scope_mask(requests: pd.DataFrame, objective: Objective) -> tuple[np.ndarray | None, str]:
-    """Rows in the objective's journey/endpoint/phase scope; None with a reason when unknowable."""
-    mask = np.ones(len(requests), dtype=bool)
-    if objective.journeys:
-        mask &= _category_mask(requests[c.JOURNEY], objective.journeys)
-    if objective.endpoints:
-        mask &= _category_mask(requests[c.NAME], objective.endpoints)
-    if objective.exclude:
-        mask &= ~_category_mask(requests[c.NAME], objective.exclude)
-    if objective.phase == "fault":
-        mask &= requests[c.FAULT].to_numpy()
-    elif objective.phase == "no-fault":
-        mask &= ~requests[c.FAULT].to_numpy()
-    elif objective.phase in LOAD_PHASES:
-        if c.PHASE not in requests:
-            return None, "no planned_rate.csv: load phases unknown"
-        mask &= (requests[c.PHASE] == objective.phase).to_numpy()
-    return mask, ""
-
-
-def _sustained(requests: pd.DataFrame, segments: pd.DataFrame, objective: Objective, settings: Settings) -> Measurement:
+def _sustained(figures: ScopeFigures, segments: pd.DataFrame, objective: Objective, settings: Settings) -> Measurement:
     phase = objective.phase if objective.phase in LOAD_PHASES else None
     chosen = held_steps(segments, min_hold_s=settings.window_s, phase=phase)
     if chosen.empty:
-        return Measurement(None, "planned_rate.csv", "the plan holds no load step")
-    # Fault windows answer to their own budgets: the step is judged on the requests outside them.
-    in_seg = requests[SEGMENT].isin(chosen.index.to_numpy()).to_numpy() & ~requests[c.FAULT].to_numpy()
-    steady = requests.loc[in_seg, [c.MULTIPLIER, c.BAD, c.CORRECTED_MS]].groupby(c.MULTIPLIER)
+        return _not_applicable("the plan holds no load step")
+    offered = float(chosen[c.MULTIPLIER].max())
+    if offered < objective.bound:
+        # A steady 1x or 2.5x run cannot show 5x sustained: no load to judge, not a breach.
+        return _not_applicable(f"the plan never held {objective.bound:g}x (its highest step: {offered:g}x)")
     by_step = chosen.groupby(c.MULTIPLIER)[["planned_requests", "achieved_requests"]].sum()
+    # Fault windows answer to their own budgets: the step is judged on the requests outside them.
+    steady = figures.steps if figures.steps is not None else pd.DataFrame(columns=["error_rate", "p95"])
     by_step = by_step.assign(
         ratio=by_step["achieved_requests"] / by_step["planned_requests"],
-        error_rate=steady[c.BAD].mean().reindex(by_step.index),
-        p95=steady[c.CORRECTED_MS].quantile(0.95).reindex(by_step.index),
-    )
-    by_step = by_step.sort_index()
+        error_rate=steady["error_rate"].reindex(by_step.index),
+        p95=steady["p95"].reindex(by_step.index),
+    ).sort_index()
     reached = (by_step["ratio"] >= settings.min_achieved_ratio).to_numpy()
     within = np.ones(len(by_step), dtype=bool)
     if "error_rate_max" in objective.params:
@@ -93,44 +73,45 @@ def _achieved(segments: pd.DataFrame, objective: Objective) -> Measurement:
         return Measurement(None, "planned_rate.csv", "achieved/planned is not defined per fault phase")
     planned = float(chosen["planned_requests"].sum())
     if planned <= 0:
-        return Measurement(None, "planned_rate.csv", f"no load planned in phase {objective.phase}")
+        return _not_applicable(f"the plan has no {objective.phase} phase")
     sent = int(chosen["achieved_requests"].sum())
-    return Measurement(sent / planned, "requests + planned_rate.csv", f"{sent} sent of {planned:.0f} planned", sent)
+    return Measurement(sent / planned, "requests + planned_rate.csv", f"{sent:,} sent of {planned:,.0f} planned", sent)
 
 
 def measure(
-    requests: pd.DataFrame, segments: pd.DataFrame | None, objective: Objective, settings: Settings, t0: float
+    digest: Digest, segments: pd.DataFrame | None, objective: Objective, settings: Settings, *, has_faults: bool
 ) -> Measurement:
-    """The objective's value over its scope of the raw requests (exact percentiles, never averaged)."""
+    """The objective's value over its scope of every request (exact percentiles, never averaged)."""
     source = "requests (exact)"
+    if objective.phase in LOAD_PHASES and segments is not None and not (segments[c.PHASE] == objective.phase).any():
+        return _not_applicable(f"the plan has no {objective.phase} phase")
+    if objective.phase == "fault" and not has_faults:
+        return _not_applicable("no fault window in this run", "chaos/*.journal.json")
     if objective.metric in ("achieved_ratio", "sustained_multiplier"):
         if segments is None:
             return Measurement(None, "planned_rate.csv", "no planned_rate.csv: planned load unknown")
         if objective.metric == "achieved_ratio":
             return _achieved(segments, objective)
-        return _sustained(requests, segments, objective, settings)
-    mask, why = scope_mask(requests, objective)
-    if mask is None:
-        return Measurement(None, source, why)
-    count = int(mask.sum())
+        return _sustained(digest.scopes[objective.name], segments, objective, settings)
+    if objective.phase in LOAD_PHASES and segments is None:
+        return Measurement(None, source, "no planned_rate.csv: load phases unknown")
+    figures = digest.scopes[objective.name]
+    count = figures.requests
     if count == 0:
         return Measurement(None, source, f"no requests in scope ({objective.scope_label})")
     if objective.metric == "error_rate":
-        return Measurement(float(requests[c.BAD].to_numpy()[mask].mean()), source, requests=count)
+        return Measurement(figures.bad / count, source, requests=count)
     if objective.metric == "availability":
-        scoped = requests.loc[mask, [c.TS, c.OK]]
-        minutes = minute_availability(scoped, t0=t0, good_ratio=settings.good_minute_ratio)
+        minutes = figures.minutes
+        assert minutes is not None
         value = float(minutes["available"].mean())
         note = f"{int(minutes['available'].sum())} of {len(minutes)} minutes available"
         return Measurement(value, source, note, count)
-    latency = requests[c.CORRECTED_MS].to_numpy()[mask]
     if objective.metric == "latency_mean_ms":
-        return Measurement(float(latency.mean()), source, requests=count)
+        return Measurement(figures.sum_ms / count, source, requests=count)
     if objective.metric == "latency_max_ms":
-        return Measurement(float(latency.max()), source, requests=count)
-    q = objective.percentile
-    assert q is not None  # parse_slo admits no other metric
-    return Measurement(float(np.quantile(latency, q / 100.0)), source, requests=count)
+        return Measurement(figures.max_ms, source, requests=count)
+    return Measurement(figures.quantile_ms, source, requests=count)
 
 
 _LOCUST_SOURCE = "locust_stats.csv (Locust's bucketed figures)"
@@ -141,6 +122,8 @@ def locust_measure(
 ) -> Measurement:
     """Fallback for a plain Locust run: Locust's aggregated rows and, for availability, the
     per-minute counts from its full history (`minutes`); no journeys or load phases."""
+    if objective.phase == "fault" and not has_faults:
+        return _not_applicable("no fault window in this run", "chaos/*.journal.json")
     # Without a fault window, "outside faults" is the whole run.
     whole_run = objective.phase == "all" or (objective.phase == "no-fault" and not has_faults)
     if objective.journeys or not whole_run:

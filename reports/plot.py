@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless, and never a GUI backend inside CI
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from reports import columns as c
 from reports.load import Fault
 from reports.results import Headroom
+from reports.transform import SPAN
 
 __all__ = ["plot_errors", "plot_headroom", "plot_latency", "plot_throughput", "png", "shade_faults"]
 
@@ -49,65 +51,80 @@ def shade_faults(ax: Axes, faults: Sequence[Fault], t0: float) -> None:
         )
 
 
-def _finish(ax: Axes, ylabel: str, windows: pd.DataFrame | None = None, t0: float = 0.0) -> None:
-    if windows is not None and len(windows) > 1:
-        step = float(windows[c.WINDOW].diff().min())
-        ax.set_xlim(0, float(windows[c.WINDOW].max()) + step - t0)  # the run, not the last minute's step
-    ax.set_xlabel("seconds since start")
+def _edges(timeline: pd.DataFrame, t0: float) -> np.ndarray:
+    # Bucket i covers [start_i, start_i + span_i): drawn over that span, never at a single point,
+    # so an achieved rate cannot appear to lead or lag the plan by half a bucket.
+    starts = timeline[c.WINDOW].to_numpy(dtype=float) - t0
+    return np.append(starts, starts[-1] + float(timeline[SPAN].iloc[-1]))
+
+
+def _step_xy(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Each value held flat from its left edge to its right edge; a NaN (an empty bucket) breaks
+    # the line instead of dropping it to zero.
+    return np.repeat(edges, 2)[1:-1], np.repeat(values, 2)
+
+
+def _stairs(ax: Axes, timeline: pd.DataFrame, values: pd.Series, t0: float, **style: object) -> None:
+    xs, ys = _step_xy(values.to_numpy(dtype=float), _edges(timeline, t0))
+    ax.plot(xs, ys, **style)  # type: ignore[arg-type]
+
+
+def _finish(ax: Axes, ylabel: str, timeline: pd.DataFrame | None = None, t0: float = 0.0) -> None:
+    if timeline is not None and len(timeline):
+        ax.set_xlim(0, float(_edges(timeline, t0)[-1]))
+    bucket = float(timeline[SPAN].iloc[0]) if timeline is not None and len(timeline) else None
+    ax.set_xlabel("seconds since start" + (f" (buckets of {bucket:g} s)" if bucket else ""))
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize="small", ncols=4)
 
 
-def plot_latency(ax: Axes, windows: pd.DataFrame, faults: Sequence[Fault], t0: float, target_ms: float | None) -> None:
-    """Latency percentiles per window (exact, from raw requests where they exist)."""
-    x = windows[c.WINDOW] - t0
+def plot_latency(ax: Axes, timeline: pd.DataFrame, faults: Sequence[Fault], t0: float, target_ms: float | None) -> None:
+    """Latency percentiles per bucket (exact, from raw requests where they exist)."""
     for column, style in (("p50", "-"), ("p95", "-"), ("p99", ":")):
-        if column in windows and windows[column].notna().any():
-            ax.plot(x, windows[column], style, label=column, linewidth=1.4)
+        if column in timeline and timeline[column].notna().any():
+            _stairs(ax, timeline, timeline[column], t0, linestyle=style, label=column, linewidth=1.4)
     if target_ms is not None:
         ax.axhline(target_ms, color="black", linestyle="--", linewidth=1, label=f"p95 target {target_ms:g} ms")
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Latency percentiles")
-    _finish(ax, "ms", windows, t0)
+    _finish(ax, "ms", timeline, t0)
 
 
 def plot_throughput(
-    ax: Axes, windows: pd.DataFrame, segments: pd.DataFrame | None, faults: Sequence[Fault], t0: float
+    ax: Axes, timeline: pd.DataFrame, segments: pd.DataFrame | None, faults: Sequence[Fault], t0: float
 ) -> None:
-    """Requests per second achieved per window against the plan's step function."""
-    ax.plot(windows[c.WINDOW] - t0, windows["rps"], label="achieved req/s", linewidth=1.4)
+    """Requests per second achieved per bucket against the plan's step function."""
+    _stairs(ax, timeline, timeline["rps"], t0, label="achieved req/s", linewidth=1.4)
     if segments is not None and len(segments):
-        xs = [*(segments[c.TS] - t0), float(segments["end"].iloc[-1]) - t0]
-        ys = [*(segments[c.PLANNED_RPS].astype(float)), float(segments[c.PLANNED_RPS].iloc[-1])]
-        ax.step(xs, ys, where="post", color="black", linestyle="--", linewidth=1, label="planned req/s")
+        edges = np.append(segments[c.TS].to_numpy(dtype=float), float(segments["end"].iloc[-1])) - t0
+        xs, ys = _step_xy(segments[c.PLANNED_RPS].to_numpy(dtype=float), edges)
+        ax.plot(xs, ys, color="black", linestyle="--", linewidth=1, label="planned req/s")
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Throughput: planned vs achieved")
-    _finish(ax, "requests / s", windows, t0)
+    _finish(ax, "requests / s", timeline, t0)
 
 
 def plot_errors(
-    ax: Axes, windows: pd.DataFrame, minutes: pd.DataFrame | None, faults: Sequence[Fault], t0: float
+    ax: Axes, timeline: pd.DataFrame, minutes: pd.DataFrame | None, faults: Sequence[Fault], t0: float
 ) -> None:
-    """Error rate per window and, where raw requests exist, availability per minute."""
-    ax.plot(
-        windows[c.WINDOW] - t0, windows["error_rate"] * 100, color=FAULT_COLOUR, label="error rate %", linewidth=1.4
-    )
+    """Error rate per bucket and, where raw requests exist, availability per minute."""
+    _stairs(ax, timeline, timeline["error_rate"] * 100, t0, color=FAULT_COLOUR, label="error rate %", linewidth=1.4)
     shade_faults(ax, faults, t0)
     ax.set_ylim(bottom=0)
     ax.set_title("Errors and availability")
     if minutes is not None and len(minutes):
         twin = ax.twinx()
-        xs = [*(minutes["minute"] - t0), float(minutes["minute"].iloc[-1]) - t0 + 60]
-        ys = [*(minutes["ok_ratio"] * 100), float(minutes["ok_ratio"].iloc[-1]) * 100]
-        twin.step(xs, ys, where="post", color="#2ca02c", linewidth=1.2, label="success % per minute")
+        edges = np.append(minutes["minute"].to_numpy(dtype=float), float(minutes["minute"].iloc[-1]) + 60) - t0
+        xs, ys = _step_xy((minutes["ok_ratio"] * 100).to_numpy(dtype=float), edges)
+        twin.plot(xs, ys, color="#2ca02c", linewidth=1.2, label="success % per minute")
         twin.set_ylabel("success % per minute")
         twin.set_ylim(min(90.0, float(minutes["ok_ratio"].min()) * 100 - 1), 100.5)
         twin.legend(loc="upper right", fontsize="small")
-    _finish(ax, "error rate %", windows, t0)
+    _finish(ax, "error rate %", timeline, t0)
 
 
 def plot_headroom(ax: Axes, head: Headroom) -> None:

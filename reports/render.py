@@ -16,12 +16,14 @@ import pandas as pd
 
 from doorbuster import __version__
 from doorbuster import runfolder as rf
+from doorbuster.errors import EXIT_BAD_INPUT
 from reports import plot
-from reports import transform as t
-from reports.evaluate import Evaluation, fmt_value
-from reports.results import FAIL, NO_DATA, WARN
+from reports.evaluate import Evaluation
+from reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
+from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
+from reports.verdict import Banner
 
-__all__ = ["charts", "html", "junit", "summary", "write_outputs"]
+__all__ = ["charts", "html", "junit", "summary", "write_not_evaluated", "write_outputs"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
@@ -29,9 +31,12 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _ENV.filters["value"] = lambda v, metric: fmt_value(None if v is None else float(v), metric)
+_ENV.filters["margin"] = lambda v, metric: fmt_margin(None if v is None else float(v), metric)
+_ENV.filters["pct"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_pct(float(v))
+_ENV.filters["count"] = lambda v: f"{int(v):,}"
 _ENV.filters["vclass"] = lambda verdict: "v-" + str(verdict).replace(" ", "-")
 _ENV.filters["met"] = lambda m: "not checked" if m is None else ("met" if m else "NOT met")
-_ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f} ms"
+_ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_ms(float(v))
 _ENV.filters["offset"] = lambda ts, t0: "—" if ts is None else f"+{ts - t0:.0f} s"
 
 
@@ -50,7 +55,7 @@ def _p95_target(ev: Evaluation) -> float | None:
 def charts(ev: Evaluation) -> dict[str, bytes]:
     """The report's charts as PNG bytes, by file stem."""
     out: dict[str, bytes] = {}
-    w, faults, t0 = ev.windows, ev.run.faults, ev.t0
+    w, faults, t0 = ev.timeline, ev.run.faults, ev.t0
     if w is not None and len(w):
         out["latency"] = plot.png(lambda ax: plot.plot_latency(ax, w, faults, t0, _p95_target(ev)))
         out["throughput"] = plot.png(lambda ax: plot.plot_throughput(ax, w, ev.segments, faults, t0))
@@ -94,8 +99,8 @@ def _endpoint_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], str]:
 
 
 def _error_rows(ev: Evaluation) -> list[dict[str, Any]]:
-    if ev.run.requests is not None and ev.prepared is not None:
-        rows: list[dict[str, Any]] = t.error_table(ev.prepared).to_dict("records")
+    if ev.errors is not None:
+        rows: list[dict[str, Any]] = ev.errors.to_dict("records")
         return rows
     failures = ev.run.locust_failures
     if failures is None or failures.empty:
@@ -139,8 +144,9 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
     meta = ev.run.meta or {}
     duration = max(0.0, ev.t_end - ev.t0)
     context = {
+        "evaluated": True,
         "verdict": ev.verdict,
-        "reasons": ev.reasons,
+        "banner": ev.banner,
         "run_id": meta.get("run_id") or ev.run.run_dir.name,
         "target": meta.get("target"),
         "shape": _shape(meta),
@@ -166,7 +172,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         if ev.run.locust_exceptions is None
         else ev.run.locust_exceptions.sort_values("Count", ascending=False).head(10).to_dict("records"),
         "experiments": ev.run.experiments,
-        "ledger_orders": None if ev.run.ledger is None else len(ev.run.ledger),
+        "ledger_orders": ev.run.ledger_orders,
         "regressions": ev.regressions,
         "metrics": {r.name: r.metric for r in ev.results},
         "baseline_dir": ev.baseline_dir,
@@ -193,7 +199,9 @@ def summary(ev: Evaluation) -> dict[str, Any]:
         {
             "verdict": ev.verdict,
             "exit_code": ev.exit_code,
+            "headline": ev.banner.headline,
             "reasons": ev.reasons,
+            "banner": asdict(ev.banner),
             "run_dir": str(ev.run.run_dir),
             "slo_file": ev.slo.path,
             "started": ev.t0,
@@ -229,24 +237,51 @@ def junit(ev: Evaluation) -> bytes:
         if r.verdict == FAIL:
             ET.SubElement(case, "failure", message=text, type="slo-breach").text = r.note
             counts["failures"] += 1
-        elif r.verdict == NO_DATA:
-            ET.SubElement(case, "error", message=f"not measured: {r.note or 'no data'}", type="no-data")
+        elif r.verdict in (NO_DATA, TOO_FEW):
+            why = f"not measured: {r.note or 'no data'}" if r.verdict == NO_DATA else f"{text} on too few requests"
+            ET.SubElement(case, "error", message=why, type=r.verdict.replace(" ", "-"))
             counts["errors"] += 1
+        elif r.verdict == NOT_APPLICABLE:
+            ET.SubElement(case, "skipped", message=f"not applicable: {r.note}")
+            counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = text + (" (warning level reached)" if r.verdict == WARN else "")
     for x in ev.load_checks:
         case = ET.SubElement(suite, "testcase", classname="doorbuster.load", name=x.name)
         counts["tests"] += 1
+        measured = f"{fmt_value(x.measured, x.metric)} against limit {fmt_value(x.limit, x.metric)}"
         if x.ok is None:
             ET.SubElement(case, "skipped", message=f"not measured: {x.explanation}")
             counts["skipped"] += 1
-        elif not x.ok:
-            ET.SubElement(case, "failure", message=f"{x.measured:.3g} against limit {x.limit:g}", type="inconclusive")
+        elif not x.ok and x.blame == "generator":
+            ET.SubElement(case, "failure", message=measured, type="inconclusive")
             counts["failures"] += 1
+        else:
+            ET.SubElement(case, "system-out").text = measured + ("" if x.ok else " (the shop's doing: judged by SLOs)")
     for key, value in counts.items():
         suite.set(key, str(value))
     xml: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return xml
+
+
+def write_not_evaluated(run_dir: Path, banner: Banner) -> Path:
+    """A run folder the report could not evaluate still gets a report.html and summary.json that
+    say why, so that whoever opens the CI artefacts reads the reason rather than finding nothing."""
+    context = {
+        "evaluated": False,
+        "verdict": banner.verdict,
+        "banner": banner,
+        "run_id": run_dir.name,
+        "run_dir": str(run_dir),
+        "version": __version__,
+        "generated": _iso(datetime.now(UTC).timestamp()),
+    }
+    report = run_dir / rf.REPORT_HTML
+    report.write_text(_ENV.get_template("report.html.j2").render(context), encoding="utf-8")
+    body = {"verdict": banner.verdict, "exit_code": EXIT_BAD_INPUT, "headline": banner.headline,
+            "reasons": banner.reasons, "run_dir": str(run_dir)}  # fmt: skip
+    (run_dir / rf.SUMMARY).write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    return report
 
 
 def write_outputs(ev: Evaluation, out_dir: Path | None = None) -> Path:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "FAIL",
+    "NOT_APPLICABLE",
     "NO_DATA",
     "PASS",
+    "TOO_FEW",
     "WARN",
     "Budget",
     "Headroom",
@@ -18,6 +20,8 @@ __all__ = [
 ]
 
 PASS, WARN, FAIL, NO_DATA = "pass", "warn", "fail", "no data"
+NOT_APPLICABLE = "not applicable"  # the plan never offered the load (step, phase, fault) it needs
+TOO_FEW = "too few requests"  # past the failing level, but on fewer requests than min_requests
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Result:
     note: str = ""
     requests: int = 0
     load_limited: bool = False  # missed because the planned load was not sent, not because the shop broke
+    subject: str = ""  # what a stakeholder calls the scope: "checkouts", "searches", "requests"
+    min_requests: int = 0  # fewer requests in scope cannot prove a breach (0: no minimum)
 
     @property
     def margin(self) -> float | None:
@@ -45,13 +51,22 @@ class Result:
         return self.target - self.measured if self.direction == "max" else self.measured - self.target
 
 
-def judge(measured: float | None, target: float, direction: str, warn: float | None) -> str:
-    """pass / warn / fail / no data for a value against a failing and an optional warning level."""
+def judge(
+    measured: float | None,
+    target: float,
+    direction: str,
+    warn: float | None,
+    *,
+    requests: int | None = None,
+    min_requests: int = 0,
+) -> str:
+    """pass / warn / fail / no data for a value against a failing and an optional warning level;
+    a value past the failing level on fewer than `min_requests` requests is TOO_FEW, not FAIL."""
     if measured is None:
         return NO_DATA
     sign = 1.0 if direction == "max" else -1.0
     if sign * (measured - target) > 0:
-        return FAIL
+        return TOO_FEW if requests is not None and requests < min_requests else FAIL
     if warn is not None and sign * (measured - warn) > 0:
         return WARN
     return PASS
@@ -67,6 +82,9 @@ class LoadCheck:
     direction: str
     ok: bool | None  # None: not measured
     explanation: str
+    key: str = ""  # achieved, cpu, user_cap, lag, missed
+    metric: str = ""  # how to format measured and limit (reports.formatting.fmt_value)
+    blame: str = ""  # for a check not met: "generator" (the load cannot be trusted) or "shop" (it queued)
 
 
 @dataclass(frozen=True)
@@ -97,3 +115,12 @@ class Regression:
     change: float | None  # relative, signed in the "worse" direction (+0.12 = 12% worse)
     tolerance: float
     regressed: bool
+    metric: str = ""
+    direction: str = "max"  # the SLO's: "max" means higher is worse
+
+    @property
+    def moved(self) -> float | None:
+        """The value's own relative change, signed as the value moved (−1.0: fell by 100%)."""
+        if self.change is None:
+            return None
+        return self.change if self.direction == "max" else -self.change

@@ -1,8 +1,7 @@
-"""The SLO file (YAML): parsed and validated into plain dataclasses, with errors naming the key at fault."""
+"""The SLO file (YAML): validated by reports.slo_schema into plain dataclasses; errors name the file and key."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -10,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reports.errors import ReportError
+from reports.slo_schema import LOAD_PHASES, PERCENTILE_METRIC, PHASES, SLOFileIn
 
 __all__ = [
     "DEFAULT_SLO_FILE",
+    "LOAD_PHASES",
     "PHASES",
     "FaultSLO",
     "Objective",
@@ -23,20 +26,6 @@ __all__ = [
     "load_slo_file",
     "parse_slo",
 ]
-
-# Phases a scope may name: the load shape's (planned_rate.csv) plus the fault timeline's.
-LOAD_PHASES = ("ramp", "steady", "spike", "recovery", "soak")
-PHASES = ("all", *LOAD_PHASES, "fault", "no-fault")
-
-_PERCENTILE = re.compile(r"^latency_p(\d{1,2}(?:\.\d+)?)_ms$")
-_SIMPLE_METRICS = {
-    "latency_mean_ms": "max",
-    "latency_max_ms": "max",
-    "error_rate": "max",
-    "availability": "min",
-    "achieved_ratio": "min",
-    "sustained_multiplier": "min",
-}
 
 
 def _default_slo_path() -> Path:
@@ -62,10 +51,12 @@ class Objective:
     phase: str = "all"
     params: dict[str, float] = field(default_factory=dict)  # metric-specific (sustained_multiplier)
     regression_tolerance: float | None = None
+    subject: str = ""  # what a stakeholder calls the scope ("checkouts"); "" = derived from the scope
+    min_requests: int = 20  # a breach on fewer requests in scope is not enough to call NO-GO
 
     @property
     def percentile(self) -> float | None:
-        match = _PERCENTILE.match(self.metric)
+        match = PERCENTILE_METRIC.match(self.metric)
         return float(match.group(1)) if match else None
 
     @property
@@ -97,6 +88,7 @@ class FaultSLO:
 class Settings:
     window_s: float = 10.0
     good_minute_ratio: float = 0.99
+    min_requests: int = 20
     min_achieved_ratio: float = 0.9
     max_generator_cpu_percent: float = 90.0
     max_schedule_lag_p95_ms: float = 1000.0
@@ -135,177 +127,146 @@ def load_slo_file(path: str | Path | None = None) -> SLOFile:
     return parse_slo(data, str(source))
 
 
-def _fail(where: str, key: str, problem: str) -> ReportError:
-    return ReportError(f"SLO file {where}: {key}: {problem}")
+def _location(data: Any, loc: tuple[int | str, ...]) -> str:
+    # ("slos", 0, "max") -> "slos[0] (checkout-p95).max": the SLO's name helps find it in a long file.
+    out, node = "", data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str) and node["name"].strip():
+                out += f" ({node['name']})"
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
 
 
-def _number(where: str, key: str, value: Any, *, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(where, key, f"expected a number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise _fail(where, key, f"must be >= {minimum}, got {value!r}")
-    return float(value)
+def _problem(error: ErrorDetails, allowed: tuple[str, ...]) -> str:
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "slo_key":
+        return str(ctx["problem"])
+    if kind in ("float_type", "int_type", "float_parsing", "int_parsing"):
+        what = "a whole number" if kind.startswith("int") else "a number"
+        return f"expected {what}, got {value!r}"
+    if kind == "int_from_float":
+        return f"expected a whole number, got {value!r}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {value!r}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        limit = next(iter(ctx.values()))
+        return f"must be {sign} {limit:g}, got {value!r}"
+    if kind == "extra_forbidden":
+        return f"unknown key (allowed: {', '.join(sorted(allowed))})"
+    if kind == "missing":
+        return "required key missing"
+    if kind == "bool_type":
+        return f"expected true or false, got {value!r}"
+    if kind in ("string_type", "tuple_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+        return f"expected {_EXPECTED.get(kind, kind)}, got {type(value).__name__} {value!r}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"])
 
 
-def _globs(where: str, key: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise _fail(where, key, f"expected a string or a list of strings, got {value!r}")
-
-
-def _mapping(where: str, key: str, value: Any, allowed: set[str]) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(where, key, f"expected a mapping, got {type(value).__name__}")
-    unknown = sorted(set(map(str, value)) - allowed)
-    if unknown:
-        raise _fail(where, f"{key}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    return value
-
-
-_SETTINGS_KEYS = {
-    "settings": {"window_s": "window_s", "good_minute_ratio": "good_minute_ratio"},
-    "load": {
-        "min_achieved_ratio": "min_achieved_ratio",
-        "max_generator_cpu_percent": "max_generator_cpu_percent",
-        "max_schedule_lag_p95_ms": "max_schedule_lag_p95_ms",
-        "max_missed_ratio": "max_missed_ratio",
-    },
-    "recovery": {
-        "error_rate": "recovery_error_rate",
-        "latency_p95_ms": "recovery_latency_p95_ms",
-        "sustain_s": "recovery_sustain_s",
-    },
-    "headroom": {"percentile": "headroom_percentile", "climb_ratio": "headroom_climb_ratio"},
-    "baseline": {"tolerance": "baseline_tolerance", "fail_on_regression": "fail_on_regression"},
+_EXPECTED = {
+    "string_type": "a string",
+    "tuple_type": "a string or a list of strings",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
 }
 
 
-def _settings(where: str, data: dict[str, Any]) -> Settings:
-    values: dict[str, Any] = {}
-    for section, keys in _SETTINGS_KEYS.items():
-        block = _mapping(where, section, data.get(section), set(keys))
-        for key, attr in keys.items():
-            if key not in block:
-                continue
-            if attr == "fail_on_regression":
-                if not isinstance(block[key], bool):
-                    raise _fail(where, f"{section}.{key}", f"expected true or false, got {block[key]!r}")
-                values[attr] = block[key]
-            else:
-                values[attr] = _number(where, f"{section}.{key}", block[key], minimum=0)
-    if values.get("window_s", 1.0) <= 0:
-        raise _fail(where, "settings.window_s", "must be > 0")
-    return Settings(**values)
+def _allowed_keys(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    # The keys of the section an unknown key sits in, for the error message.
+    model: Any = SLOFileIn
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        args = [a for a in getattr(annotation, "__args__", ()) if isinstance(a, type)]
+        candidates = [annotation, *args]
+        model = next((a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return tuple(model.model_fields) if model is not None else ()
 
 
-_OBJECTIVE_KEYS = {
-    "name",
-    "description",
-    "metric",
-    "max",
-    "min",
-    "warn",
-    "journey",
-    "endpoint",
-    "exclude",
-    "phase",
-    "params",
-    "regression_tolerance",
-}
+def _sentence(where: str, data: Any, exc: ValidationError) -> ReportError:
+    first = exc.errors()[0]
+    # Union branches add tags such as "literal['all']" to the location: they are not keys.
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or "(" in p)))
+    if first["type"] == "slo_key":
+        loc = (*loc, *_split_key(str((first.get("ctx") or {})["key"])))
+    if first["type"] == "literal_error" and loc:
+        problem = f"unknown {loc[-1]} {first.get('input')!r} (known: {(first.get('ctx') or {}).get('expected')})"
+    else:
+        problem = _problem(first, _allowed_keys(loc))
+    return ReportError(f"SLO file {where}: {_location(data, loc) or 'top level'}: {problem}")
 
 
-def _objective(where: str, index: int, item: Any, seen: set[str]) -> Objective:
-    key = f"slos[{index}]"
-    entry = _mapping(where, key, item, _OBJECTIVE_KEYS)
-    name = entry.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise _fail(where, f"{key}.name", "every SLO needs a non-empty name")
-    key = f"slos[{index}] ({name})"
-    if name in seen:
-        raise _fail(where, f"{key}.name", "duplicate SLO name")
-    seen.add(name)
-    metric = entry.get("metric")
-    match = _PERCENTILE.match(metric) if isinstance(metric, str) else None
-    if not isinstance(metric, str) or (metric not in _SIMPLE_METRICS and not match):
-        known = ", ".join([*sorted(_SIMPLE_METRICS), "latency_pNN_ms (e.g. latency_p95_ms)"])
-        raise _fail(where, f"{key}.metric", f"unknown metric {metric!r} (known: {known})")
-    if match and not 0 < float(match.group(1)) < 100:
-        raise _fail(where, f"{key}.metric", f"percentile must be between 0 and 100, got {metric!r}")
-    natural = _SIMPLE_METRICS.get(metric, "max")
-    if ("max" in entry) == ("min" in entry):
-        raise _fail(where, key, f"give exactly one of max or min (for {metric}, {natural})")
-    direction = "max" if "max" in entry else "min"
-    if direction != natural:
-        raise _fail(where, f"{key}.{direction}", f"{metric} is bounded by {natural}, not {direction}")
-    bound = _number(where, f"{key}.{direction}", entry[direction], minimum=0)
-    warn = None
-    if entry.get("warn") is not None:
-        warn = _number(where, f"{key}.warn", entry["warn"], minimum=0)
-        if (direction == "max" and warn > bound) or (direction == "min" and warn < bound):
-            raise _fail(where, f"{key}.warn", f"warning level {warn:g} is beyond the failing level {bound:g}")
-    phase = entry.get("phase", "all")
-    if phase not in PHASES:
-        raise _fail(where, f"{key}.phase", f"unknown phase {phase!r} (known: {', '.join(PHASES)})")
-    params_in = _mapping(where, f"{key}.params", entry.get("params"), {"error_rate_max", "latency_p95_ms_max"})
-    params = {k: _number(where, f"{key}.params.{k}", v, minimum=0) for k, v in params_in.items()}
-    tolerance = entry.get("regression_tolerance")
-    return Objective(
-        name=name,
-        metric=metric,
-        bound=bound,
-        direction=direction,
-        warn=warn,
-        description=str(entry.get("description") or ""),
-        journeys=_globs(where, f"{key}.journey", entry.get("journey")),
-        endpoints=_globs(where, f"{key}.endpoint", entry.get("endpoint")),
-        exclude=_globs(where, f"{key}.exclude", entry.get("exclude")),
-        phase=phase,
-        params=params,
-        regression_tolerance=None
-        if tolerance is None
-        else _number(where, f"{key}.regression_tolerance", tolerance, minimum=0),
-    )
-
-
-def _fault(where: str, index: int, item: Any) -> FaultSLO:
-    key = f"faults[{index}]"
-    keys = {"match", "error_rate_max", "error_rate_warn", "recovery_s_max", "recovery_s_warn"}
-    entry = _mapping(where, key, item, keys)
-    match = entry.get("match", "*")
-    if not isinstance(match, str):
-        raise _fail(where, f"{key}.match", f"expected a glob string, got {match!r}")
-    nums = {k: _number(where, f"{key}.{k}", entry[k], minimum=0) for k in keys - {"match"} if k in entry}
-    return FaultSLO(match=match, **nums)
+def _split_key(key: str) -> tuple[int | str, ...]:
+    # "[3].name" -> (3, "name"); "params.error_rate_max" -> ("params", "error_rate_max")
+    parts: list[int | str] = []
+    for token in re.findall(r"\[(\d+)\]|([^.\[\]]+)", key):
+        parts.append(int(token[0]) if token[0] else token[1])
+    return tuple(parts)
 
 
 def parse_slo(data: Any, where: str = "<slo>") -> SLOFile:
     """Validate the parsed YAML of an SLO file; `where` names the file in error messages."""
-    top = _mapping(where, "top level", data, {"version", *_SETTINGS_KEYS, "slos", "faults", "integrity"})
-    if not top:
+    if data is None or data == {}:
         raise ReportError(f"SLO file {where} is empty")
-    if top.get("version", 1) != 1:
-        raise _fail(where, "version", f"unsupported version {top.get('version')!r} (supported: 1)")
-    slos = top.get("slos") or []
-    if not isinstance(slos, list):
-        raise _fail(where, "slos", "expected a list of SLOs")
-    settings = _settings(where, top)
-    seen: set[str] = set()
-    objectives = tuple(_objective(where, i, item, seen) for i, item in enumerate(slos))
-    faults_in = top.get("faults") or []
-    if not isinstance(faults_in, list):
-        raise _fail(where, "faults", "expected a list of fault budgets")
-    faults = tuple(_fault(where, i, item) for i, item in enumerate(faults_in))
+    if not isinstance(data, dict):
+        raise ReportError(f"SLO file {where}: top level: expected a mapping, got {type(data).__name__}")
+    try:
+        parsed = SLOFileIn.model_validate(data)
+    except ValidationError as exc:
+        raise _sentence(where, data, exc) from None
+    settings = Settings(
+        window_s=parsed.settings.window_s,
+        good_minute_ratio=parsed.settings.good_minute_ratio,
+        min_requests=parsed.settings.min_requests,
+        min_achieved_ratio=parsed.load.min_achieved_ratio,
+        max_generator_cpu_percent=parsed.load.max_generator_cpu_percent,
+        max_schedule_lag_p95_ms=parsed.load.max_schedule_lag_p95_ms,
+        max_missed_ratio=parsed.load.max_missed_ratio,
+        recovery_error_rate=parsed.recovery.error_rate,
+        recovery_latency_p95_ms=parsed.recovery.latency_p95_ms,
+        recovery_sustain_s=parsed.recovery.sustain_s,
+        headroom_percentile=parsed.headroom.percentile,
+        headroom_climb_ratio=parsed.headroom.climb_ratio,
+        baseline_tolerance=parsed.baseline.tolerance,
+        fail_on_regression=parsed.baseline.fail_on_regression,
+    )
+    objectives = tuple(
+        Objective(
+            name=o.name,
+            metric=o.metric,
+            bound=float(o.max if o.max is not None else o.min),  # type: ignore[arg-type]
+            direction=o.direction,
+            warn=o.warn,
+            description=o.description,
+            subject=o.subject,
+            journeys=o.journey,
+            endpoints=o.endpoint,
+            exclude=o.exclude,
+            phase=o.phase,
+            params={str(k): v for k, v in o.params.items()},
+            regression_tolerance=o.regression_tolerance,
+            min_requests=o.min_requests or settings.min_requests,
+        )
+        for o in parsed.slos
+    )
+    faults = tuple(
+        FaultSLO(f.match, f.error_rate_max, f.error_rate_warn, f.recovery_s_max, f.recovery_s_warn)
+        for f in parsed.faults
+    )
     integrity: tuple[str, ...] | None = None
-    if "integrity" in top:
-        block = _mapping(where, "integrity", top["integrity"], {"invariants"})
-        inv = block.get("invariants", "all")
-        integrity = ("all",) if inv == "all" else _globs(where, "integrity.invariants", inv)
-    if not objectives and not faults and integrity is None:
-        raise _fail(where, "slos", "no SLOs, fault budgets or integrity checks: nothing to evaluate")
+    if parsed.integrity is not None:
+        inv = parsed.integrity.invariants
+        integrity = ("all",) if inv == "all" else tuple(inv)
     return SLOFile(where, objectives, faults, integrity, settings)

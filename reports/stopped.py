@@ -40,13 +40,8 @@ def _faults(record: dict[str, Any]) -> str:
 
 
 def _rewrite(ev: Evaluation, verdict: str, reason: str, *, breach: bool) -> None:
-    """Set the verdict and put `reason` first, wherever this version of the evaluation keeps them."""
-    banner = getattr(ev, "banner", None)
-    if banner is None:
-        ev.verdict = verdict
-        ev.reasons.insert(0, reason)
-        return
-    # The verdict and its reasons live in a (frozen) banner.
+    """Set the verdict and put `reason` first, in the evaluation's (frozen) banner."""
+    banner = ev.banner
     if breach:
         headline = f"{verdict}: {reason}"
         ev.banner = replace(banner, verdict=verdict, headline=headline, breaches=(reason, *banner.breaches))

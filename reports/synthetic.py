@@ -7,6 +7,7 @@ slowdown or an error burst and compute the expected figures independently.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,27 +73,63 @@ class SyntheticRun:
     generator_cpu: float = 35.0
     lag_ms: float = 4.0
     audit_ok: bool = True
+    missed_share: float = 0.0  # share of planned iterations the generator never started
+    cap_hit_s: float | None = None  # seconds the user pool sat at its cap; None: no such column
+    # False: order and iteration ids as short numbers, so that 100M rows are written in minutes
+    # (the report never reads them; the ledger and iterations keep one row per order/iteration).
+    readable_ids: bool = True
     total_requests: int | None = None  # overrides one_x_rps: spread this many over the stages
 
     @property
     def duration_s(self) -> float:
         return float(sum(s[1] for s in self.stages))
 
-    def requests(self) -> pd.DataFrame:
-        """Every request of the run, as the load part would record it."""
-        rng = np.random.default_rng(self.seed)
+    def _counts(self) -> np.ndarray:
         planned = np.array([m * self.one_x_rps * d for m, d, _ in self.stages])
         if self.total_requests is not None:
             planned = planned / planned.sum() * self.total_requests
-        counts = np.round(planned * self.achieved_fraction).astype(int)
+        return np.round(planned * self.achieved_fraction).astype(int)
+
+    def requests(self) -> pd.DataFrame:
+        """Every request of the run, as the load part would record it."""
+        rng = np.random.default_rng(self.seed)
         offsets = np.cumsum([0.0] + [d for _, d, _ in self.stages])
+        counts = self._counts()
         rel = np.concatenate([np.sort(rng.uniform(offsets[i], offsets[i + 1], n)) for i, n in enumerate(counts)])
         mult = np.repeat([m for m, _, _ in self.stages], counts)
+        return self._frame(rng, rel, mult, 0)
+
+    def request_chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """The run's requests in time order, about `chunk_rows` at a time, never all in memory:
+        each time slice draws its own requests (same distributions as `requests()`)."""
+        counts = self._counts()
+        slices = max(1, int(np.ceil(counts.sum() / chunk_rows)))
+        edges = np.linspace(0.0, self.duration_s, slices + 1)
+        offsets = np.cumsum([0.0] + [d for _, d, _ in self.stages])
+        first = 0
+        for k in range(slices):
+            rng = np.random.default_rng([self.seed, k])
+            parts, mults = [], []
+            for i, (m, d, _) in enumerate(self.stages):
+                lo, hi = max(edges[k], offsets[i]), min(edges[k + 1], offsets[i + 1])
+                if hi <= lo:
+                    continue
+                n = round(counts[i] * (hi - lo) / d)
+                parts.append(np.sort(rng.uniform(lo, hi, n)))
+                mults.append(np.full(n, m))
+            rel = np.concatenate(parts) if parts else np.zeros(0)
+            frame = self._frame(rng, rel, np.concatenate(mults) if mults else np.zeros(0), first)
+            first += len(frame)
+            yield frame
+
+    def _frame(self, rng: np.random.Generator, rel: np.ndarray, mult: np.ndarray, first: int) -> pd.DataFrame:
         n = len(rel)
         weights = np.array([e[3] for e in ENDPOINTS])
         which = rng.choice(len(ENDPOINTS), size=n, p=weights / weights.sum())
         median = np.array([e[4] for e in ENDPOINTS])[which]
-        factor = np.vectorize(lambda m: self.latency_factor.get(float(m), 1.0), otypes=[float])(mult)
+        factor = np.ones(n)
+        for m, f in self.latency_factor.items():
+            factor[mult == m] = f
         latency = median * rng.lognormal(0.0, 0.35, n) * factor
         names = np.array([e[1] for e in ENDPOINTS])
         for slow in self.slowdowns:
@@ -105,6 +142,14 @@ class SyntheticRun:
             p_err = np.where((rel >= burst.start_s) & (rel < burst.end_s), burst.error_rate, p_err)
         ok = rng.random(n) >= p_err
         ts = self.t0 + rel
+        index = first + np.arange(n)
+        is_order = names[which] == "POST /api/orders"
+        if self.readable_ids:
+            order_id = np.where(is_order, "o-" + index.astype(str), "")
+            iteration = "it-" + (index // 4).astype(str)
+        else:  # a category of a few values: no 100M distinct strings to build
+            order_id = pd.Categorical(np.where(is_order, "o", ""))
+            iteration = pd.Categorical(np.full(n, "it"))
         frame = pd.DataFrame(
             {
                 c.TS: ts,
@@ -117,8 +162,8 @@ class SyntheticRun:
                 c.BYTES: rng.integers(500, 20_000, n),
                 c.OK: ok,
                 c.ERROR: pd.Categorical(np.where(ok, "", "HTTP 503")),
-                c.ORDER_ID: np.where(names[which] == "POST /api/orders", "o-" + np.arange(n).astype(str), ""),
-                c.ITERATION: "it-" + (np.arange(n) // 4).astype(str),
+                c.ORDER_ID: order_id,
+                c.ITERATION: iteration,
                 c.WORKER: "127.0.0.1:4242",
             }
         )
@@ -173,20 +218,42 @@ class SyntheticRun:
             ],
         }
 
-    def write(self, run_dir: Path, *, parquet: bool = True) -> Path:
-        """Write the whole run folder; returns it."""
+    def write(self, run_dir: Path, *, parquet: bool = True, chunk_rows: int | None = None) -> Path:
+        """Write the whole run folder; returns it. With `chunk_rows`, the requests are drawn and
+        written a chunk at a time (a 100M-row run never sits in memory)."""
         run_dir.mkdir(parents=True, exist_ok=True)
-        requests = self.requests()
-        if parquet:
-            pq.write_table(pa.Table.from_pandas(requests, preserve_index=False), run_dir / rf.REQUESTS_PARQUET)
-        else:
-            requests.to_csv(run_dir / rf.REQUESTS_CSV, index=False)
+        chunks = [self.requests()] if chunk_rows is None else self.request_chunks(chunk_rows)
+        writer: pq.ParquetWriter | None = None
+        try:
+            for i, requests in enumerate(chunks):
+                if parquet:
+                    table = pa.Table.from_pandas(requests, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(run_dir / rf.REQUESTS_PARQUET, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                else:
+                    requests.to_csv(run_dir / rf.REQUESTS_CSV, index=False, mode="a" if i else "w", header=not i)
+                self.write_iterations_and_orders(run_dir, requests, append=bool(i))
+        finally:
+            if writer is not None:
+                writer.close()
+        self.write_other_files(run_dir)
+        return run_dir
+
+    def write_other_files(self, run_dir: Path) -> None:
+        """Every file of the run folder but requests, iterations and the ledger."""
         self.planned().to_csv(run_dir / rf.PLANNED_RATE, index=False)
         seconds = np.arange(0, self.duration_s, 1.0)
-        pd.DataFrame(
+        generator = pd.DataFrame(
             {c.TS: self.t0 + seconds, c.WORKER: "127.0.0.1:4242", c.CPU_PERCENT: self.generator_cpu, c.RSS_MB: 80.0}
-        ).to_csv(run_dir / rf.GENERATOR, index=False)
-        iters = requests.drop_duplicates(c.ITERATION)
+        )
+        if self.cap_hit_s is not None:
+            generator[c.CAP_HIT] = seconds >= self.duration_s - self.cap_hit_s
+        generator.to_csv(run_dir / rf.GENERATOR, index=False)
+        self._write_the_rest(run_dir)
+
+    def write_iterations_and_orders(self, run_dir: Path, requests: pd.DataFrame, *, append: bool) -> None:
+        iters = requests.drop_duplicates(c.ITERATION) if self.readable_ids else requests.iloc[::4]
         pd.DataFrame(
             {
                 c.ITERATION: iters[c.ITERATION],
@@ -196,20 +263,23 @@ class SyntheticRun:
                 c.STARTED_TS: iters[c.TS],
                 c.ENDED_TS: iters[c.TS] + 1.0,
                 c.LAG_MS: self.lag_ms,
-                c.MISSED: False,
+                # The first iterations of the list stand for the ones never started.
+                c.MISSED: np.arange(len(iters)) < round(self.missed_share * len(iters)),
             }
-        ).to_csv(run_dir / rf.ITERATIONS, index=False)
+        ).to_csv(run_dir / rf.ITERATIONS, index=False, mode="a" if append else "w", header=not append)
         orders = requests[requests[c.ORDER_ID] != ""]
         pd.DataFrame(
             {
                 "order_id": orders[c.ORDER_ID],
-                "idempotency_key": "k-" + orders[c.ORDER_ID],
+                "idempotency_key": "k-" + orders[c.ORDER_ID].astype(str),
                 "items": '[{"sku": "SKU-1", "qty": 1}]',
                 "total_cents": 1999,
                 "confirmed_ts": orders[c.TS],
                 "journey": orders[c.JOURNEY],
             }
-        ).to_csv(run_dir / rf.LEDGER, index=False)
+        ).to_csv(run_dir / rf.LEDGER, index=False, mode="a" if append else "w", header=not append)
+
+    def _write_the_rest(self, run_dir: Path) -> None:
         if self.faults:
             (run_dir / rf.CHAOS_DIR).mkdir(exist_ok=True)
             for i, fault in enumerate(self.faults):
@@ -241,4 +311,3 @@ class SyntheticRun:
             "ended_at": datetime.fromtimestamp(self.t0 + self.duration_s, UTC).isoformat(),
         }
         (run_dir / rf.META).write_text(json.dumps(meta), encoding="utf-8")
-        return run_dir

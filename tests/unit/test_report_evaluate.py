@@ -38,7 +38,11 @@ def test_a_clean_run_passes_every_slo_and_is_go(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS))
     assert {v for v in _verdicts(ev).values()} <= {PASS, "warn"}, _verdicts(ev)
     assert (ev.verdict, ev.exit_code) == (GO, 0)
-    assert ev.reasons[0].startswith("every SLO passed")
+    assert ev.banner.headline == (
+        f"GO: all 7 SLOs met on {ev.total_requests:,} requests at the planned load (100% of it sent), "
+        "nothing lost or oversold"
+    )
+    assert ev.reasons[0].startswith("load trusted: achieved / planned requests 100% (limit ≥ 90%); generator CPU")
 
 
 def test_figures_equal_an_independent_numpy_computation_on_the_raw_requests(tmp_path: Path) -> None:
@@ -122,28 +126,47 @@ def test_a_kill_recovers_from_its_start_and_never_recovering_is_a_breach(tmp_pat
     assert "not back inside the recovery targets" in recovery.note
 
 
-def test_load_below_plan_is_inconclusive_not_go(tmp_path: Path) -> None:
+def test_load_below_plan_from_a_healthy_generator_is_a_throughput_breach(tmp_path: Path) -> None:
+    # CPU, schedule and starts all fine, yet 60% sent: the shop did not take the load.
     ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, achieved_fraction=0.6))
+    assert (ev.verdict, ev.exit_code) == (NO_GO, 1)
+    assert _verdicts(ev)["throughput"] == FAIL
+    assert ev.banner.headline.startswith("NO-GO: the shop took only 60% of the planned load (target 90%)")
+    assert ev.banner.breaches[0].startswith("throughput breached: 60%, target ≥ 90%")
+
+
+def test_load_below_plan_from_an_overloaded_generator_is_inconclusive(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, achieved_fraction=0.6, generator_cpu=99.0))
     assert (ev.verdict, ev.exit_code) == (INCONCLUSIVE, 3)
-    assert any(
-        r.startswith("load not trustworthy: achieved / planned requests = 0.6")
-        or r.startswith("load not trustworthy: achieved / planned requests = 0.599")
-        for r in ev.reasons
+    assert ev.banner.breaches == ()
+    assert ev.banner.headline.startswith(
+        "INCONCLUSIVE: nothing failed, but the generator sent only 60% of the planned load, "
+        "the generator ran out of CPU (p95 99%)"
     )
+    missed = "load not trustworthy: achieved / planned requests 60% (limit ≥ 90%)"
+    assert any(r.startswith(missed) for r in ev.reasons), ev.reasons
 
 
-def test_an_overloaded_generator_makes_even_a_breach_inconclusive(tmp_path: Path) -> None:
+def test_a_breach_wins_over_an_overloaded_generator(tmp_path: Path) -> None:
     run = SyntheticRun(stages=THREE_STEPS, generator_cpu=99.0, slowdowns=[Slowdown(0, 180, 300.0, "GET /search")])
     ev = _evaluate(tmp_path, run)
     assert _verdicts(ev)["search-p95"] == FAIL
-    assert (ev.verdict, ev.exit_code) == (INCONCLUSIVE, 3)
-    assert ev.reasons[0].startswith("load not trustworthy: generator CPU % (p95, worst worker) = 99")
+    assert (ev.verdict, ev.exit_code) == (NO_GO, 1)  # slower still under the full load it missed
+    assert ev.reasons[0].startswith("search-p95 breached: ")
+    assert ev.banner.unproven[0].startswith("load not trustworthy: generator CPU (p95, worst worker) 99% (limit ≤ 90%)")
 
 
-def test_schedule_lag_beyond_the_limit_is_inconclusive(tmp_path: Path) -> None:
+def test_schedule_lag_counts_in_latency_so_a_lagging_run_breaches_its_latency_slos(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, lag_ms=1500.0))
+    assert ev.verdict == NO_GO  # every request waited 1.5 s: search p95 is far past 250 ms
+    assert "search-p95" in {r.name for r in ev.results if r.verdict == FAIL}
+    assert any(r.startswith("load not trustworthy: schedule lag p95 1.5 s (limit ≤ 1 s)") for r in ev.reasons)
+
+
+def test_missed_starts_without_a_breach_are_inconclusive(tmp_path: Path) -> None:
+    ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS, missed_share=0.05))
     assert ev.verdict == INCONCLUSIVE
-    assert any("schedule lag p95 (ms) = 1.5e+03" in r for r in ev.reasons)
+    assert ev.banner.headline == "INCONCLUSIVE: nothing failed, but 5% of the planned journeys never started"
 
 
 def test_an_slo_without_data_is_not_a_pass(tmp_path: Path) -> None:
@@ -153,9 +176,10 @@ def test_an_slo_without_data_is_not_a_pass(tmp_path: Path) -> None:
     assert _verdicts(ev)["integrity: no_negative_stock"] == NO_DATA
     assert ev.verdict == INCONCLUSIVE
     assert "integrity audit (audit.json)" in ev.run.not_measured
-    assert ev.reasons[-1].startswith(
+    assert ev.banner.unproven[-1].startswith(
         "integrity not measured: no audit.json (ledger_orders_exist, no_double_confirmation,"
     )
+    assert ev.banner.headline == "INCONCLUSIVE: nothing failed, but the integrity audit is missing"
 
 
 def test_an_audit_violation_is_no_go(tmp_path: Path) -> None:
@@ -203,7 +227,9 @@ def test_a_baseline_diff_flags_a_p95_regression_beyond_the_tolerance(tmp_path: P
     assert not regressions["error-rate"].regressed
     assert after.verdict == GO  # regressions warn unless the SLO file says fail_on_regression
     assert any(
-        re.match(r"warning: regression against baseline: checkout-p95 \+(29|30|31)%$", r) for r in after.reasons
+        re.match(r"warning: regression: checkout-p95 rose (29|30|31)(\.\d)?% against the baseline \(\d+ ms → \d+ ms; "
+                 r"tolerance 10% worse\)$", r)
+        for r in after.reasons
     ), after.reasons
     strict = replace(slo, settings=replace(slo.settings, fail_on_regression=True))
     after.slo = strict
@@ -293,8 +319,15 @@ def test_a_load_step_the_generator_never_reached_is_no_evidence_either_way(tmp_p
     sustained = _by_name(ev)["sustained-10x"]
     assert (sustained.measured, sustained.note) == (5.0, "1x held, 5x held, 10x not reached")
     assert sustained.verdict == FAIL and sustained.load_limited
-    assert ev.verdict == INCONCLUSIVE  # never given 10x: neither survived nor failed it
-    assert any(r.startswith("load not reached: sustained-10x at 5x, target ≥ 10x") for r in ev.reasons)
+    # The generator was healthy (CPU, schedule, starts): the shop did not take 10x.
+    assert ev.verdict == NO_GO
+    assert ev.banner.headline == "NO-GO: requests held only 5x peak within its targets (target 10x)"
+    # An overloaded generator cannot say who fell short: never given 10x, neither survived nor failed it.
+    (run_dir / "generator.csv").write_text((run_dir / "generator.csv").read_text().replace(",35.0,", ",99.0,"))
+    ev = evaluate(load_run(run_dir), slo)
+    assert ev.verdict == INCONCLUSIVE
+    missed = "sustained-10x missed (5x, target ≥ 10x), but the generator cannot vouch"
+    assert any(r.startswith(missed) for r in ev.reasons), ev.reasons
 
 
 def test_a_fault_window_is_the_method_s_actions_unless_an_interrupt_left_it_to_the_rollback(tmp_path: Path) -> None:
