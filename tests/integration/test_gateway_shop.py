@@ -178,6 +178,20 @@ def test_a_sold_out_answer_passes_through_unchanged(gateway: ServiceProcess) -> 
     assert answer.json()["error"] == "sold_out" and answer.json()["sku"] == "DB-0005"
 
 
+def test_an_order_without_a_payment_token_is_refused_naming_the_field(gateway: ServiceProcess) -> None:
+    cart_id = requests.post(gateway.url + "/api/carts", timeout=30).json()["cart_id"]
+    requests.post(f"{gateway.url}/api/carts/{cart_id}/items", json={"sku": "SKU-000021", "qty": 1}, timeout=30)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    answer = requests.post(gateway.url + "/api/orders", json={"cart_id": cart_id}, headers=key, timeout=60)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {"error": "invalid", "detail": "'payment_token' is required"}
+    # Nothing was charged: the same cart is still there to check out, with a token.
+    paid = requests.post(
+        gateway.url + "/api/orders", json={"cart_id": cart_id, "payment_token": "tok_visa"}, headers=key, timeout=60
+    )
+    assert paid.status_code == 201, paid.text
+
+
 def test_a_browser_adds_to_cart_and_checks_out_through_forms(gateway: ServiceProcess) -> None:
     with requests.Session() as browser:
         added = browser.post(

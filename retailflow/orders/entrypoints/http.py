@@ -31,6 +31,7 @@ __all__ = ["OrdersApp", "routes"]
 
 ID_LENGTH = 64
 KEY_LENGTH = 200
+GUEST = "guest"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Domain refusals → (status, code). Anything else that escapes is a bug and shows as a 500.
@@ -67,6 +68,14 @@ def _path_id(request: Request, name: str, what: str) -> str:
     if not value or len(value) > ID_LENGTH:
         raise NotFound(f"no {what} {value[:ID_LENGTH]!r}")
     return value
+
+
+def _customer_id(body: dict[str, object]) -> str:
+    """Who orders: absent, null or blank all mean a guest checkout, as a form's empty field does."""
+    value = body.get("customer_id")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return GUEST
+    return str(require(body, "customer_id", str))
 
 
 def _iso(ts: float) -> str:
@@ -174,11 +183,11 @@ def routes(app: OrdersApp) -> list[Route]:
             application/json:
               schema:
                 type: object
-                required: [cart_id]
+                required: [cart_id, payment_token]
                 properties:
                   cart_id: {type: string, maxLength: 64}
-                  payment_token: {type: string, maxLength: 200}
-                  customer_id: {type: string, maxLength: 200}
+                  payment_token: {type: string, minLength: 1, maxLength: 200}
+                  customer_id: {type: string, maxLength: 200, description: 'absent, null or blank: "guest"'}
         responses:
           201:
             description: confirmed; {order_id, status, items, total_cents}
@@ -204,8 +213,8 @@ def routes(app: OrdersApp) -> list[Route]:
         cmd = commands.PlaceOrder(
             cart_id=require(body, "cart_id", str, max_length=ID_LENGTH),
             idempotency_key=key,
-            customer_id=require(body, "customer_id", str, default="guest"),
-            payment_token=require(body, "payment_token", str, default="tok_visa"),
+            customer_id=_customer_id(body),
+            payment_token=require(body, "payment_token", str),
         )
         outcome = await app.checkout.place(cmd)
         app.observe(outcome)
