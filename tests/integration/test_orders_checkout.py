@@ -233,7 +233,8 @@ def test_bad_input_gets_a_4xx_naming_the_problem_never_a_5xx(shop: Shop) -> None
         ("POST", "/orders", {}, {"cart_id": cart_id}, 400, "missing_idempotency_key", "Idempotency-Key header"),
         ("POST", "/orders", key, b"{oops", 400, "malformed_json", "not valid JSON"),
         ("POST", "/orders", key, {"cart_id": 5}, 422, "invalid", "'cart_id' must be a str"),
-        ("POST", "/orders", key, {"cart_id": "no-such-cart", "payment_token": "tok_visa"}, 404, "cart_not_found", "no cart 'no-such-cart'"),
+        ("POST", "/orders", key, {"cart_id": "no-such-cart", "payment_token": "tok_visa"}, 404, "cart_not_found",
+         "no cart 'no-such-cart'"),
         ("POST", "/orders", key, {"cart_id": empty_cart, "payment_token": "tok_visa"}, 422, "empty_cart", "is empty"),
         # no default card: an order without a payment token is refused, naming the field
         ("POST", "/orders", key, {"cart_id": cart_id}, 422, "invalid", "'payment_token' is required"),
