@@ -32,6 +32,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"{name}={raw} must be a positive, finite number of seconds")
+    return value
+
+
 def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
     raw = env.get(name) or None
     if raw is not None and not raw.startswith(tuple(f"{s}://" for s in schemes)):
@@ -52,6 +65,7 @@ class ServiceConfig:
     cache_url: str | None = None  # redis://... (unset: in-process)
     bus_url: str | None = None  # amqp://... or nats://... (unset: the outbox tables in SQLite)
     max_body_bytes: int = 64 * 1024
+    read_timeout_s: float = 5.0  # a request must arrive whole (headers and body) this soon after its first byte
     log_level: str = "INFO"
     bus_namespace_override: str | None = None  # RF_BUS_NAMESPACE
 
@@ -77,6 +91,7 @@ class ServiceConfig:
             cache_url=_url(env, "RF_CACHE_URL", ("redis",)),
             bus_url=_url(env, "RF_BUS_URL", ("amqp", "nats")),
             max_body_bytes=_int(env, "RF_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+            read_timeout_s=_seconds(env, "RF_REQUEST_READ_TIMEOUT_S", 5.0),
             log_level=env.get("RF_LOG_LEVEL", "INFO").upper(),
             bus_namespace_override=env.get("RF_BUS_NAMESPACE") or None,
         )
