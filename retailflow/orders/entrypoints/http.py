@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from retailflow.common.db import DatabaseError
 from retailflow.common.errors import BadRequest, NotFound, ShopHTTPError
-from retailflow.common.web import JSON, json_body, require
+from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
 from retailflow.orders.adapters.event_store import SqlOrderRepository
 from retailflow.orders.domain import commands
 from retailflow.orders.domain.cart import MAX_QTY
@@ -23,19 +21,20 @@ from retailflow.orders.domain.errors import (
     CartLimitExceeded,
     CartLineNotFound,
     InvalidTransition,
+    OrdersError,
 )
 from retailflow.orders.service_layer import handlers
 from retailflow.orders.service_layer.ports import CartRepository, Catalog, Outcome, UpstreamFailed
 
-__all__ = ["OrdersApp", "routes"]
+__all__ = ["ERROR_HANDLERS", "OrdersApp", "routes"]
 
 ID_LENGTH = 64
 KEY_LENGTH = 200
 GUEST = "guest"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-# Domain refusals → (status, code). Anything else that escapes is a bug and shows as a 500.
-_ERRORS: dict[type[Exception], tuple[int, str]] = {
+# The orders family's refusals → (status, code); any other OrdersError is a bug and answers 500.
+_ANSWERS: dict[type[Exception], tuple[int, str]] = {
     CartEmpty: (422, "empty_cart"),
     CartLimitExceeded: (422, "invalid_quantity"),
     CartLineNotFound: (404, "not_in_cart"),
@@ -45,22 +44,15 @@ _ERRORS: dict[type[Exception], tuple[int, str]] = {
     handlers.KeyReused: (422, "idempotency_key_reused"),
     InvalidTransition: (409, "invalid_transition"),
     UpstreamFailed: (503, "upstream_unavailable"),
-    DatabaseError: (503, "store_unavailable"),
 }
 
 
-def _translated(endpoint: Endpoint) -> Endpoint:
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except ShopHTTPError:
-            raise
-        except tuple(_ERRORS) as exc:
-            status, code = next(v for k, v in _ERRORS.items() if isinstance(exc, k))
-            raise ShopHTTPError(str(exc), code=code, status=status) from exc
+def _answer(exc: Exception) -> ShopHTTPError:
+    status, code = next((v for k, v in _ANSWERS.items() if isinstance(exc, k)), (500, "internal"))
+    return ShopHTTPError(str(exc), code=code, status=status)
 
-    return wrapper
+
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {OrdersError: answered_as(_answer)}
 
 
 def _path_id(request: Request, name: str, what: str) -> str:
@@ -276,4 +268,4 @@ def routes(app: OrdersApp) -> list[Route]:
         ("/orders/{order_id}", get_order, "GET"),
         ("/orders/{order_id}/events", order_events, "GET"),
     ]
-    return [Route(path, _translated(fn), methods=[method]) for path, fn, method in endpoints]
+    return [Route(path, fn, methods=[method]) for path, fn, method in endpoints]
