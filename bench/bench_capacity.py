@@ -60,8 +60,9 @@ def main() -> int:
         run = Path(tmp) / "run"
         steps = STEPS.split("/")
         duration = STEP_S * len(steps)
-        cmd = [sys.executable, "-m", "doorbuster.cli", "gameday", "--run-dir", str(run), "--profile", "default",
-               "--shape", "ramp", "--shape-args", f"steps={STEPS},step_s={STEP_S}", "--duration", str(duration)]
+        cmd = [sys.executable, "-m", "doorbuster.cli", "gameday", "--no-chaos", "--run-dir", str(run),
+               "--profile", "default", "--shape", "ramp", "--shape-args", f"steps={STEPS},step_s={STEP_S}",
+               "--run-time", f"{duration}s"]
         result = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=duration + 900)
         if not (run / "requests.parquet").is_file():
             print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")

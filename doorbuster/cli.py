@@ -22,8 +22,10 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "retailflow.runtime.cli",
     "retailflow.audit.cli",
+    "chaos.cli",
     "scenarios._cli",
     "reports.cli",
+    "doorbuster.deploy",
 )
 
 

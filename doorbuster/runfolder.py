@@ -13,6 +13,9 @@ from pathlib import Path
 __all__ = [
     "AUDIT",
     "CHAOS_DIR",
+    "CHAOS_JOURNAL",
+    "CHAOS_LOG",
+    "CHAOS_VERDICT",
     "GENERATOR",
     "GENERATOR_COLUMNS",
     "ITERATIONS",
@@ -20,6 +23,7 @@ __all__ = [
     "LEDGER",
     "LEDGER_COLUMNS",
     "LOCUST_PREFIX",
+    "LOGS_DIR",
     "META",
     "PLANNED_RATE",
     "PLANNED_RATE_COLUMNS",
@@ -27,6 +31,7 @@ __all__ = [
     "REQUESTS_PARQUET",
     "REQUEST_COLUMNS",
     "SHOP_DIR",
+    "STOP",
     "new_run_dir",
 ]
 
@@ -39,8 +44,13 @@ GENERATOR = "generator.csv"
 LOCUST_PREFIX = "locust"  # Locust --csv prefix: locust_stats.csv, locust_stats_history.csv, ...
 LEDGER = "ledger.csv"
 CHAOS_DIR = "chaos"
+CHAOS_JOURNAL = "{name}.journal.json"  # inside CHAOS_DIR: Chaos Toolkit's journal, unchanged
+CHAOS_VERDICT = "{name}.verdict.json"  # inside CHAOS_DIR: `doorbuster chaos run`'s verdict from the journal
+CHAOS_LOG = "{name}.log"  # inside CHAOS_DIR: Chaos Toolkit's log of the run
 AUDIT = "audit.json"
+STOP = "stop.json"  # a game day stopped early: a stop condition fired, or an interrupt
 SHOP_DIR = "shop"
+LOGS_DIR = "logs"  # the game day's stages and experiment runners: logs/<stage>.log, logs/chaos-<name>.log
 REPORT_HTML = "report.html"
 SUMMARY = "summary.json"
 JUNIT = "junit.xml"

@@ -64,6 +64,18 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(f"    {line}" for line in text) or "    (empty)"
 
 
+_CAUSE_PREFIX = "retailflow runtime: "
+
+
+def _failure_cause(log: Path) -> str:
+    """The sentence the runtime printed as it failed (its last `retailflow runtime: ...` line)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.removeprefix(_CAUSE_PREFIX) for line in reversed(lines) if line.startswith(_CAUSE_PREFIX)), "")
+
+
 def _running_state(data_dir: Path) -> dict[str, Any] | None:
     state = read_state(data_dir)
     if state and state.get("state") != "stopped" and is_alive(state.get("pid"), state.get("create_time")):
@@ -160,10 +172,14 @@ def _wait_ready(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float) -
         if current and current.get("pid") == proc.pid:
             state = current
         if code is not None:
+            log = data_dir / "logs" / "supervisor.log"
+            cause = _failure_cause(log)
             raise DoorbusterError(
-                f"the runtime exited with code {code} before the shop was ready; last lines of "
-                f"{data_dir / 'logs' / 'supervisor.log'}:\n" + _tail(data_dir / "logs" / "supervisor.log"),
-                exit_code=EXIT_UNREACHABLE,
+                (f"{cause}\n" if cause else "")
+                + f"the runtime exited with code {code} before the shop was ready; last lines of {log}:\n"
+                + _tail(log),
+                # The runtime's own exit 2 is bad input (a port in use, a bad option): the user's to fix.
+                exit_code=EXIT_BAD_INPUT if code == EXIT_BAD_INPUT else EXIT_UNREACHABLE,
             )
         if state and state.get("all_ready"):
             return state
