@@ -10,6 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
+# The audit (the shop's) reads the ledger too, so its columns live in the shop's contract module.
+from retailflow.contracts import LEDGER_COLUMNS
+
 __all__ = [
     "AUDIT",
     "CHAOS_DIR",
@@ -83,7 +86,6 @@ ITERATION_COLUMNS = (
 )
 PLANNED_RATE_COLUMNS = ("ts", "planned_rps", "users", "stage", "multiplier", "phase")
 GENERATOR_COLUMNS = ("ts", "worker", "cpu_percent", "rss_mb")
-LEDGER_COLUMNS = ("order_id", "idempotency_key", "items", "total_cents", "confirmed_ts", "journey")
 
 RUNS_ENV = "DOORBUSTER_RUNS_DIR"
 RUN_DIR_ENV = "DOORBUSTER_RUN_DIR"

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,11 +80,30 @@ def test_commands_use_the_exec_form() -> None:
                 assert line.split(None, 1)[1].startswith("["), line
 
 
+def installed_folders(setuptools: dict[str, Any]) -> set[str]:
+    """The repository folders pyproject.toml installs: from the find patterns, or from an explicit
+    package list whose doorbuster.<name> packages package-dir maps to folders of their own."""
+    if isinstance(setuptools["packages"], dict):
+        return {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]}
+    mapped: dict[str, str] = setuptools.get("package-dir", {})
+    folders = set()
+    for package in setuptools["packages"]:
+        prefix = next((name for name in mapped if package == name or package.startswith(name + ".")), None)
+        folders.add(mapped[prefix].split("/")[0] if prefix else package.split(".")[0])
+    return folders
+
+
+def test_the_folders_of_both_package_layouts_are_found() -> None:
+    found = {"packages": {"find": {"include": ["doorbuster*", "reports*"]}}}
+    assert installed_folders(found) == {"doorbuster", "reports"}
+    explicit = {"package-dir": {"doorbuster.reports": "reports"}, "packages": ["doorbuster", "doorbuster.reports.x"]}
+    assert installed_folders(explicit) == {"doorbuster", "reports"}
+
+
 def test_the_image_carries_every_package_the_project_installs() -> None:
     # Drift guard: a package added to pyproject.toml must be copied into the build stage too.
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = {p.rstrip("*") for p in patterns}
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = installed_folders(setuptools)
     copied = set(re.findall(r"^COPY (\w+)/ ", DOCKERFILE.read_text(), flags=re.MULTILINE))
     assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
 

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from retailflow.common.errors import BadRequest, NotFound, ShopHTTPError
 from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
+from retailflow.contracts import KEY_LENGTH
 from retailflow.orders.adapters.event_store import SqlOrderRepository
 from retailflow.orders.domain import commands
 from retailflow.orders.domain.cart import MAX_QTY
@@ -29,7 +30,6 @@ from retailflow.orders.service_layer.ports import CartRepository, Catalog, Outco
 __all__ = ["ERROR_HANDLERS", "OrdersApp", "routes"]
 
 ID_LENGTH = 64
-KEY_LENGTH = 200
 GUEST = "guest"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
