@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 
 from retailflow.catalog.adapters.repository import CatalogRepository, make_repository
 from retailflow.catalog.domain.model import Category
-from retailflow.catalog.entrypoints.http import routes
+from retailflow.catalog.entrypoints.http import ERROR_HANDLERS, routes
 from retailflow.catalog.service_layer.views import CatalogViews
 from retailflow.common.cache import make_cache
 from retailflow.common.config import ServiceConfig
@@ -80,4 +80,5 @@ def create_app(config: ServiceConfig) -> Starlette:
         ready_checks={"store": store_ready},
         lifespan=lifespan,
         max_body_bytes=config.max_body_bytes,
+        error_handlers=ERROR_HANDLERS,
     )

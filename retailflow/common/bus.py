@@ -10,8 +10,6 @@ Delivery is at least once everywhere; consumers drop duplicates by `msg_id`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,12 +18,11 @@ from typing import Any, Protocol
 
 import orjson
 
+from retailflow.common.background import BackgroundTasks
 from retailflow.common.db import Database
+from retailflow.common.handled import handled
 
 __all__ = ["Bus", "BusMessage", "EmbeddedBus", "NatsBus", "RabbitBus", "make_bus"]
-
-log = logging.getLogger("retailflow.bus")
-
 
 @dataclass(frozen=True)
 class BusMessage:
@@ -58,7 +55,7 @@ class EmbeddedBus:
     def __init__(self, path: Path, poll_s: float = 0.05) -> None:
         self.db = Database(f"sqlite:///{path}")
         self.poll_s = poll_s
-        self._tasks: list[asyncio.Task[None]] = []
+        self._consumers = BackgroundTasks()
         self._ready = False
 
     def _schema(self) -> None:
@@ -76,7 +73,7 @@ class EmbeddedBus:
     async def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         self._schema()
         self.db.execute("INSERT OR IGNORE INTO offsets (grp, topic, seq) VALUES (?, ?, 0)", (group, topic))
-        self._tasks.append(asyncio.create_task(self._consume(topic, group, handler)))
+        self._consumers.start(f"bus-consumer-{group}-{topic}", self._consume(topic, group, handler))
 
     async def _consume(self, topic: str, group: str, handler: Handler) -> None:
         while True:
@@ -100,19 +97,16 @@ class EmbeddedBus:
                     await asyncio.sleep(self.poll_s)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("bus consumer failed; retrying", extra={"topic": topic, "group": group})
+            except Exception as exc:
+                handled("bus.consume", exc, topic=topic, group=group)  # then retried
                 await asyncio.sleep(1.0)
 
     async def ping(self) -> bool:
+        await self._consumers.ready()  # a consumer that died leaves messages unread
         return self.db.ping()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._consumers.stop()
         self.db.close()
 
 
@@ -157,11 +151,8 @@ class RabbitBus:
         await queue.consume(on_message)
 
     async def ping(self) -> bool:
-        try:
-            await self._connect()
-            return not self._conn.is_closed
-        except Exception:
-            return False
+        await self._connect()  # /readyz reports a failure itself
+        return not self._conn.is_closed
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -180,13 +171,20 @@ class NatsBus:
         if self._js is not None:
             return
         import nats
+        from nats.js.errors import NotFoundError
 
-        self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1)
-        self._js = self._nc.jetstream()
+        if self._nc is None:
+            self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1)
+        js = self._nc.jetstream()
         try:
-            await self._js.stream_info(self.stream)
-        except Exception:
-            await self._js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
+            try:
+                await js.stream_info(self.stream)
+            except NotFoundError:  # the first replica of a new shop creates it; the same config again is a no-op
+                await js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
+        except Exception as exc:
+            handled("bus.stream_setup", exc, stream=self.stream, url=self.url)
+            raise
+        self._js = js  # only once the stream exists: a failed set-up is tried again on the next call
 
     async def publish(self, topic: str, msg_id: str, payload: dict[str, Any]) -> None:
         await self._connect()
@@ -204,11 +202,8 @@ class NatsBus:
                                  cb=on_message, manual_ack=True)
 
     async def ping(self) -> bool:
-        try:
-            await self._connect()
-            return bool(self._nc.is_connected)
-        except Exception:
-            return False
+        await self._connect()  # /readyz reports a failure itself
+        return bool(self._nc.is_connected)
 
     async def close(self) -> None:
         if self._nc is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
+
+from retailflow.common.handled import handled
 
 __all__ = ["Cache", "LocalCache", "RedisCache", "make_cache"]
 
@@ -56,7 +57,8 @@ class LocalCache:
 
 
 class RedisCache:
-    """Shared across replicas; values are JSON. A Redis outage degrades to misses, not errors."""
+    """Shared across replicas; values are JSON. A Redis outage degrades to misses, not errors:
+    each failure is logged and counted (`retailflow_handled_errors_total{where="cache.<op>"}`)."""
 
     def __init__(self, url: str, prefix: str) -> None:
         import redis.asyncio as aioredis
@@ -67,23 +69,29 @@ class RedisCache:
     async def get(self, key: str) -> Any | None:
         try:
             raw = await self._redis.get(self.prefix + key)
-        except Exception:
+        except Exception as exc:
+            handled("cache.get", exc, key=self.prefix + key)
             return None
-        return orjson.loads(raw) if raw is not None else None
+        try:
+            return orjson.loads(raw) if raw is not None else None
+        except orjson.JSONDecodeError as exc:  # not ours, or cut short: a miss, and said so
+            handled("cache.get", exc, key=self.prefix + key)
+            return None
 
     async def set(self, key: str, value: Any, ttl_s: float) -> None:
-        with contextlib.suppress(Exception):
-            await self._redis.set(self.prefix + key, orjson.dumps(value), px=int(ttl_s * 1000))
+        try:
+            await self._redis.set(self.prefix + key, orjson.dumps(value), px=max(1, int(ttl_s * 1000)))
+        except Exception as exc:
+            handled("cache.set", exc, key=self.prefix + key)
 
     async def delete(self, key: str) -> None:
-        with contextlib.suppress(Exception):
+        try:
             await self._redis.delete(self.prefix + key)
+        except Exception as exc:
+            handled("cache.delete", exc, key=self.prefix + key)
 
     async def ping(self) -> bool:
-        try:
-            return bool(await self._redis.ping())
-        except Exception:
-            return False
+        return bool(await self._redis.ping())  # /readyz reports the error itself
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -10,9 +10,12 @@ the same table names serve in both profiles and no service reads another's table
 
 from __future__ import annotations
 
+import logging
+import random
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,8 +26,40 @@ from retailflow.common.errors import ConfigError, RetailFlowError
 
 __all__ = ["Database", "DatabaseError", "IntegrityError", "Row"]
 
+log = logging.getLogger(__name__)
+
 Row = dict[str, Any]
 _PLACEHOLDER = re.compile(r"\?")
+SQLITE_BUSY_S = 10.0  # how long a statement waits for another process's lock on a SQLite file
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put a SQLite file in WAL mode once; later connections find it there and change nothing.
+
+    Switching takes an exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy wait, when processes opening a fresh file at the same moment would deadlock on it.
+    So the switch is retried for as long as any statement would wait for a lock.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_S
+    pause = 0.005
+    mode = ""
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode == "wal":
+                return
+            # SQLite answers the mode it is in: the old one when it could not switch
+            mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+            if mode == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        if time.monotonic() + pause > deadline:  # e.g. a file system without shared memory
+            log.warning("SQLite store stays in journal mode %r: WAL could not be set", mode)
+            return
+        time.sleep(pause * (1 + random.random()))  # jittered: the losers of one race do not meet again
+        pause = min(pause * 2, 0.25)
 
 
 class DatabaseError(RetailFlowError):
@@ -63,11 +98,14 @@ class Database:
             if self.dialect == "sqlite":
                 path = Path(self.url.removeprefix("sqlite:///"))
                 path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+                conn = sqlite3.connect(path, timeout=SQLITE_BUSY_S, isolation_level=None, check_same_thread=False)
                 conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=10000")
+                try:
+                    _use_wal(conn)
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                except BaseException:
+                    conn.close()
+                    raise
                 self._conn = conn
             elif self.dialect == "postgresql":
                 import psycopg

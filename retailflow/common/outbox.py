@@ -14,6 +14,7 @@ import orjson
 
 from retailflow.common.bus import Bus
 from retailflow.common.db import Database
+from retailflow.common.handled import handled
 
 __all__ = ["OutboxRelay", "add_to_outbox", "outbox_schema"]
 
@@ -79,6 +80,6 @@ class OutboxRelay:
                     await asyncio.sleep(self.poll_s)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("outbox relay failed; retrying", exc_info=True)
+            except Exception as exc:
+                handled(f"{self.service}.outbox_relay", exc)  # then retried
                 await asyncio.sleep(1.0)

@@ -7,6 +7,7 @@ BaseHTTPMiddleware, because the latter costs a task per request.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import time
@@ -19,17 +20,21 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.schemas import SchemaGenerator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from retailflow.common.errors import BadRequest, ShopHTTPError
+from retailflow.common.db import DatabaseError
+from retailflow.common.errors import BadRequest, ServiceUnavailable, ShopHTTPError
+from retailflow.common.handled import HANDLED_ERRORS
 
 __all__ = [
     "JSON",
+    "ErrorHandler",
     "ReadyCheck",
+    "answered_as",
     "correlation_id",
     "create_service_app",
     "json_body",
@@ -40,6 +45,9 @@ __all__ = [
 log = logging.getLogger("retailflow.http")
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 ReadyCheck = Callable[[], Awaitable[bool]]
+ErrorHandler = Callable[[Request, Exception], Awaitable[Response]]
+CLIENT_CLOSED_REQUEST = 499
+READY_CHECK_TIMEOUT_S = 2.0  # a dependency that hangs is not ready, and /readyz still answers
 
 
 class JSON(Response):
@@ -196,12 +204,39 @@ async def _shop_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.detail, **exc.extra)
 
 
+def answered_as(translate: Callable[[Exception], ShopHTTPError]) -> ErrorHandler:
+    """The exception handler of one domain error family: `translate` says which HTTP answer each
+    error of the family gets (registered on the family's base class, it sees all of them)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        answer = translate(exc)
+        if answer.status == 500:  # an error the domain did not expect: keep its traceback
+            log.error("domain error answered %s", answer.status, exc_info=exc, extra={"path": request.url.path})
+        return await _shop_error(request, answer)
+
+    return handler
+
+
+def _store_error(service: str) -> ErrorHandler:
+    def translate(exc: Exception) -> ShopHTTPError:
+        return ServiceUnavailable(f"the {service} store failed: {exc}", code="store_unavailable")
+
+    return answered_as(translate)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     response = error_response(exc.status_code, code, str(exc.detail))
     response.headers.update(exc.headers or {})  # e.g. Allow on a 405
     return response
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client left before its request arrived whole (or the read timeout closed it): nobody is
+    # there to answer. 499, as nginx names it, keeps it apart from the shop's own errors in metrics.
+    log.info("client went away before its request arrived", extra={"path": request.url.path})
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -217,8 +252,12 @@ def create_service_app(
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
     max_body_bytes: int = 64 * 1024,
     title: str | None = None,
+    error_handlers: Mapping[type[Exception], ErrorHandler] | None = None,
 ) -> Starlette:
     """A service's ASGI app: its routes plus /healthz, /readyz, /metrics and /openapi.json.
+
+    `error_handlers` answer the service's domain error families (see `answered_as`); a store
+    failure (DatabaseError) is a 503 `store_unavailable` in every service.
 
     `ready_checks` name the service's own dependencies (its store, the bus); /readyz is 200
     only when every one answers.
@@ -238,22 +277,30 @@ def create_service_app(
         return JSON({"status": "ok", "service": service})
 
     async def readyz(request: Request) -> Response:
-        """Readiness: every dependency of this service answers.
+        """Readiness: every dependency of this service answers; if not, which did not and why.
         ---
         responses:
           200:
-            description: ready
+            description: '{"ready": true, "checks": {name: true}}'
           503:
-            description: a dependency is down
+            description: '{"ready": false, "checks": {name: bool}, "failed": {name: reason}}'
         """
-        results = {}
+        results: dict[str, bool] = {}
+        failed: dict[str, str] = {}
         for name, check in checks.items():
             try:
-                results[name] = bool(await check())
-            except Exception:
+                results[name] = bool(await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_S))
+                if not results[name]:
+                    failed[name] = "answered not ready"
+            except TimeoutError:
                 results[name] = False
-        ok = all(results.values())
-        return JSON({"ready": ok, "checks": results}, status_code=200 if ok else 503)
+                failed[name] = f"did not answer within {READY_CHECK_TIMEOUT_S:g} s"
+            except Exception as exc:
+                results[name] = False
+                failed[name] = f"{type(exc).__name__}: {exc}"[:300]
+        if failed:
+            return JSON({"ready": False, "checks": results, "failed": failed}, status_code=503)
+        return JSON({"ready": True, "checks": results})
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -276,9 +323,17 @@ def create_service_app(
     app = Starlette(
         routes=all_routes,
         lifespan=lifespan,
-        exception_handlers={ShopHTTPError: _shop_error, HTTPException: _http_error, Exception: _unexpected},
+        exception_handlers={
+            ShopHTTPError: _shop_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            DatabaseError: _store_error(service),
+            **(error_handlers or {}),
+            Exception: _unexpected,
+        },
     )
     app.state.registry = registry
+    registry.register(HANDLED_ERRORS)
     app.add_middleware(EdgeMiddleware, service=service, max_body=max_body_bytes,
                        registry=registry)
     return app

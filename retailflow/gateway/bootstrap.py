@@ -69,7 +69,7 @@ def create_app(config: ServiceConfig, settings: GatewaySettings | None = None) -
         app.user_middleware.append(
             Middleware(
                 RateLimitMiddleware,
-                limiter=RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst),
+                limiter=RateLimiter(settings.rate_limit_rps, settings.burst),
                 registry=app.state.registry,
             )
         )

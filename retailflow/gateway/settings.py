@@ -2,57 +2,50 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Annotated
 
-from retailflow.common.errors import ConfigError
+from pydantic import Field
+
+from retailflow.common.settings import Env, from_env, settings_dataclass
 
 __all__ = ["UPSTREAMS", "GatewaySettings"]
 
 UPSTREAMS = ("catalog", "inventory", "orders")
-# placing an order runs a saga through inventory and payments, whose latency is settable
-DEFAULT_TIMEOUTS_S = {"catalog": 2.0, "inventory": 2.0, "orders": 10.0}
 
 
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw} is below its minimum {minimum:g}")
-    return value
-
-
-@dataclass(frozen=True)
+@settings_dataclass
 class GatewaySettings:
-    rate_limit_rps: float = 2000.0  # per client IP and replica; 0 turns the limiter off
-    rate_limit_burst: float = 2000.0
-    breaker_failures: int = 5  # consecutive failures that open a circuit
-    breaker_cooldown_s: float = 5.0  # open → half-open
-    retries: int = 2  # extra attempts of an idempotent call, each on a fresh connection when one died
-    timeouts_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS_S))
-    cache_ttl_s: float = 10.0  # catalog answers (products, categories, search) kept this long
-    stock_ttl_s: float = 1.0  # stock shown on pages and /api/products/{sku}
+    # per client IP and replica; 0 turns the limiter off
+    rate_limit_rps: Annotated[float, Env("RF_RATE_LIMIT_RPS"), Field(ge=0)] = 2000.0
+    rate_limit_burst: Annotated[float | None, Env("RF_RATE_LIMIT_BURST"), Field(ge=1)] = None
+    breaker_failures: Annotated[int, Env("RF_BREAKER_FAILURES"), Field(ge=1)] = 5  # consecutive, to open a circuit
+    breaker_cooldown_s: Annotated[float, Env("RF_BREAKER_COOLDOWN_S"), Field(ge=0)] = 5.0  # open → half-open
+    # extra attempts of an idempotent call, each on a fresh connection when one died
+    retries: Annotated[int, Env("RF_UPSTREAM_RETRIES"), Field(ge=0)] = 2
+    catalog_timeout_s: Annotated[float, Env("RF_CATALOG_TIMEOUT_S"), Field(ge=0.05)] = 2.0
+    inventory_timeout_s: Annotated[float, Env("RF_INVENTORY_TIMEOUT_S"), Field(ge=0.05)] = 2.0
+    # placing an order runs a saga through inventory and payments, whose latency is settable
+    orders_timeout_s: Annotated[float, Env("RF_ORDERS_TIMEOUT_S"), Field(ge=0.05)] = 10.0
+    # catalog answers (products, categories, search) kept this long
+    cache_ttl_s: Annotated[float, Env("RF_GATEWAY_CACHE_TTL_S"), Field(ge=0)] = 10.0
+    # stock of ordinary SKUs shown on pages and /api/products/{sku}; a doorbuster's is never kept
+    stock_ttl_s: Annotated[float, Env("RF_GATEWAY_STOCK_TTL_S"), Field(ge=0)] = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
-        env = os.environ if env is None else env
-        rps = _number(env, "RF_RATE_LIMIT_RPS", 2000.0, 0)
-        return cls(
-            rate_limit_rps=rps,
-            rate_limit_burst=_number(env, "RF_RATE_LIMIT_BURST", max(rps, 1.0), 1),
-            breaker_failures=int(_number(env, "RF_BREAKER_FAILURES", 5, 1)),
-            breaker_cooldown_s=_number(env, "RF_BREAKER_COOLDOWN_S", 5.0, 0),
-            retries=int(_number(env, "RF_UPSTREAM_RETRIES", 2, 0)),
-            timeouts_s={
-                name: _number(env, f"RF_{name.upper()}_TIMEOUT_S", default, 0.05)
-                for name, default in DEFAULT_TIMEOUTS_S.items()
-            },
-            cache_ttl_s=_number(env, "RF_GATEWAY_CACHE_TTL_S", 10.0, 0),
-            stock_ttl_s=_number(env, "RF_GATEWAY_STOCK_TTL_S", 1.0, 0),
-        )
+        return from_env(cls, env)
+
+    def __post_init__(self) -> None:
+        if self.rate_limit_burst is None:  # unset: a client may spend one second's worth of the rate at once
+            object.__setattr__(self, "rate_limit_burst", max(self.rate_limit_rps, 1.0))
+
+    @property
+    def burst(self) -> float:
+        assert self.rate_limit_burst is not None  # set by __post_init__
+        return self.rate_limit_burst
+
+    @property
+    def timeouts_s(self) -> dict[str, float]:
+        return {"catalog": self.catalog_timeout_s, "inventory": self.inventory_timeout_s,
+                "orders": self.orders_timeout_s}  # fmt: skip

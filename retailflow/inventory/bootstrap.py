@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import Gauge
 from starlette.applications import Starlette
 
+from retailflow.common.background import BackgroundTasks
 from retailflow.common.bus import make_bus
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
+from retailflow.common.handled import handled
 from retailflow.common.outbox import OutboxRelay
 from retailflow.common.upstream import Upstream
 from retailflow.common.web import create_service_app
@@ -24,7 +25,7 @@ from retailflow.inventory.adapters.legacy_client import HttpLegacyClient
 from retailflow.inventory.adapters.repository import StockRepository
 from retailflow.inventory.config import InventorySettings
 from retailflow.inventory.domain.model import Stock
-from retailflow.inventory.entrypoints.http import routes
+from retailflow.inventory.entrypoints.http import ERROR_HANDLERS, routes
 from retailflow.inventory.service_layer.handlers import InventoryHandlers
 from retailflow.inventory.service_layer.legacy_sync import LegacyReconciler, LegacySyncRelay, sync_status
 
@@ -64,7 +65,8 @@ def _metrics(app: Starlette, repo: StockRepository, relay: LegacySyncRelay | Non
                     cache["at"] = time.monotonic()
                 value = cache["status"].get(key)
                 return float(value) if value is not None else math.nan
-            except Exception:
+            except Exception as exc:  # a down store shows NaN, and is counted and logged
+                handled("inventory.sync_status", exc)
                 return math.nan
 
         return read
@@ -98,6 +100,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     reconciler = LegacyReconciler(repo, client, interval_s=settings.reconcile_interval_s) if client else None
     bus = make_bus(config.bus_url, config.data_dir, config.bus_namespace)
     events = OutboxRelay(repo.db, bus, "inventory")
+    background = BackgroundTasks()
 
     async def expire_stale() -> None:
         while True:
@@ -106,7 +109,7 @@ def create_app(config: ServiceConfig) -> Starlette:
                 if expired:
                     log.info("expired stale reservations", extra={"expired": expired})
             except Exception as exc:
-                log.warning("reservation expiry failed: %s", exc)
+                handled("inventory.reservation_expiry", exc)  # the next pass tries again
             await asyncio.sleep(settings.expiry_interval_s)
 
     async def db_ready() -> bool:
@@ -115,18 +118,16 @@ def create_app(config: ServiceConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         repo.db.connect()
-        jobs: list[Coroutine[Any, Any, None]] = [events.run(), expire_stale()]
-        if relay and reconciler:
-            jobs += [relay.run(), reconciler.run()]
-        tasks = [asyncio.create_task(job) for job in jobs]
+        background.start("outbox-relay", events.run())
+        background.start("reservation-expiry", expire_stale())
+        if relay:
+            background.start("legacy-sync", relay.run())
+        if reconciler and settings.reconcile_interval_s > 0:  # 0: reconcile only when asked
+            background.start("legacy-reconciler", reconciler.run())
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await background.stop()
             if client:
                 await client.close()
             await bus.close()
@@ -136,9 +137,10 @@ def create_app(config: ServiceConfig) -> Starlette:
         "inventory",
         routes(handlers, relay, reconciler, legacy_url, settings.default_ttl_s),
         # Only the own store: legacy being down is what the legacy_sync outbox absorbs.
-        ready_checks={"store": db_ready},
+        ready_checks={"store": db_ready, "background": background.ready},
         lifespan=lifespan,
         max_body_bytes=config.max_body_bytes,
+        error_handlers=ERROR_HANDLERS,
     )
     _metrics(app, repo, relay, legacy_url)
     return app

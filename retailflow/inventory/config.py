@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated
 
-from retailflow.common.errors import ConfigError
+from pydantic import Field
+
+from retailflow.common.settings import Env, from_env, settings_dataclass
 
 __all__ = ["InventorySettings"]
 
 
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}={value} must be between {minimum} and {maximum}")
-    return value
-
-
-@dataclass(frozen=True)
+@settings_dataclass
 class InventorySettings:
-    default_ttl_s: int = 600  # a checkout holds stock this long unless the caller says otherwise
-    expiry_interval_s: float = 1.0  # how often stale reservations are looked for
-    reconcile_interval_s: float = 30.0  # periodic legacy reconciliation; 0 = only on demand
-    relay_poll_s: float = 0.1  # legacy_sync relay's idle poll
-    legacy_timeout_s: float = 2.0  # one legacy write; a partition costs at most this per attempt
+    # a checkout holds stock this long unless the caller says otherwise
+    default_ttl_s: Annotated[int, Env("RF_INVENTORY_TTL_S"), Field(ge=1, le=86_400)] = 600
+    # how often stale reservations are looked for
+    expiry_interval_s: Annotated[float, Env("RF_INVENTORY_EXPIRY_INTERVAL_S"), Field(ge=0.05, le=3600)] = 1.0
+    # periodic legacy reconciliation; 0 = only on demand
+    reconcile_interval_s: Annotated[float, Env("RF_INVENTORY_RECONCILE_INTERVAL_S"), Field(ge=0, le=86_400)] = 30.0
+    relay_poll_s: Annotated[float, Env("RF_INVENTORY_RELAY_POLL_S"), Field(ge=0.01, le=60)] = 0.1  # relay's idle poll
+    # one legacy write; a partition costs at most this per attempt
+    legacy_timeout_s: Annotated[float, Env("RF_INVENTORY_LEGACY_TIMEOUT_S"), Field(ge=0.1, le=60)] = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> InventorySettings:
-        env = os.environ if env is None else env
-        return cls(
-            default_ttl_s=int(_number(env, "RF_INVENTORY_TTL_S", 600, 1, 86_400)),
-            expiry_interval_s=_number(env, "RF_INVENTORY_EXPIRY_INTERVAL_S", 1.0, 0.05, 3600),
-            reconcile_interval_s=_number(env, "RF_INVENTORY_RECONCILE_INTERVAL_S", 30.0, 0, 86_400),
-            relay_poll_s=_number(env, "RF_INVENTORY_RELAY_POLL_S", 0.1, 0.01, 60),
-            legacy_timeout_s=_number(env, "RF_INVENTORY_LEGACY_TIMEOUT_S", 2.0, 0.1, 60),
-        )
+        return from_env(cls, env)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,12 +11,15 @@ from starlette.applications import Starlette
 from retailflow.common.bus import make_bus
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database, DatabaseError
+from retailflow.common.handled import handled
 from retailflow.common.web import create_service_app
 from retailflow.notifications.adapters.store import NotificationStore
 from retailflow.notifications.entrypoints.http import routes
 from retailflow.notifications.service_layer.handlers import GROUP, TOPIC, OrderEventConsumer
 
 __all__ = ["create_app", "seed"]
+
+log = logging.getLogger("retailflow.notifications")
 
 
 def _store(config: ServiceConfig) -> NotificationStore:
@@ -40,14 +43,18 @@ def create_app(config: ServiceConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store.db.connect()
-        with contextlib.suppress(DatabaseError):  # normally the seed job made it already
+        try:
             store.create_schema()
+        except DatabaseError:
+            log.warning("creating the notifications schema failed; assuming the seed job made it", exc_info=True)
         await bus.subscribe(TOPIC, GROUP, OrderEventConsumer(store))
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):
+            try:
                 await bus.close()
+            except Exception as exc:  # shutting down anyway: say so, and close the store
+                handled("bus.close", exc)
             store.db.close()
 
     async def store_ready() -> bool:

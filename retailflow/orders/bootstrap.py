@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,9 +9,11 @@ from contextlib import asynccontextmanager
 from prometheus_client import Counter
 from starlette.applications import Starlette
 
+from retailflow.common.background import BackgroundTasks
 from retailflow.common.bus import make_bus
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database, DatabaseError
+from retailflow.common.handled import handled
 from retailflow.common.outbox import OutboxRelay
 from retailflow.common.upstream import Upstream
 from retailflow.common.web import ReadyCheck, create_service_app
@@ -21,7 +21,7 @@ from retailflow.orders.adapters.carts import RedisCartRepository, SqlCartReposit
 from retailflow.orders.adapters.event_store import SqlOrderRepository, create_schema
 from retailflow.orders.adapters.upstreams import HttpCatalog, HttpInventory, HttpPayments
 from retailflow.orders.config import OrdersSettings
-from retailflow.orders.entrypoints.http import OrdersApp, routes
+from retailflow.orders.entrypoints.http import ERROR_HANDLERS, OrdersApp, routes
 from retailflow.orders.service_layer.handlers import Checkout
 from retailflow.orders.service_layer.ports import Outcome
 from retailflow.orders.service_layer.recovery import run_recovery
@@ -70,6 +70,7 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
     app_services = OrdersApp(orders, carts, HttpCatalog(catalog_up), checkout, observe)
     bus = make_bus(config.bus_url, config.data_dir, config.bus_namespace)
     relay = OutboxRelay(db, bus, "orders")
+    background = BackgroundTasks()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,39 +80,38 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
             create_cart_schema(db)
         except DatabaseError:
             log.warning("creating the orders schema failed; assuming the seed job made it", exc_info=True)
-        tasks = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(
-                run_recovery(
-                    orders, saga, older_than_s=settings.stale_after_s, interval_s=settings.recovery_interval_s
-                ),
-                name="saga-recovery",
-            ),
-        ]
+        background.start("outbox-relay", relay.run())
+        background.start(
+            "saga-recovery",
+            run_recovery(orders, saga, older_than_s=settings.stale_after_s, interval_s=settings.recovery_interval_s),
+        )
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await background.stop()
             for upstream in upstreams:
                 await upstream.close()
             if redis_carts is not None:
                 await redis_carts.close()
-            with contextlib.suppress(Exception):
+            try:
                 await bus.close()
+            except Exception as exc:  # shutting down anyway: say so, and close the store
+                handled("bus.close", exc)
             db.close()
 
     async def store_ready() -> bool:
         return db.ping()
 
-    checks: dict[str, ReadyCheck] = {"store": store_ready, "bus": bus.ping}
+    checks: dict[str, ReadyCheck] = {"store": store_ready, "bus": bus.ping, "background": background.ready}
     if redis_carts is not None:
         checks["carts"] = redis_carts.ping
     app = create_service_app(
-        "orders", routes(app_services), ready_checks=checks, lifespan=lifespan, max_body_bytes=config.max_body_bytes
+        "orders",
+        routes(app_services),
+        ready_checks=checks,
+        lifespan=lifespan,
+        max_body_bytes=config.max_body_bytes,
+        error_handlers=ERROR_HANDLERS,
     )
     # Placement answers by kind (confirmed, sold_out, payment_declined, ..._unavailable): what a
     # game day watches while it breaks things.

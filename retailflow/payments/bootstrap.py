@@ -12,7 +12,7 @@ from retailflow.common.db import Database
 from retailflow.common.web import create_service_app
 from retailflow.payments.adapters.provider import SimulatedProvider
 from retailflow.payments.adapters.store import PaymentStore
-from retailflow.payments.entrypoints.http import routes
+from retailflow.payments.entrypoints.http import ERROR_HANDLERS, routes
 
 __all__ = ["create_app", "seed"]
 
@@ -51,4 +51,5 @@ def create_app(config: ServiceConfig) -> Starlette:
         ready_checks={"store": store_ready},
         lifespan=lifespan,
         max_body_bytes=config.max_body_bytes,
+        error_handlers=ERROR_HANDLERS,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +137,33 @@ def test_the_networked_bus_delivers_to_its_own_shop_only(server: str) -> None:
     asyncio.run(scenario())
     assert got[0].payload == {"hello": "world"} and got[0].msg_id == msg_id
     assert stolen == [], "another shop on the same broker consumed our event"
+
+
+
+def _start_like_a_replica(url: str, start: Any) -> None:
+    start.wait(timeout=60)  # every process opens the store at the same moment
+    db = Database(url).connect()
+    try:
+        db.script(EmbeddedBus.SCHEMA)  # what a replica does next: its tables, then its first write
+        db.execute("INSERT OR IGNORE INTO offsets (grp, topic, seq) VALUES (?, ?, 0)", ("g", "orders"))
+    finally:
+        db.close()
+
+
+def test_many_processes_opening_a_new_sqlite_store_at_once_all_start(tmp_path: Path) -> None:
+    # Switching a file to WAL takes an exclusive lock that SQLite does not always wait for: replicas
+    # starting together on a fresh file died of "database is locked" (about 1 process in 130 here).
+    context = multiprocessing.get_context("fork")
+    workers, rounds = 8, 60
+    for round_ in range(rounds):
+        url = f"sqlite:///{tmp_path / f'bus-{round_}.db'}"
+        start = context.Barrier(workers)
+        procs = [context.Process(target=_start_like_a_replica, args=(url, start)) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=120)
+        assert [proc.exitcode for proc in procs] == [0] * workers, f"round {round_}: a replica failed to start"
+        db = Database(url).connect()
+        assert db.fetchone("PRAGMA journal_mode")["journal_mode"] == "wal"
+        db.close()

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -225,35 +226,38 @@ def test_a_replica_killed_under_load_does_not_surface_as_an_error_to_clients(tmp
         ),
     ):
         url = gateway.url + "/api/products/SKU-1"
-        stop_at = [float("inf")]
-        killed_at = [0.0]
+        stopping = threading.Event()
+        killed_at = [float("inf")]
+        results: list[tuple[float, int, str]] = []  # appended by every client (list.append is atomic)
 
-        def client() -> list[tuple[float, int, str]]:
-            seen = []
+        def client() -> None:
             with requests.Session() as s:
-                while time.monotonic() < stop_at[0]:
+                while not stopping.is_set():
                     r = s.get(url, timeout=10)
-                    seen.append((time.monotonic(), r.status_code, r.text[:200]))
-            return seen
+                    results.append((time.monotonic(), r.status_code, r.text[:200]))
 
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(client) for _ in range(6)]
-            # both replicas serve before the kill
-            wait_until(
-                lambda: len({requests.get(url, timeout=5).json()["served_by"] for _ in range(20)}) == 2,
-                timeout=30,
-                what="both catalog replicas to answer",
-            )
-            victim = catalog[0].proc
-            os.kill(victim.pid, signal.SIGKILL)
-            killed_at[0] = time.monotonic()
-            victim.wait(timeout=10)
-            stop_at[0] = time.monotonic() + 3.0
-            results = [row for f in futures for row in f.result()]
-        after = [row for row in results if row[0] > killed_at[0]]
+            try:
+                # both replicas serve before the kill
+                wait_until(
+                    lambda: len({requests.get(url, timeout=5).json()["served_by"] for _ in range(20)}) == 2,
+                    timeout=30,
+                    what="both catalog replicas to answer",
+                )
+                victim = catalog[0].proc
+                os.kill(victim.pid, signal.SIGKILL)
+                killed_at[0] = time.monotonic()
+                victim.wait(timeout=10)
+                # enough requests after the kill to have met the dead replica, however slow the machine
+                wait_until(lambda: sum(row[0] > killed_at[0] for row in results) > 100, timeout=60,
+                           what="100 requests after the kill")  # fmt: skip
+            finally:
+                stopping.set()
+            for future in futures:
+                future.result()
         failures = [row for row in results if row[1] != 200]
         assert not failures, f"{len(failures)} of {len(results)} requests failed, e.g. {failures[:3]}"
-        assert len(after) > 50, f"only {len(after)} requests ran after the kill"
         survivor = catalog[1].proc.pid
         assert {requests.get(url, timeout=5).json()["served_by"] for _ in range(10)} == {survivor}
 
@@ -265,7 +269,8 @@ def test_a_dead_upstream_opens_its_circuit_and_the_gateway_answers_503_fast(tmp_
         run_service(
             "gateway",
             tmp_path,
-            gateway_env(catalog[0].url, rest[0].url, rest[0].url, RF_BREAKER_FAILURES="3", RF_BREAKER_COOLDOWN_S="1"),
+            # the cool-down outlasts the four calls below on a busy machine, and the recovery is waited for
+            gateway_env(catalog[0].url, rest[0].url, rest[0].url, RF_BREAKER_FAILURES="3", RF_BREAKER_COOLDOWN_S="5"),
             seed=False,
         ) as (gateway,),
     ):
@@ -279,13 +284,11 @@ def test_a_dead_upstream_opens_its_circuit_and_the_gateway_answers_503_fast(tmp_
         assert answers[0].json()["error"] == "catalog_unavailable"
         assert "catalog did not answer" in answers[0].json()["detail"]
 
-        start = time.perf_counter()
         fast = requests.get(api + "/api/categories", timeout=10)
-        assert time.perf_counter() - start < 0.5
         assert fast.status_code == 503
         assert fast.json()["error"] == "catalog_unavailable"
-        assert "circuit open" in fast.json()["detail"]
-        assert fast.headers["Retry-After"] == "1"  # the cool-down is 1 s
+        assert "circuit open" in fast.json()["detail"]  # answered without asking the upstream
+        assert 1 <= int(fast.headers["Retry-After"]) <= 5  # what is left of the 5 s cool-down
         assert fast.headers["X-Request-ID"]
         states = requests.get(api + "/admin/breakers", timeout=5).json()
         assert states["catalog"]["state"] == "open"
@@ -306,6 +309,9 @@ def test_a_dead_upstream_opens_its_circuit_and_the_gateway_answers_503_fast(tmp_
             assert requests.get(api + "/admin/breakers", timeout=5).json()["catalog"]["state"] == "closed"
 
 
+FROZEN_TIMEOUT_S = 2.0  # far above a loopback round trip on a busy machine, so "waited" and "fast" never meet
+
+
 def test_a_frozen_upstream_times_out_then_its_circuit_opens(tmp_path: Path) -> None:
     with (
         fake_upstream(tmp_path) as catalog,
@@ -318,7 +324,8 @@ def test_a_frozen_upstream_times_out_then_its_circuit_opens(tmp_path: Path) -> N
                 catalog[0].url,
                 rest[0].url,
                 RF_BREAKER_FAILURES="2",
-                RF_INVENTORY_TIMEOUT_S="0.3",
+                RF_BREAKER_COOLDOWN_S="60",  # still open for the fast call and the page, however slow the machine
+                RF_INVENTORY_TIMEOUT_S=str(FROZEN_TIMEOUT_S),
                 RF_UPSTREAM_RETRIES="0",
             ),
             seed=False,
@@ -331,10 +338,10 @@ def test_a_frozen_upstream_times_out_then_its_circuit_opens(tmp_path: Path) -> N
                 slow = requests.get(gateway.url + "/api/products/SKU-1", timeout=10)
                 assert slow.status_code == 503
                 assert slow.json()["error"] == "inventory_unavailable"
-                assert 0.25 < time.perf_counter() - start < 3
+                assert FROZEN_TIMEOUT_S * 0.9 < time.perf_counter() - start < FROZEN_TIMEOUT_S + 10
             start = time.perf_counter()
             fast = requests.get(gateway.url + "/api/products/SKU-1", timeout=10)
-            assert time.perf_counter() - start < 0.25
+            assert time.perf_counter() - start < FROZEN_TIMEOUT_S / 2  # did not wait for the frozen upstream
             assert fast.json() == {"error": "inventory_unavailable", "detail": fast.json()["detail"]}
             assert "circuit open" in fast.json()["detail"]
             # the product page degrades instead of failing: stock unknown, still for sale
@@ -385,7 +392,7 @@ def test_a_client_over_the_rate_limit_gets_429_with_retry_after_and_probes_are_e
         requests.Session() as s,
     ):
         start = time.monotonic()
-        answers = [s.get(gateway.url + "/api/categories", timeout=10) for _ in range(12)]
+        answers = [s.get(gateway.url + "/api/categories", timeout=10) for _ in range(30)]
         refilled = (time.monotonic() - start) * 2  # tokens that came back while the loop ran
         statuses = [a.status_code for a in answers]
         assert statuses.count(200) <= 5 + int(refilled) + 1, statuses

@@ -35,7 +35,8 @@ PATIENT = {
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The shop's services, each a real process: the data folder and `RF_<NAME>_URL` of each."""
     missing = [s for s in SHOP if importlib.util.find_spec(f"retailflow.{s}.bootstrap") is None]
     if missing:
         pytest.skip(f"the shop's services are not built yet: {', '.join(missing)}")
@@ -43,14 +44,24 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     urls: dict[str, str] = {}
     with ExitStack() as stack:
         for service in SHOP:
-            env = {f"RF_{name.upper()}_URL": url for name, url in urls.items()}
-            (proc,) = stack.enter_context(run_service(service, data_dir, env))
-            urls[service] = proc.url
-        (gw,) = stack.enter_context(
-            run_service(
-                "gateway", data_dir, {**{f"RF_{n.upper()}_URL": u for n, u in urls.items()}, **PATIENT}, seed=False
-            )
-        )
+            (proc,) = stack.enter_context(run_service(service, data_dir, dict(urls)))
+            urls[f"RF_{service.upper()}_URL"] = proc.url
+        yield data_dir, urls
+
+
+@pytest.fixture(scope="module")
+def gateway(services: tuple[Path, dict[str, str]]) -> Iterator[ServiceProcess]:
+    data_dir, urls = services
+    with run_service("gateway", data_dir, {**urls, **PATIENT}, seed=False) as (gw,):
+        yield gw
+
+
+@pytest.fixture(scope="module")
+def slow_stock_gateway(services: tuple[Path, dict[str, str]]) -> Iterator[ServiceProcess]:
+    """A second gateway replica that keeps stock for 10 minutes: what it shows comes from its
+    cache unless the cache was bypassed or told of a sale, so a test of either cannot pass by luck."""
+    data_dir, urls = services
+    with run_service("gateway", data_dir, {**urls, **PATIENT, "RF_GATEWAY_STOCK_TTL_S": "600"}, seed=False) as (gw,):
         yield gw
 
 
@@ -167,6 +178,20 @@ def test_a_sold_out_answer_passes_through_unchanged(gateway: ServiceProcess) -> 
     assert answer.json()["error"] == "sold_out" and answer.json()["sku"] == "DB-0005"
 
 
+def test_an_order_without_a_payment_token_is_refused_naming_the_field(gateway: ServiceProcess) -> None:
+    cart_id = requests.post(gateway.url + "/api/carts", timeout=30).json()["cart_id"]
+    requests.post(f"{gateway.url}/api/carts/{cart_id}/items", json={"sku": "SKU-000021", "qty": 1}, timeout=30)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    answer = requests.post(gateway.url + "/api/orders", json={"cart_id": cart_id}, headers=key, timeout=60)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {"error": "invalid", "detail": "'payment_token' is required"}
+    # Nothing was charged: the same cart is still there to check out, with a token.
+    paid = requests.post(
+        gateway.url + "/api/orders", json={"cart_id": cart_id, "payment_token": "tok_visa"}, headers=key, timeout=60
+    )
+    assert paid.status_code == 201, paid.text
+
+
 def test_a_browser_adds_to_cart_and_checks_out_through_forms(gateway: ServiceProcess) -> None:
     with requests.Session() as browser:
         added = browser.post(
@@ -226,3 +251,57 @@ def test_schemathesis_finds_no_server_error(gateway: ServiceProcess, tmp_path: P
     assert result.returncode == 0, report + result.stderr[-2000:]
     assert "Server error" not in result.stdout, result.stdout[-6000:]
     assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-3000:]
+
+
+def shown_stock(gateway: ServiceProcess, sku: str) -> int:
+    answer = get(gateway, f"/api/products/{sku}")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["stock"]["available"])
+
+
+def buy(gateway: ServiceProcess, sku: str, qty: int) -> requests.Response:
+    cart_id = requests.post(gateway.url + "/api/carts", timeout=30).json()["cart_id"]
+    added = requests.post(f"{gateway.url}/api/carts/{cart_id}/items", json={"sku": sku, "qty": qty}, timeout=30)
+    assert added.status_code == 200, added.text
+    return requests.post(
+        gateway.url + "/api/orders",
+        json={"cart_id": cart_id, "payment_token": "tok_visa"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        timeout=60,
+    )
+
+
+def test_a_sold_out_doorbuster_is_never_shown_as_available(
+    gateway: ServiceProcess, slow_stock_gateway: ServiceProcess
+) -> None:
+    # The sales go through the other replica, so the slow replica's cache hears nothing of them.
+    units = shown_stock(slow_stock_gateway, "DB-0003")
+    assert units > 1
+    assert buy(gateway, "DB-0003", 1).status_code == 201
+    assert shown_stock(slow_stock_gateway, "DB-0003") == units - 1
+    assert f'data-stock="{units - 1}"' in get(slow_stock_gateway, "/p/DB-0003").text  # the page too
+    assert buy(gateway, "DB-0003", units - 1).status_code == 201
+    assert shown_stock(slow_stock_gateway, "DB-0003") == 0
+    assert 'data-stock="0"' in get(slow_stock_gateway, "/p/DB-0003").text
+
+
+def test_an_ordinary_skus_stock_lags_by_its_ttl_unless_this_replica_saw_the_sale(
+    gateway: ServiceProcess, slow_stock_gateway: ServiceProcess, catalog  # type: ignore[no-untyped-def]
+) -> None:
+    sku = "SKU-000003"
+    assert not catalog.by_sku[sku].doorbuster
+    units = shown_stock(slow_stock_gateway, sku)
+    assert units > 3
+    # Sold elsewhere: this replica keeps showing its cached number (the TTL is the promise).
+    assert buy(gateway, sku, 1).status_code == 201
+    assert shown_stock(slow_stock_gateway, sku) == units
+    # Sold here: this replica forgets its number at once.
+    assert buy(slow_stock_gateway, sku, 1).status_code == 201
+    assert shown_stock(slow_stock_gateway, sku) == units - 2
+    # Sold out elsewhere, then "sold out" seen here: forgotten too.
+    assert buy(gateway, sku, units - 2).status_code == 201
+    assert shown_stock(slow_stock_gateway, sku) == units - 2
+    sold_out = buy(slow_stock_gateway, sku, 1)
+    assert sold_out.status_code == 409, sold_out.text
+    assert (sold_out.json()["error"], sold_out.json()["sku"]) == ("sold_out", sku)
+    assert shown_stock(slow_stock_gateway, sku) == 0

@@ -233,8 +233,15 @@ def test_bad_input_gets_a_4xx_naming_the_problem_never_a_5xx(shop: Shop) -> None
         ("POST", "/orders", {}, {"cart_id": cart_id}, 400, "missing_idempotency_key", "Idempotency-Key header"),
         ("POST", "/orders", key, b"{oops", 400, "malformed_json", "not valid JSON"),
         ("POST", "/orders", key, {"cart_id": 5}, 422, "invalid", "'cart_id' must be a str"),
-        ("POST", "/orders", key, {"cart_id": "no-such-cart"}, 404, "cart_not_found", "no cart 'no-such-cart'"),
-        ("POST", "/orders", key, {"cart_id": empty_cart}, 422, "empty_cart", "is empty"),
+        ("POST", "/orders", key, {"cart_id": "no-such-cart", "payment_token": "tok_visa"}, 404, "cart_not_found",
+         "no cart 'no-such-cart'"),
+        ("POST", "/orders", key, {"cart_id": empty_cart, "payment_token": "tok_visa"}, 422, "empty_cart", "is empty"),
+        # no default card: an order without a payment token is refused, naming the field
+        ("POST", "/orders", key, {"cart_id": cart_id}, 422, "invalid", "'payment_token' is required"),
+        ("POST", "/orders", key, {"cart_id": cart_id, "payment_token": ""}, 422, "invalid",
+         "'payment_token' must not be empty"),
+        ("POST", "/orders", key, {"cart_id": cart_id, "payment_token": "tok_visa", "customer_id": 7}, 422, "invalid",
+         "'customer_id' must be a str"),
         ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": 0}, 422, "invalid", "at least 1"),
         ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": -3}, 422, "invalid", "at least 1"),
         ("POST", f"/carts/{cart_id}/items", {}, {"sku": sku, "qty": 101}, 422, "invalid", "at most 100"),
@@ -256,6 +263,25 @@ def test_bad_input_gets_a_4xx_naming_the_problem_never_a_5xx(shop: Shop) -> None
     assert reused.status_code == 201
     other = shop.place(shop.cart_with((sku, 2)), key=key["Idempotency-Key"])
     assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+
+
+def test_an_absent_null_or_blank_customer_id_is_the_same_guest_checkout(shop: Shop) -> None:
+    _embedded_only(shop)
+    cart_id, key = shop.cart_with((_skus(shop)[4]["sku"], 1)), uuid.uuid4().hex
+    answers = [
+        requests.post(shop.url("orders", "/orders"), headers={"Idempotency-Key": key},
+                      json={"cart_id": cart_id, "payment_token": "tok_visa", **customer}, timeout=30)
+        for customer in ({}, {"customer_id": ""}, {"customer_id": None}, {"customer_id": "  "})
+    ]  # fmt: skip
+    # One request told four ways: the same key answers the first order, never "key reused".
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len({a.json()["order_id"] for a in answers}) == 1
+    db = shop.orders_db()
+    try:
+        row = db.fetchone("SELECT customer_id FROM orders WHERE order_id = ?", (answers[0].json()["order_id"],))
+    finally:
+        db.close()
+    assert row == {"customer_id": "guest"}
 
 
 def test_schemathesis_finds_no_server_error_in_orders(shop: Shop) -> None:

@@ -21,6 +21,7 @@ import requests
 
 from retailflow.runtime.client import RuntimeClient
 from retailflow.runtime.errors import ControlError
+from retailflow.runtime.state import is_alive
 from tests.support.processes import wait_until
 from tests.support.shop import _reap, _started_processes
 
@@ -139,7 +140,8 @@ def test_a_killed_replica_is_restarted_while_the_service_keeps_answering(shop: R
             served_while_down += 1
         else:
             failures += 1
-    assert not psutil.pid_exists(victim["pid"])
+    # As the runtime judges it: a zombie is gone, and a PID reused since is not the victim.
+    assert not is_alive(victim["pid"], victim.get("create_time"))
     assert pod["restarts"] == victim["restarts"] + 1
     assert served_while_down >= 1, "no request was made while the replica was down; the test proves nothing"
     assert failures == 0, f"{failures} requests failed while the other replica was up"

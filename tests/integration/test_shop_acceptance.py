@@ -153,8 +153,11 @@ def test_the_legacy_store_converges_after_a_dual_write_partition_heals(shop: Sho
 def test_killing_an_orders_replica_mid_race_loses_no_order_and_oversells_nothing(shop: Shop) -> None:
     killed: list[int] = []
 
-    def kill_orders_replica() -> None:
-        time.sleep(0.5)  # sagas are under way on both replicas
+    def kill_orders_replica(sku: str) -> None:
+        # Kill once sagas are under way (stock held or sold), not after a guessed pause.
+        stock = shop.service_url("inventory") + f"/stock/{sku}"
+        wait_until(lambda: (s := requests.get(stock, timeout=10).json())["reserved"] + s["sold"] > 0,
+                   timeout=60, interval=0.02, what="the race's first sagas")  # fmt: skip
         killed.append(int(shop.client.kill_pod("orders", 0, "SIGKILL")["pid"]))
 
     race = race_for_a_doorbuster(shop, SHOPPERS, during=kill_orders_replica)

@@ -135,9 +135,9 @@ class Race:
         return [ledger_row(key, body) for key, body in self.confirmed]
 
 
-def race_for_a_doorbuster(shop: Shop, shoppers: int, during: Callable[[], object] | None = None) -> Race:
+def race_for_a_doorbuster(shop: Shop, shoppers: int, during: Callable[[str], object] | None = None) -> Race:
     """`shoppers` carts of one unit of an untouched doorbuster, then every "buy" at the same moment;
-    `during` runs alongside, from that same moment (a fault to inject mid-race)."""
+    `during(sku)` runs alongside, from that same moment (a fault to inject mid-race)."""
     doorbusters = api(shop, "GET", "/api/doorbusters").json()
     sku = next(p["sku"] for p in doorbusters if available(shop, p["sku"]) == DOORBUSTER_UNITS)
     carts = [new_cart(shop, [(sku, 1)]) for _ in range(shoppers)]
@@ -153,7 +153,7 @@ def race_for_a_doorbuster(shop: Shop, shoppers: int, during: Callable[[], object
     def fault() -> None:
         start.wait(timeout=60)
         if during is not None:
-            during()
+            during(sku)
 
     with ThreadPoolExecutor(shoppers + 1) as pool:
         injected = pool.submit(fault)

@@ -21,6 +21,7 @@ LEFT_AT_DEFAULT = {
     # fresh rows by parity less evenly (an idle replica still takes any row older than 1 s).
     "RF_REPLICA",
     "RF_MAX_BODY_BYTES",
+    "RF_REQUEST_READ_TIMEOUT_S",  # 5 s for a request to arrive whole suits a cluster as it does loopback
     # gateway tuning
     "RF_RATE_LIMIT_BURST",
     "RF_BREAKER_FAILURES",

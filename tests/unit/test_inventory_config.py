@@ -21,9 +21,9 @@ def test_values_are_read_typed() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"RF_INVENTORY_TTL_S": "ten"}, "RF_INVENTORY_TTL_S='ten' is not a number"),
-        ({"RF_INVENTORY_TTL_S": "0"}, "RF_INVENTORY_TTL_S=0.0 must be between 1 and 86400"),
-        ({"RF_INVENTORY_LEGACY_TIMEOUT_S": "-1"}, "RF_INVENTORY_LEGACY_TIMEOUT_S=-1.0 must be between"),
+        ({"RF_INVENTORY_TTL_S": "ten"}, "RF_INVENTORY_TTL_S='ten' is not a whole number"),
+        ({"RF_INVENTORY_TTL_S": "0"}, "RF_INVENTORY_TTL_S=0 is below its minimum 1"),
+        ({"RF_INVENTORY_LEGACY_TIMEOUT_S": "-1"}, "RF_INVENTORY_LEGACY_TIMEOUT_S=-1 is below its minimum 0.1"),
     ],
 )
 def test_nonsense_fails_loudly_naming_the_variable(env: dict[str, str], message: str) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,40 +9,30 @@ from starlette.routing import Route
 from retailflow.catalog.domain.errors import CatalogError, UnknownCategory, UnknownProduct
 from retailflow.catalog.domain.queries import InvalidQuery, ListQuery, SearchQuery
 from retailflow.catalog.service_layer.views import CatalogViews
-from retailflow.common.db import DatabaseError
-from retailflow.common.errors import BadRequest, NotFound, ServiceUnavailable, ShopHTTPError
-from retailflow.common.web import JSON, json_body, require
+from retailflow.common.errors import BadRequest, NotFound, ShopHTTPError
+from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
 
-__all__ = ["routes"]
+__all__ = ["ERROR_HANDLERS", "routes"]
 
 SKU_LENGTH = 64
 MAX_BATCH = 100
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _translated(endpoint: Endpoint) -> Endpoint:
-    """Domain refusals become 4xx answers and a store outage a 503, never a bare 500."""
+def _answer(exc: Exception) -> ShopHTTPError:
+    """Domain refusals become 4xx answers, never a bare 500."""
+    if isinstance(exc, InvalidQuery):
+        return BadRequest(str(exc), code="invalid_query", parameter=exc.parameter)
+    if isinstance(exc, UnknownProduct):
+        return NotFound(str(exc), code="unknown_sku", sku=exc.sku[:SKU_LENGTH])
+    if isinstance(exc, UnknownCategory):
+        return NotFound(str(exc), code="unknown_category")
+    return BadRequest(str(exc))
 
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except InvalidQuery as exc:
-            raise BadRequest(str(exc), code="invalid_query", parameter=exc.parameter) from None
-        except UnknownProduct as exc:
-            raise NotFound(str(exc), code="unknown_sku", sku=exc.sku[:SKU_LENGTH]) from None
-        except UnknownCategory as exc:
-            raise NotFound(str(exc), code="unknown_category") from None
-        except CatalogError as exc:
-            raise BadRequest(str(exc)) from None
-        except DatabaseError as exc:
-            raise ServiceUnavailable(f"the catalog store did not answer: {exc}") from None
 
-    return wrapper
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {CatalogError: answered_as(_answer)}
 
 
 def routes(views: CatalogViews) -> list[Route]:
-    @_translated
     async def categories(request: Request) -> Response:
         """The category tree: departments (parent null) and their subcategories, with product counts.
         ---
@@ -55,7 +42,6 @@ def routes(views: CatalogViews) -> list[Route]:
         """
         return JSON(await views.categories())
 
-    @_translated
     async def products(request: Request) -> Response:
         """A page of products, optionally of one category (a department includes its subcategories).
         ---
@@ -74,7 +60,6 @@ def routes(views: CatalogViews) -> list[Route]:
         """
         return JSON(await views.listing(ListQuery.parse(request.query_params)))
 
-    @_translated
     async def product(request: Request) -> Response:
         """One product.
         ---
@@ -88,7 +73,6 @@ def routes(views: CatalogViews) -> list[Route]:
         """
         return JSON(await views.product(request.path_params["sku"]))
 
-    @_translated
     async def batch(request: Request) -> Response:
         """Several products at once, in the order asked; unknown skus are listed under `missing`.
         ---
@@ -121,7 +105,6 @@ def routes(views: CatalogViews) -> list[Route]:
                 )
         return JSON(await views.products(skus))
 
-    @_translated
     async def search(request: Request) -> Response:
         """Full-text search over names, brands and descriptions; every word must match (stemmed).
         ---
@@ -143,7 +126,6 @@ def routes(views: CatalogViews) -> list[Route]:
         """
         return JSON(await views.search(SearchQuery.parse(request.query_params)))
 
-    @_translated
     async def doorbusters(request: Request) -> Response:
         """The limited-stock Black Friday SKUs.
         ---

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from retailflow.common.db import DatabaseError
 from retailflow.common.errors import NotFound, ServiceUnavailable, ShopHTTPError
-from retailflow.common.web import JSON, json_body, require
+from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
 from retailflow.inventory.adapters.legacy_client import LegacyUnavailable
 from retailflow.inventory.domain import errors
 from retailflow.inventory.domain.commands import CommitReservation, ReleaseReservation, ReserveStock
@@ -20,13 +17,13 @@ from retailflow.inventory.domain.model import SKU_LENGTH, is_sku, parse_items, v
 from retailflow.inventory.service_layer.handlers import InventoryHandlers
 from retailflow.inventory.service_layer.legacy_sync import LegacyReconciler, LegacySyncRelay, sync_status
 
-__all__ = ["routes"]
+__all__ = ["ERROR_HANDLERS", "routes"]
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_BATCH = 500
 
 
-def _translate(exc: errors.InventoryError) -> ShopHTTPError:
+def _answer(exc: Exception) -> ShopHTTPError:
+    """Domain refusals become 4xx answers; an inconsistency the domain found is a 500."""
     message = str(exc)
     if isinstance(exc, errors.InvalidReservation):
         return ShopHTTPError(message, code="invalid", status=422)
@@ -43,19 +40,7 @@ def _translate(exc: errors.InventoryError) -> ShopHTTPError:
     return ShopHTTPError(message, code="inconsistent", status=500)
 
 
-def boundary(endpoint: Endpoint) -> Endpoint:
-    """Domain and store errors leave as the shop's HTTP errors (`{"error", "detail"}`)."""
-
-    @functools.wraps(endpoint)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except errors.InventoryError as exc:
-            raise _translate(exc) from exc
-        except DatabaseError as exc:
-            raise ServiceUnavailable(f"the inventory store failed: {exc}", code="store_unavailable") from exc
-
-    return wrapped
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {errors.InventoryError: answered_as(_answer)}
 
 
 def _reservation_id(request: Request) -> str:
@@ -72,7 +57,6 @@ def routes(
     legacy_url: str | None,
     default_ttl_s: int,
 ) -> list[Route]:
-    @boundary
     async def get_stock(request: Request) -> Response:
         """Stock of one sku.
         ---
@@ -89,7 +73,6 @@ def routes(
             raise errors.UnknownSku(sku[:SKU_LENGTH])
         return JSON(handlers.stock(sku).to_json())
 
-    @boundary
     async def stock_batch(request: Request) -> Response:
         """Stock of many skus at once, in the order asked; unknown skus are listed in `missing`.
         ---
@@ -124,7 +107,6 @@ def routes(
             }
         )
 
-    @boundary
     async def reserve(request: Request) -> Response:
         """Hold stock for an order: every line or none. The same reservation_id again gives the same answer.
         ---
@@ -170,7 +152,6 @@ def routes(
         headers = {} if created else {"idempotent-replayed": "true"}
         return JSON(reservation.to_json(), status_code=201, headers=headers)
 
-    @boundary
     async def get_reservation(request: Request) -> Response:
         """One reservation and its status (held, committed, released, expired, rejected).
         ---
@@ -184,7 +165,6 @@ def routes(
         """
         return JSON(handlers.reservation(_reservation_id(request)).to_json())
 
-    @boundary
     async def commit(request: Request) -> Response:
         """Turn held units into sold ones (idempotent).
         ---
@@ -200,7 +180,6 @@ def routes(
         """
         return JSON(handlers.commit(CommitReservation(_reservation_id(request))).to_json())
 
-    @boundary
     async def release(request: Request) -> Response:
         """Give held units back (idempotent).
         ---
@@ -216,7 +195,6 @@ def routes(
         """
         return JSON(handlers.release(ReleaseReservation(_reservation_id(request))).to_json())
 
-    @boundary
     async def admin_sync(request: Request) -> Response:
         """The dual-write's backlog: pending legacy writes, last success, divergence found and repaired.
         ---
@@ -226,7 +204,6 @@ def routes(
         """
         return JSON(sync_status(handlers.repo, relay, legacy_url))
 
-    @boundary
     async def admin_reconcile(request: Request) -> Response:
         """Compare legacy with this store now and repair divergent rows.
         ---

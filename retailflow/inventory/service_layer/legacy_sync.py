@@ -18,6 +18,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from retailflow.common.handled import handled
 from retailflow.inventory.adapters.legacy_client import LegacyClient, LegacyUnavailable
 from retailflow.inventory.adapters.repository import StockRepository
 from retailflow.inventory.domain.model import Stock
@@ -112,9 +113,7 @@ class LegacySyncRelay:
             except Exception as exc:
                 self.failures += 1
                 self.last_error = str(exc)
-                log.warning(
-                    "legacy_sync relay: %s; retrying in %.1fs", exc, backoff, extra={"failure_point": self.name}
-                )
+                handled("inventory.legacy_sync", exc, failure_point=self.name, retry_in_s=round(backoff, 1))
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, self.max_backoff_s)
 
@@ -199,12 +198,7 @@ class LegacyReconciler:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning(
-                    "legacy_reconciler: %s; next pass in %.0fs",
-                    exc,
-                    self.interval_s,
-                    extra={"failure_point": self.name},
-                )
+                handled("inventory.legacy_reconciler", exc, failure_point=self.name, next_pass_in_s=self.interval_s)
 
 
 def sync_status(repo: StockRepository, relay: LegacySyncRelay | None, legacy_url: str | None) -> dict[str, Any]:

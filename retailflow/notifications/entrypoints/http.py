@@ -6,8 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from retailflow.common.db import DatabaseError
-from retailflow.common.errors import ServiceUnavailable
 from retailflow.common.web import JSON, query_int
 from retailflow.notifications.adapters.store import NotificationStore
 
@@ -30,10 +28,7 @@ def routes(store: NotificationStore) -> list[Route]:
         """
         order_id = request.query_params.get("order_id") or None
         limit = query_int(request, "limit", 100, minimum=1, maximum=500)
-        try:
-            items = [] if order_id is not None and len(order_id) > 64 else store.for_order(order_id, limit)
-        except DatabaseError as exc:
-            raise ServiceUnavailable(f"the notifications store failed: {exc}", code="store_unavailable") from exc
+        items = [] if order_id is not None and len(order_id) > 64 else store.for_order(order_id, limit)
         return JSON({"items": items, "duplicates_dropped": store.duplicates})
 
     return [Route("/notifications", list_notifications, methods=["GET"])]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,9 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from retailflow.common.db import DatabaseError
 from retailflow.common.errors import BadRequest, NotFound, ShopHTTPError
-from retailflow.common.web import JSON, json_body, require
+from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
 from retailflow.contracts import KEY_LENGTH
 from retailflow.orders.adapters.event_store import SqlOrderRepository
 from retailflow.orders.domain import commands
@@ -24,17 +22,19 @@ from retailflow.orders.domain.errors import (
     CartLimitExceeded,
     CartLineNotFound,
     InvalidTransition,
+    OrdersError,
 )
 from retailflow.orders.service_layer import handlers
 from retailflow.orders.service_layer.ports import CartRepository, Catalog, Outcome, UpstreamFailed
 
-__all__ = ["OrdersApp", "routes"]
+__all__ = ["ERROR_HANDLERS", "OrdersApp", "routes"]
 
 ID_LENGTH = 64
+GUEST = "guest"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-# Domain refusals → (status, code). Anything else that escapes is a bug and shows as a 500.
-_ERRORS: dict[type[Exception], tuple[int, str]] = {
+# The orders family's refusals → (status, code); any other OrdersError is a bug and answers 500.
+_ANSWERS: dict[type[Exception], tuple[int, str]] = {
     CartEmpty: (422, "empty_cart"),
     CartLimitExceeded: (422, "invalid_quantity"),
     CartLineNotFound: (404, "not_in_cart"),
@@ -44,22 +44,15 @@ _ERRORS: dict[type[Exception], tuple[int, str]] = {
     handlers.KeyReused: (422, "idempotency_key_reused"),
     InvalidTransition: (409, "invalid_transition"),
     UpstreamFailed: (503, "upstream_unavailable"),
-    DatabaseError: (503, "store_unavailable"),
 }
 
 
-def _translated(endpoint: Endpoint) -> Endpoint:
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except ShopHTTPError:
-            raise
-        except tuple(_ERRORS) as exc:
-            status, code = next(v for k, v in _ERRORS.items() if isinstance(exc, k))
-            raise ShopHTTPError(str(exc), code=code, status=status) from exc
+def _answer(exc: Exception) -> ShopHTTPError:
+    status, code = next((v for k, v in _ANSWERS.items() if isinstance(exc, k)), (500, "internal"))
+    return ShopHTTPError(str(exc), code=code, status=status)
 
-    return wrapper
+
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {OrdersError: answered_as(_answer)}
 
 
 def _path_id(request: Request, name: str, what: str) -> str:
@@ -67,6 +60,14 @@ def _path_id(request: Request, name: str, what: str) -> str:
     if not value or len(value) > ID_LENGTH:
         raise NotFound(f"no {what} {value[:ID_LENGTH]!r}")
     return value
+
+
+def _customer_id(body: dict[str, object]) -> str:
+    """Who orders: absent, null or blank all mean a guest checkout, as a form's empty field does."""
+    value = body.get("customer_id")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return GUEST
+    return str(require(body, "customer_id", str))
 
 
 def _iso(ts: float) -> str:
@@ -174,11 +175,11 @@ def routes(app: OrdersApp) -> list[Route]:
             application/json:
               schema:
                 type: object
-                required: [cart_id]
+                required: [cart_id, payment_token]
                 properties:
                   cart_id: {type: string, maxLength: 64}
-                  payment_token: {type: string, maxLength: 200}
-                  customer_id: {type: string, maxLength: 200}
+                  payment_token: {type: string, minLength: 1, maxLength: 200}
+                  customer_id: {type: string, maxLength: 200, description: 'absent, null or blank: "guest"'}
         responses:
           201:
             description: confirmed; {order_id, status, items, total_cents}
@@ -204,8 +205,8 @@ def routes(app: OrdersApp) -> list[Route]:
         cmd = commands.PlaceOrder(
             cart_id=require(body, "cart_id", str, max_length=ID_LENGTH),
             idempotency_key=key,
-            customer_id=require(body, "customer_id", str, default="guest"),
-            payment_token=require(body, "payment_token", str, default="tok_visa"),
+            customer_id=_customer_id(body),
+            payment_token=require(body, "payment_token", str),
         )
         outcome = await app.checkout.place(cmd)
         app.observe(outcome)
@@ -267,4 +268,4 @@ def routes(app: OrdersApp) -> list[Route]:
         ("/orders/{order_id}", get_order, "GET"),
         ("/orders/{order_id}/events", order_events, "GET"),
     ]
-    return [Route(path, _translated(fn), methods=[method]) for path, fn, method in endpoints]
+    return [Route(path, fn, methods=[method]) for path, fn, method in endpoints]

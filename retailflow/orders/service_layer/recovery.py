@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from retailflow.common.handled import handled
 from retailflow.orders.service_layer.ports import ConcurrencyConflict, OrderRepository, UpstreamFailed
 from retailflow.orders.service_layer.saga import CheckoutSaga
 
@@ -50,6 +51,6 @@ async def run_recovery(orders: OrderRepository, saga: CheckoutSaga, *, older_tha
             await recover_stale_orders(orders, saga, older_than_s)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.warning("recovery pass failed; retrying", exc_info=True)
+        except Exception as exc:
+            handled("orders.saga_recovery", exc)  # the next pass tries again
         await asyncio.sleep(interval_s)

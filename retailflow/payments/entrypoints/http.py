@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from retailflow.common.db import DatabaseError
-from retailflow.common.errors import NotFound, ServiceUnavailable, ShopHTTPError
-from retailflow.common.web import JSON, json_body, require
+from retailflow.common.errors import NotFound, ShopHTTPError
+from retailflow.common.web import JSON, ErrorHandler, answered_as, json_body, require
 from retailflow.payments.adapters.provider import SimulatedProvider
 from retailflow.payments.adapters.store import PaymentStore
-from retailflow.payments.domain.model import Payment, PaymentConflict, ProviderSettings
+from retailflow.payments.domain.model import Payment, PaymentConflict, PaymentsError, ProviderSettings
 from retailflow.payments.service_layer import handlers
 
-__all__ = ["routes"]
+__all__ = ["ERROR_HANDLERS", "routes"]
 
 ID_LENGTH = 64
 MAX_AMOUNT = 10**10  # $100M: beyond any basket the shop can hold
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _translated(endpoint: Endpoint) -> Endpoint:
-    @functools.wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except ShopHTTPError:
-            raise
-        except PaymentConflict as exc:
-            raise ShopHTTPError(str(exc), code=exc.code, status=409) from exc
-        except handlers.PaymentNotFound as exc:
-            raise NotFound(str(exc), code="payment_not_found") from exc
-        except DatabaseError as exc:
-            raise ServiceUnavailable(f"the payments store failed: {exc}", code="store_unavailable") from exc
+def _answer(exc: Exception) -> ShopHTTPError:
+    if isinstance(exc, PaymentConflict):
+        return ShopHTTPError(str(exc), code=exc.code, status=409)
+    if isinstance(exc, handlers.PaymentNotFound):
+        return NotFound(str(exc), code="payment_not_found")
+    return ShopHTTPError(str(exc), code="internal", status=500)
 
-    return wrapper
+
+ERROR_HANDLERS: dict[type[Exception], ErrorHandler] = {PaymentsError: answered_as(_answer)}
 
 
 def _payment_id(request: Request) -> str:
@@ -197,4 +189,4 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
         ("/admin/provider", get_provider, "GET"),
         ("/admin/provider", put_provider, "PUT"),
     ]
-    return [Route(path, _translated(fn), methods=[method]) for path, fn, method in endpoints]
+    return [Route(path, fn, methods=[method]) for path, fn, method in endpoints]
