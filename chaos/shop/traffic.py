@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 __all__ = ["Sample", "TrafficResult", "browse", "checkout"]
 
@@ -84,13 +86,27 @@ def _paced(duration_s: float, rate_per_s: float) -> Any:
         yield i
 
 
+def _shopper_session() -> requests.Session:
+    """A session that resends an idempotent GET once when its kept-alive connection dies.
+
+    A browser does the same (RFC 9110 §9.2.2): a pod killed under a reused connection resets
+    it, and the page is fetched again on a new one. A read that fails twice, or any POST, still
+    counts as an error, so a service with no live replica is still an outage to the probe.
+    """
+    session = requests.Session()
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET", "HEAD"},
+                  raise_on_status=False, backoff_factor=0)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
+
+
 def browse(base: str, paths: list[str], duration_s: float, rate_per_s: float, timeout_s: float) -> TrafficResult:
     """GET `paths` in turn at `rate_per_s`; `{page}` and `{per_page}` in a path vary per request."""
     result = TrafficResult()
     # A random walk over listing pages and page sizes, so that the gateway's cache (seconds of
     # TTL) does not answer for a catalog that is down.
     offset = random.randrange(PAGES)
-    with requests.Session() as http:
+    with _shopper_session() as http:
         for i in _paced(duration_s, rate_per_s):
             page = 1 + (offset + i // len(paths)) % PAGES
             path = paths[i % len(paths)].replace("{page}", str(page))
@@ -102,7 +118,7 @@ def browse(base: str, paths: list[str], duration_s: float, rate_per_s: float, ti
 def checkout(base: str, duration_s: float, rate_per_s: float, timeout_s: float) -> TrafficResult:
     """Checkouts through the public API at `rate_per_s` requests a second (cart, item, order)."""
     result = TrafficResult()
-    with requests.Session() as http:
+    with _shopper_session() as http:
         listing = _request(http, result, "GET", base + "/api/products?per_page=24", timeout_s)
         items = listing.json().get("items", []) if listing is not None and listing.status_code == 200 else []
         skus = [p["sku"] for p in items if not p.get("doorbuster")] or [None]

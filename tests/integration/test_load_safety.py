@@ -49,8 +49,9 @@ def test_plain_locust_refuses_a_non_loopback_host_without_the_allow_flag(tmp_pat
     ]  # fmt: skip
     started = time.monotonic()
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    # forked workers are ended at once (Locust alone would wait 60 s for their heartbeat)
-    assert time.monotonic() - started < 30
+    # forked workers are ended at once: Locust alone would wait 60 s for their heartbeat, so any
+    # run under 55 s shows that, however slow start-up is on a loaded machine
+    assert time.monotonic() - started < 55
     assert result.returncode == EXIT_REFUSED
     assert REFUSAL in result.stderr
     assert "--allow-host shop.example.com" in result.stderr
