@@ -7,8 +7,8 @@ open model; without them users come from -u or the web UI form), --traffic-profi
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches the standard library first)
 
-from scenarios.browse import BrowseShopper
-from scenarios.checkout import CheckoutShopper
-from scenarios.search import SearchShopper
+from doorbuster.scenarios.browse import BrowseShopper
+from doorbuster.scenarios.checkout import CheckoutShopper
+from doorbuster.scenarios.search import SearchShopper
 
 __all__ = ["BrowseShopper", "CheckoutShopper", "SearchShopper"]

@@ -6,7 +6,7 @@
 Each size is a synthetic soak at 1,000 req/s (1M rows: 17 minutes; 100M: 28 hours) with a
 fault window in its middle: the same 1M-row block of requests (drawn once, 0.05% errors)
 repeated along the run, so that every size should give the same verdict and nearly the same
-figures, and 100M rows are written in minutes. The report (`reports.build.build_report`: every
+figures, and 100M rows are written in minutes. The report (`doorbuster.reports.build.build_report`: every
 file, the default SLOs, charts, HTML, JSON, JUnit) runs in a fresh process per size, which
 reports its own wall time and peak RSS, so generating the data never counts. At 1M rows the
 baseline is `pd.read_parquet` of the same file (best of a few interleaved rounds). Every size is
@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from reports.synthetic import FaultSpec, SyntheticRun
+from doorbuster.reports.synthetic import FaultSpec, SyntheticRun
 
 SIZES = [int(s) for s in os.environ.get("BENCH_REPORT_SIZES", "1000000,10000000,100000000").split(",")]
 ROUNDS = int(os.environ.get("BENCH_REPORT_ROUNDS", "3"))
@@ -43,7 +43,7 @@ GOAL_RATIO, GOAL_RSS_MB = 3.0, 2048.0
 # Runs in a fresh interpreter: its peak RSS is the report's alone.
 CHILD = """
 import json, resource, sys, time
-from reports.build import build_report
+from doorbuster.reports.build import build_report
 start = time.perf_counter()  # after the imports, as pd.read_parquet's baseline has pandas loaded
 ev = build_report(sys.argv[1])
 seconds = time.perf_counter() - start

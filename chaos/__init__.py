@@ -12,8 +12,18 @@ __all__ = ["ACTION_MODULES", "PROBE_MODULES", "discover"]
 
 __version__ = "0.1.0"
 
-ACTION_MODULES = ("chaos.pod.actions", "chaos.service.actions", "chaos.link.actions", "chaos.provider.actions")
-PROBE_MODULES = ("chaos.pod.probes", "chaos.link.probes", "chaos.provider.probes", "chaos.shop.probes")
+ACTION_MODULES = (
+    "doorbuster.chaos.pod.actions",
+    "doorbuster.chaos.service.actions",
+    "doorbuster.chaos.link.actions",
+    "doorbuster.chaos.provider.actions",
+)
+PROBE_MODULES = (
+    "doorbuster.chaos.pod.probes",
+    "doorbuster.chaos.link.probes",
+    "doorbuster.chaos.provider.probes",
+    "doorbuster.chaos.shop.probes",
+)
 
 
 def discover(discover_system: bool = True) -> Discovery:

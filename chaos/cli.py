@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from chaos.runner import ExperimentError, list_experiments, read_experiment
+    from doorbuster.chaos.runner import ExperimentError, list_experiments, read_experiment
 
     for path in list_experiments():
         try:
@@ -95,8 +95,15 @@ def _platform_configuration(experiment: dict[str, Any], variables: dict[str, str
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one experiment and judge it from its journal."""
-    from chaos.platforms import platform_for
-    from chaos.runner import ExperimentError, RunRequest, find_experiment, parse_vars, read_experiment, run_experiment
+    from doorbuster.chaos.platforms import platform_for
+    from doorbuster.chaos.runner import (
+        ExperimentError,
+        RunRequest,
+        find_experiment,
+        parse_vars,
+        read_experiment,
+        run_experiment,
+    )
 
     try:
         path = find_experiment(args.experiment)

@@ -9,8 +9,8 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from chaos.arguments import choice, whole
-from chaos.platforms.base import Pod
+from doorbuster.chaos.arguments import choice, whole
+from doorbuster.chaos.platforms.base import Pod
 
 __all__ = ["select_pods"]
 

@@ -23,9 +23,9 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "doorbuster.shop",
     "doorbuster.audit",
-    "chaos.cli",
+    "doorbuster.chaos.cli",
     "doorbuster.load.cli",
-    "reports.cli",
+    "doorbuster.reports.cli",
     "doorbuster.deploy",
 )
 

@@ -6,6 +6,6 @@ folder (docs/contracts.md, section 1) is the only input.
 
 from __future__ import annotations
 
-from reports.errors import ReportError
+from doorbuster.reports.errors import ReportError
 
 __all__ = ["ReportError"]

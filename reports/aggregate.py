@@ -1,7 +1,7 @@
 """Per-group statistics over a table read in chunks: counts, sums, maxima and exact quantiles.
 
 A `Grouping` says which group each row of a chunk belongs to (-1: none); `Accumulator` keeps
-its sums across chunks, and its exact quantiles through reports.quantiles (two passes over the
+its sums across chunks, and its exact quantiles through doorbuster.reports.quantiles (two passes over the
 same chunks). Memory grows with the number of groups, never with the number of rows.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.quantiles import GroupQuantiles
+from doorbuster.reports.quantiles import GroupQuantiles
 
 __all__ = ["Accumulator", "Grouping", "run_passes"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.evaluate import Evaluation, decide
-from reports.results import FAIL, Regression
+from doorbuster.reports.evaluate import Evaluation, decide
+from doorbuster.reports.results import FAIL, Regression
 
 __all__ = ["compare"]
 

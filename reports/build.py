@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from doorbuster import runfolder as rf
-from reports.baseline import compare
-from reports.errors import ReportError
-from reports.evaluate import Evaluation, evaluate
-from reports.load import load_run
-from reports.render import write_not_evaluated, write_outputs
-from reports.slo import load_slo_file
-from reports.stopped import apply_stop_record
-from reports.verdict import banner_for_error
+from doorbuster.reports.baseline import compare
+from doorbuster.reports.errors import ReportError
+from doorbuster.reports.evaluate import Evaluation, evaluate
+from doorbuster.reports.load import load_run
+from doorbuster.reports.render import write_not_evaluated, write_outputs
+from doorbuster.reports.slo import load_slo_file
+from doorbuster.reports.stopped import apply_stop_record
+from doorbuster.reports.verdict import banner_for_error
 
 __all__ = ["build_report"]
 

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports.digest import Digest
-from reports.load import RunData
-from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
-from reports.slo import Objective, Settings
-from reports.transform import plan_segments
+from doorbuster.reports import columns as c
+from doorbuster.reports.digest import Digest
+from doorbuster.reports.load import RunData
+from doorbuster.reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
+from doorbuster.reports.slo import Objective, Settings
+from doorbuster.reports.transform import plan_segments
 from retailflow.contracts import INVARIANTS  # the names the audit writes into audit.json
 
 __all__ = [

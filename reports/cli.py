@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def _run(args: argparse.Namespace) -> int:
     # Imported here so that `doorbuster --help` does not pay for pandas and matplotlib.
-    from reports.build import build_report
+    from doorbuster.reports.build import build_report
 
     ev = build_report(args.run_dir, args.slo, args.baseline)
     print(ev.banner.headline)

@@ -58,7 +58,7 @@ __all__ = [
 CAP_HIT = "cap_hit"
 OPTIONAL_GENERATOR_COLUMNS = (CAP_HIT,)
 
-# Derived by reports.transform.
+# Derived by doorbuster.reports.transform.
 CORRECTED_MS = "corrected_ms"  # latency corrected for coordinated omission (from intended_ts)
 BAD = "bad"  # not ok: failed status or body check
 WINDOW = "window"  # start of the evaluation window, epoch s
@@ -68,7 +68,7 @@ WINDOW_I = "window_i"  # index of the evaluation window since t0
 BUCKET_I = "bucket_i"  # index of the chart bucket since t0
 MINUTE_I = "minute_i"  # index of the minute since t0
 SEGMENT = "segment"  # index of the plan segment in force at ts (-1: before the plan)
-LATENCY_BIN = "latency_bin"  # reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
+LATENCY_BIN = "latency_bin"  # doorbuster.reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
 # iteration ids) stay on disk, which is most of the cost of reading the file.

@@ -15,14 +15,14 @@ from fnmatch import fnmatch
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports import transform as t
-from reports.aggregate import Grouping, run_passes
-from reports.figures import Clock, Digest, ScopeFigures, minute_frame, scope_figures, time_frame
-from reports.load import Fault
-from reports.quantiles import fine_bins
-from reports.scan import RequestFile, Vocabulary
-from reports.slo import LOAD_PHASES, Objective, Settings
+from doorbuster.reports import columns as c
+from doorbuster.reports import transform as t
+from doorbuster.reports.aggregate import Grouping, run_passes
+from doorbuster.reports.figures import Clock, Digest, ScopeFigures, minute_frame, scope_figures, time_frame
+from doorbuster.reports.load import Fault
+from doorbuster.reports.quantiles import fine_bins
+from doorbuster.reports.scan import RequestFile, Vocabulary
+from doorbuster.reports.slo import LOAD_PHASES, Objective, Settings
 
 __all__ = ["Clock", "Digest", "ScopeFigures", "digest_requests"]
 

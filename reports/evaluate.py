@@ -1,5 +1,5 @@
 """Evaluate a run folder against an SLO file: every SLO's value, target, margin and verdict,
-then one honest verdict (GO, NO-GO, INCONCLUSIVE) with its reasons (reports.verdict)."""
+then one honest verdict (GO, NO-GO, INCONCLUSIVE) with its reasons (doorbuster.reports.verdict)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
-from reports import columns as c
-from reports import transform as t
-from reports.checks import budgets, headroom, integrity_results, load_checks
-from reports.digest import Clock, Digest, digest_requests
-from reports.faults import fault_results
-from reports.formatting import fmt_count
-from reports.load import RunData
-from reports.metrics import locust_measure, measure
-from reports.results import NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
-from reports.slo import LOAD_PHASES, SLOFile
-from reports.verdict import GO, INCONCLUSIVE, NO_GO, NOT_EVALUATED, Banner, judge_run
+from doorbuster.reports import columns as c
+from doorbuster.reports import transform as t
+from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks
+from doorbuster.reports.digest import Clock, Digest, digest_requests
+from doorbuster.reports.faults import fault_results
+from doorbuster.reports.formatting import fmt_count
+from doorbuster.reports.load import RunData
+from doorbuster.reports.metrics import locust_measure, measure
+from doorbuster.reports.results import NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
+from doorbuster.reports.slo import LOAD_PHASES, SLOFile
+from doorbuster.reports.verdict import GO, INCONCLUSIVE, NO_GO, NOT_EVALUATED, Banner, judge_run
 
 __all__ = ["GO", "INCONCLUSIVE", "NOT_EVALUATED", "NO_GO", "Evaluation", "decide", "evaluate"]
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports.load import Fault
-from reports.results import Result, judge
-from reports.slo import FaultSLO, Settings
+from doorbuster.reports import columns as c
+from doorbuster.reports.load import Fault
+from doorbuster.reports.results import Result, judge
+from doorbuster.reports.slo import FaultSLO, Settings
 
 __all__ = ["fault_results", "recovery_seconds"]
 

@@ -1,5 +1,5 @@
 """The figures the report reads from the request table, as frames: per evaluation window, chart
-bucket, minute and SLO scope. reports.digest computes them chunk by chunk; these are their shapes.
+bucket, minute and SLO scope. doorbuster.reports.digest computes them chunk by chunk; these are their shapes.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports import transform as t
-from reports.slo import Objective, Settings
+from doorbuster.reports import columns as c
+from doorbuster.reports import transform as t
+from doorbuster.reports.slo import Objective, Settings
 
 __all__ = ["Clock", "Digest", "ScopeFigures", "minute_frame", "scope_figures", "time_frame"]
 

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from doorbuster import runfolder as rf
-from reports import columns as c
-from reports.errors import ReportError
-from reports.quantiles import GroupQuantiles
-from reports.scan import CHUNK_ROWS, RequestFile
+from doorbuster.reports import columns as c
+from doorbuster.reports.errors import ReportError
+from doorbuster.reports.quantiles import GroupQuantiles
+from doorbuster.reports.scan import CHUNK_ROWS, RequestFile
 
 __all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run"]
 
@@ -78,7 +78,7 @@ class Schedule:
 class RunData:
     run_dir: Path
     meta: dict[str, Any] | None = None
-    requests: RequestFile | None = None  # read in chunks by reports.digest, never whole
+    requests: RequestFile | None = None  # read in chunks by doorbuster.reports.digest, never whole
     requests_file: str | None = None
     request_span: tuple[float, float] = (0.0, 0.0)  # first and last request start (ts)
     locust_stats: pd.DataFrame | None = None

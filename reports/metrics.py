@@ -8,10 +8,10 @@ from fnmatch import fnmatch
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports.digest import Digest, ScopeFigures
-from reports.slo import LOAD_PHASES, Objective, Settings
-from reports.transform import held_steps
+from doorbuster.reports import columns as c
+from doorbuster.reports.digest import Digest, ScopeFigures
+from doorbuster.reports.slo import LOAD_PHASES, Objective, Settings
+from doorbuster.reports.transform import held_steps
 
 __all__ = ["Measurement", "locust_measure", "measure"]
 

@@ -15,10 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from reports import columns as c
-from reports.load import Fault
-from reports.results import Headroom
-from reports.transform import SPAN
+from doorbuster.reports import columns as c
+from doorbuster.reports.load import Fault
+from doorbuster.reports.results import Headroom
+from doorbuster.reports.transform import SPAN
 
 __all__ = ["plot_errors", "plot_headroom", "plot_latency", "plot_throughput", "png", "shade_faults"]
 

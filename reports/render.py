@@ -17,16 +17,16 @@ import pandas as pd
 from doorbuster import __version__
 from doorbuster import runfolder as rf
 from doorbuster.errors import EXIT_BAD_INPUT
-from reports import plot
-from reports.evaluate import Evaluation
-from reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
-from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
-from reports.verdict import Banner
+from doorbuster.reports import plot
+from doorbuster.reports.evaluate import Evaluation
+from doorbuster.reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
+from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
+from doorbuster.reports.verdict import Banner
 
 __all__ = ["charts", "html", "junit", "summary", "write_not_evaluated", "write_outputs"]
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("reports", "templates"),
+    loader=jinja2.PackageLoader("doorbuster.reports", "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )

@@ -83,7 +83,7 @@ class LoadCheck:
     ok: bool | None  # None: not measured
     explanation: str
     key: str = ""  # achieved, cpu, user_cap, lag, missed
-    metric: str = ""  # how to format measured and limit (reports.formatting.fmt_value)
+    metric: str = ""  # how to format measured and limit (doorbuster.reports.formatting.fmt_value)
     blame: str = ""  # for a check not met: "generator" (the load cannot be trusted) or "shop" (it queued)
 
 

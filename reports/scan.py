@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports import columns as c
-from reports.errors import ReportError
+from doorbuster.reports import columns as c
+from doorbuster.reports.errors import ReportError
 
 __all__ = ["CHUNK_ROWS", "RequestFile", "Vocabulary"]
 

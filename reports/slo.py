@@ -1,4 +1,4 @@
-"""The SLO file (YAML): validated by reports.slo_schema into plain dataclasses; errors name the file and key."""
+"""The SLO file (YAML): validated by doorbuster.reports.slo_schema into dataclasses; errors name the file and key."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from reports.errors import ReportError
-from reports.slo_schema import LOAD_PHASES, PERCENTILE_METRIC, PHASES, SLOFileIn
+from doorbuster.reports.errors import ReportError
+from doorbuster.reports.slo_schema import LOAD_PHASES, PERCENTILE_METRIC, PHASES, SLOFileIn
 
 __all__ = [
     "DEFAULT_SLO_FILE",
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _default_slo_path() -> Path:
-    return Path(str(resources.files("fixtures").joinpath("slo.yaml")))
+    return Path(str(resources.files("doorbuster.fixtures").joinpath("slo.yaml")))
 
 
 DEFAULT_SLO_FILE = _default_slo_path()

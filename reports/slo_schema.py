@@ -1,7 +1,7 @@
 """The SLO file's schema as pydantic models: types, ranges and units checked in one place.
 
 Strict: a number is a number (never `"3"` or `true`), `nan` and `inf` are refused, ratios lie
-in [0, 1], durations follow doorbuster/durations.py. reports.slo turns a valid file into the
+in [0, 1], durations follow doorbuster/durations.py. doorbuster.reports.slo turns a valid file into the
 plain dataclasses evaluation reads, and every ValidationError into one sentence naming the key.
 """
 
@@ -208,5 +208,5 @@ class SLOFileIn(_Section):
 
 
 def _key_problem(key: str, problem: str) -> PydanticCustomError:
-    """A problem with one key below the model that raised it: reports.slo appends `key` to the location."""
+    """A problem with one key below the model that raised it: doorbuster.reports.slo appends `key` to the location."""
     return PydanticCustomError("slo_key", "{problem}", {"key": key, "problem": problem})

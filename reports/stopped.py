@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from doorbuster import runfolder as rf
-from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, decide
-from reports.results import FAIL, Result
+from doorbuster.reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, decide
+from doorbuster.reports.results import FAIL, Result
 
 __all__ = ["apply_stop_record", "read_stop_record"]
 

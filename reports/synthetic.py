@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from doorbuster import runfolder as rf
-from reports import columns as c
-from reports.checks import INVARIANTS
+from doorbuster.reports import columns as c
+from doorbuster.reports.checks import INVARIANTS
 
 __all__ = ["ENDPOINTS", "Burst", "FaultSpec", "Slowdown", "SyntheticRun"]
 

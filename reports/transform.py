@@ -1,4 +1,4 @@
-"""Pure DataFrame -> DataFrame steps, vectorised, chained with `.pipe` by reports.evaluate."""
+"""Pure DataFrame -> DataFrame steps, vectorised, chained with `.pipe` by doorbuster.reports.evaluate."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from reports import columns as c
-from reports.load import Fault
+from doorbuster.reports import columns as c
+from doorbuster.reports.load import Fault
 
 __all__ = [
     "CHART_POINTS",

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from reports.checks import generator_healthy
-from reports.formatting import fmt_count, fmt_pct, fmt_value
-from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, WARN, LoadCheck, Regression, Result
+from doorbuster.reports.checks import generator_healthy
+from doorbuster.reports.formatting import fmt_count, fmt_pct, fmt_value
+from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, WARN, LoadCheck, Regression, Result
 
 __all__ = ["GO", "INCONCLUSIVE", "NOT_EVALUATED", "NO_GO", "Banner", "banner_for_error", "judge_run"]
 

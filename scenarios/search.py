@@ -8,7 +8,7 @@ from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
 from doorbuster.load.shop import MISSES, SKU_RE, TOTAL_RE, check_json, check_page, shop_data, skewed, typo
 from doorbuster.load.user import PacedUser
-from scenarios.browse import view_product
+from doorbuster.scenarios.browse import view_product
 
 __all__ = ["SearchShopper"]
 

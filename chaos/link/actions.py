@@ -8,9 +8,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import choice, expiry_s, names, seconds, whole
-from chaos.interrupts import activity, shielded
-from chaos.platforms import platform_for
+from doorbuster.chaos.arguments import choice, expiry_s, names, seconds, whole
+from doorbuster.chaos.interrupts import activity, shielded
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["heal_links", "partition_link", "slow_link"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaos.interrupts import activity
-from chaos.platforms import platform_for
+from doorbuster.chaos.interrupts import activity
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["link_state"]
 

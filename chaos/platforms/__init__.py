@@ -11,14 +11,14 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from chaos.platforms.base import Link, NotSupported, Platform, Pod, RolloutStep
+from doorbuster.chaos.platforms.base import Link, NotSupported, Platform, Pod, RolloutStep
 
 __all__ = ["PLATFORMS", "Link", "NotSupported", "Platform", "Pod", "RolloutStep", "platform_for"]
 
 DEFAULT_PLATFORM = "local"
 PLATFORMS: dict[str, str] = {
-    "local": "chaos.platforms.local:LocalPlatform",
-    "kubernetes": "chaos.platforms.kubernetes:KubernetesPlatform",
+    "local": "doorbuster.chaos.platforms.local:LocalPlatform",
+    "kubernetes": "doorbuster.chaos.platforms.kubernetes:KubernetesPlatform",
 }
 
 

@@ -1,7 +1,7 @@
 """The platform interface: what an experiment's activities ask of the place the shop runs.
 
 An activity never talks to a runtime or a cluster itself. It asks the platform named by the
-experiment's `configuration["platform"]` (see `chaos.platforms.platform_for`), in the shop's
+experiment's `configuration["platform"]` (see `doorbuster.chaos.platforms.platform_for`), in the shop's
 own terms: a service, a pod of it, a link such as `inventory->legacy`, the payment provider.
 
 Every method that injects a fault takes `expires_in_s`: a platform that can heal by itself

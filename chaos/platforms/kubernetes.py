@@ -33,10 +33,10 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from chaos.platforms.base import Link, NotSupported, Platform, Pod, RolloutStep
-from chaos.platforms.kubernetes_cluster import Cluster, chaosk8s, mapping
-from chaos.platforms.kubernetes_links import STORES, LinkFaults
-from chaos.platforms.kubernetes_objects import (
+from doorbuster.chaos.platforms.base import Link, NotSupported, Platform, Pod, RolloutStep
+from doorbuster.chaos.platforms.kubernetes_cluster import Cluster, chaosk8s, mapping
+from doorbuster.chaos.platforms.kubernetes_links import STORES, LinkFaults
+from doorbuster.chaos.platforms.kubernetes_objects import (
     CHAOS_MESH_GROUP,
     CHAOS_MESH_VERSION,
     INJECTED_BY,

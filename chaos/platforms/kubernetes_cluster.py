@@ -11,7 +11,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from chaos.platforms.kubernetes_objects import (
+from doorbuster.chaos.platforms.kubernetes_objects import (
     CHAOS_ALLOWED,
     CHAOS_MESH_GROUP,
     CHAOS_MESH_VERSION,

@@ -17,9 +17,9 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from chaos.platforms.base import Link
-from chaos.platforms.kubernetes_cluster import Cluster, chaosk8s
-from chaos.platforms.kubernetes_objects import (
+from doorbuster.chaos.platforms.base import Link
+from doorbuster.chaos.platforms.kubernetes_cluster import Cluster, chaosk8s
+from doorbuster.chaos.platforms.kubernetes_objects import (
     CHAOS_MESH_GROUP,
     CHAOS_MESH_VERSION,
     INJECTED_BY,

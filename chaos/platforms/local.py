@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from chaoslib.exceptions import ActivityFailed
 
-from chaos.platforms.base import Link, Platform, Pod, RolloutStep
+from doorbuster.chaos.platforms.base import Link, Platform, Pod, RolloutStep
 from retailflow.runtime.client import RuntimeClient
 from retailflow.runtime.errors import PodRuntimeError
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import expiry_s, names, seconds
-from chaos.interrupts import activity, shielded
-from chaos.platforms import platform_for
-from chaos.selection import select_pods
+from doorbuster.chaos.arguments import expiry_s, names, seconds
+from doorbuster.chaos.interrupts import activity, shielded
+from doorbuster.chaos.platforms import platform_for
+from doorbuster.chaos.selection import select_pods
 
 __all__ = ["freeze_pods", "terminate_pods", "thaw_pods"]
 

@@ -8,9 +8,9 @@ from typing import Any
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import names, seconds
-from chaos.interrupts import activity
-from chaos.platforms import platform_for
+from doorbuster.chaos.arguments import names, seconds
+from doorbuster.chaos.interrupts import activity
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["pods_ready", "ready_replicas"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import expiry_s, fraction, seconds, whole
-from chaos.interrupts import activity, shielded
-from chaos.platforms import platform_for
+from doorbuster.chaos.arguments import expiry_s, fraction, seconds, whole
+from doorbuster.chaos.interrupts import activity, shielded
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["clear_provider_fault", "provider_fault"]
 

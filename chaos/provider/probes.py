@@ -6,8 +6,8 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.interrupts import activity
-from chaos.platforms import platform_for
+from doorbuster.chaos.interrupts import activity
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["provider_settings"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import expiry_s, names, seconds
-from chaos.interrupts import activity, shielded
-from chaos.platforms import platform_for
+from doorbuster.chaos.arguments import expiry_s, names, seconds
+from doorbuster.chaos.interrupts import activity, shielded
+from doorbuster.chaos.platforms import platform_for
 
 __all__ = ["rolling_restart", "start_services", "stop_service"]
 

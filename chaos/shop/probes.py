@@ -16,10 +16,10 @@ import requests
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from chaos.arguments import choice, fraction, seconds
-from chaos.interrupts import activity
-from chaos.platforms import platform_for
-from chaos.shop import traffic
+from doorbuster.chaos.arguments import choice, fraction, seconds
+from doorbuster.chaos.interrupts import activity
+from doorbuster.chaos.platforms import platform_for
+from doorbuster.chaos.shop import traffic
 
 __all__ = ["experiment_applies", "integrity_audit", "legacy_converged", "notifications_caught_up", "synthetic_traffic"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-import fixtures
+from doorbuster import fixtures
 from doorbuster.load.errors import ProfileError
 
 __all__ = ["PROFILES_DIR", "Profile", "load_profile", "profile_from_dict"]

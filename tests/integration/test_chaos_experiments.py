@@ -26,9 +26,9 @@ import pytest
 import requests
 from matplotlib.figure import Figure
 
+from doorbuster.reports.load import load_run
+from doorbuster.reports.plot import shade_faults
 from doorbuster.runfolder import REQUEST_COLUMNS, REQUESTS_CSV
-from reports.load import load_run
-from reports.plot import shade_faults
 from tests.support.chaos_run import Load, Watcher, chaos_argv, run_chaos, stop_tree
 from tests.support.processes import wait_until
 from tests.support.shop import Shop, running_shop

@@ -36,7 +36,7 @@ EXPERIMENT = {
                 "name": "every-pod-ready",
                 "provider": {
                     "type": "python",
-                    "module": "chaos.pod.probes",
+                    "module": "doorbuster.chaos.pod.probes",
                     "func": "pods_ready",
                     "arguments": {"timeout_s": "${recover_s}"},
                 },
@@ -50,7 +50,7 @@ EXPERIMENT = {
             "name": "kill-a-catalog-pod",
             "provider": {
                 "type": "python",
-                "module": "chaos.pod.actions",
+                "module": "doorbuster.chaos.pod.actions",
                 "func": "terminate_pods",
                 "arguments": {"service": "catalog", "qty": 1},
             },
@@ -60,7 +60,7 @@ EXPERIMENT = {
             "name": "partition-inventory-legacy",
             "provider": {
                 "type": "python",
-                "module": "chaos.link.actions",
+                "module": "doorbuster.chaos.link.actions",
                 "func": "partition_link",
                 "arguments": {"link": "inventory->legacy", "duration_s": 0.5},
             },
@@ -72,7 +72,7 @@ EXPERIMENT = {
             "name": "heal-inventory-legacy",
             "provider": {
                 "type": "python",
-                "module": "chaos.link.actions",
+                "module": "doorbuster.chaos.link.actions",
                 "func": "heal_links",
                 "arguments": {"links": ["inventory->legacy"]},
             },

@@ -16,10 +16,10 @@ import pytest
 import requests
 from chaoslib.exceptions import ActivityFailed
 
-from chaos.link.actions import partition_link, slow_link
-from chaos.platforms import NotSupported, platform_for
-from chaos.platforms.kubernetes_objects import DEFAULT_LABEL_SELECTOR
-from chaos.pod.actions import terminate_pods
+from doorbuster.chaos.link.actions import partition_link, slow_link
+from doorbuster.chaos.platforms import NotSupported, platform_for
+from doorbuster.chaos.platforms.kubernetes_objects import DEFAULT_LABEL_SELECTOR
+from doorbuster.chaos.pod.actions import terminate_pods
 from tests.support.chaos_mesh import validate_network_chaos
 from tests.support.kube_api import EmulatedCluster, emulated_cluster, seed
 from tests.support.manifests import objects

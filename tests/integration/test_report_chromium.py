@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from doorbuster.cli import main
-from reports.synthetic import Burst, FaultSpec, SyntheticRun
+from doorbuster.reports.synthetic import Burst, FaultSpec, SyntheticRun
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ from chaoslib.exceptions import ActivityFailed
 from chaostoolkit.cli import cli
 from click.testing import CliRunner
 
-import chaos
-from chaos.arguments import choice, expiry_s, fraction, names, seconds, whole
-from chaos.platforms import NotSupported, Platform, platform_for
-from chaos.platforms.base import Pod
-from chaos.runner import EXPERIMENTS_DIR, ExperimentError, find_experiment, list_experiments, parse_vars
-from chaos.selection import select_pods
+from doorbuster import chaos
+from doorbuster.chaos.arguments import choice, expiry_s, fraction, names, seconds, whole
+from doorbuster.chaos.platforms import NotSupported, Platform, platform_for
+from doorbuster.chaos.platforms.base import Pod
+from doorbuster.chaos.runner import EXPERIMENTS_DIR, ExperimentError, find_experiment, list_experiments, parse_vars
+from doorbuster.chaos.selection import select_pods
 
 EXPERIMENTS = list_experiments()
 REQUIRED = {
@@ -55,7 +55,7 @@ def test_every_experiment_heals_always_and_names_its_platform(path: Path) -> Non
     assert doc["rollbacks"], "a fault without a rollback"
     assert doc["steady-state-hypothesis"]["probes"]
     modules = {a["provider"]["module"] for a in doc["method"] + doc["rollbacks"]}
-    assert all(m.startswith("chaos.") for m in modules)
+    assert all(m.startswith("doorbuster.chaos.") for m in modules)
 
 
 def test_chaos_validate_refuses_an_activity_the_extension_lacks(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_doorbuster_chaos_list_names_every_experiment(capsys: pytest.CaptureFixt
 
 
 def test_the_heal_after_an_interrupt_keeps_a_selectors_mapping_but_not_chaoslibs_dynamic_values(tmp_path):
-    from chaos.cli import _platform_configuration
+    from doorbuster.chaos.cli import _platform_configuration
 
     experiment = {"configuration": {
         "platform": "kubernetes",

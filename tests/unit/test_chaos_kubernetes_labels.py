@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.platforms.kubernetes import STORES as PLATFORM_STORES
-from chaos.platforms.kubernetes_objects import (
+from doorbuster.chaos.platforms.kubernetes import STORES as PLATFORM_STORES
+from doorbuster.chaos.platforms.kubernetes_objects import (
     CHAOS_ALLOWED,
     DEFAULT_LABEL_SELECTOR,
     DEFAULT_NAMESPACE,

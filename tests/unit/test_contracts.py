@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from doorbuster import runfolder
-from reports.checks import INVARIANTS as REPORT_INVARIANTS
-from reports.checks import integrity_results
-from reports.results import FAIL, NO_DATA, PASS
+from doorbuster.reports.checks import INVARIANTS as REPORT_INVARIANTS
+from doorbuster.reports.checks import integrity_results
+from doorbuster.reports.results import FAIL, NO_DATA, PASS
 from retailflow import contracts
 from retailflow.audit import run_audit
 from retailflow.common.config import ServiceConfig

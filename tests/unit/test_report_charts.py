@@ -10,12 +10,12 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from reports import plot
-from reports.evaluate import Evaluation, evaluate
-from reports.load import load_run
-from reports.slo import load_slo_file
-from reports.synthetic import FaultSpec, SyntheticRun
-from reports.transform import chart_bucket_s
+from doorbuster.reports import plot
+from doorbuster.reports.evaluate import Evaluation, evaluate
+from doorbuster.reports.load import load_run
+from doorbuster.reports.slo import load_slo_file
+from doorbuster.reports.synthetic import FaultSpec, SyntheticRun
+from doorbuster.reports.transform import chart_bucket_s
 
 
 def _evaluate(tmp_path: Path, run: SyntheticRun) -> Evaluation:

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import columns as c
-from reports.baseline import compare
-from reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, evaluate
-from reports.load import load_run
-from reports.results import FAIL, NO_DATA, PASS
-from reports.slo import SLOFile, load_slo_file, parse_slo
-from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
+from doorbuster.reports import columns as c
+from doorbuster.reports.baseline import compare
+from doorbuster.reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, evaluate
+from doorbuster.reports.load import load_run
+from doorbuster.reports.results import FAIL, NO_DATA, PASS
+from doorbuster.reports.slo import SLOFile, load_slo_file, parse_slo
+from doorbuster.reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
 THREE_STEPS = ((1.0, 60.0, "steady"), (5.0, 60.0, "steady"), (10.0, 60.0, "steady"))
 
@@ -253,7 +253,7 @@ def test_a_malformed_journal_is_named(tmp_path: Path) -> None:
     data = json.loads(journal.read_text())
     data["run"][1]["start"] = "yesterday"
     journal.write_text(json.dumps(data))
-    from reports.errors import ReportError
+    from doorbuster.reports.errors import ReportError
 
     with pytest.raises(ReportError) as caught:
         load_run(run_dir)

@@ -11,7 +11,7 @@ import pytest
 
 from doorbuster import runfolder as rf
 from doorbuster.cli import main
-from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
+from doorbuster.reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
 STEPS = ((1.0, 60.0, "steady"), (5.0, 60.0, "steady"))
 # Anything a browser would fetch: src/href/url() not pointing at inline data, <link>, @import.

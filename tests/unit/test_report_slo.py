@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.errors import ReportError
-from reports.slo import load_slo_file, parse_slo
+from doorbuster.reports.errors import ReportError
+from doorbuster.reports.slo import load_slo_file, parse_slo
 
 
 def test_default_slo_file_carries_the_case_study_targets() -> None:

@@ -7,8 +7,8 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from reports.build import build_report
-from reports.synthetic import SyntheticRun
+from doorbuster.reports.build import build_report
+from doorbuster.reports.synthetic import SyntheticRun
 
 THREE_STEPS = ((1.0, 30.0, "steady"), (5.0, 30.0, "steady"), (10.0, 30.0, "steady"))
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import columns as c
-from reports.evaluate import Evaluation, evaluate
-from reports.load import load_run
-from reports.quantiles import GroupQuantiles
-from reports.slo import load_slo_file
-from reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
+from doorbuster.reports import columns as c
+from doorbuster.reports.evaluate import Evaluation, evaluate
+from doorbuster.reports.load import load_run
+from doorbuster.reports.quantiles import GroupQuantiles
+from doorbuster.reports.slo import load_slo_file
+from doorbuster.reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
 RUN = SyntheticRun(
     stages=((1.0, 60.0, "steady"), (5.0, 60.0, "steady"), (10.0, 60.0, "steady")),
@@ -137,7 +137,7 @@ def test_schedule_lag_p95_is_exact_over_the_iterations_that_started_in_any_chunk
     rng = np.random.default_rng(5)
     iterations["lag_ms"] = rng.lognormal(2, 1, len(iterations))
     iterations.to_csv(run_dir / "iterations.csv", index=False)
-    monkeypatch.setattr("reports.load.CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr("doorbuster.reports.load.CHUNK_ROWS", chunk_rows)
     schedule = load_run(run_dir).schedule
     assert schedule is not None
     started = iterations.loc[~iterations["missed"], "lag_ms"].to_numpy()

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from doorbuster.cli import main
-from reports.checks import integrity_phrase
-from reports.evaluate import evaluate
-from reports.load import load_run
-from reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, LoadCheck, Result
-from reports.slo import load_slo_file
-from reports.synthetic import SyntheticRun
-from reports.verdict import GO, INCONCLUSIVE, NO_GO, judge_run
+from doorbuster.reports.checks import integrity_phrase
+from doorbuster.reports.evaluate import evaluate
+from doorbuster.reports.load import load_run
+from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, LoadCheck, Result
+from doorbuster.reports.slo import load_slo_file
+from doorbuster.reports.synthetic import SyntheticRun
+from doorbuster.reports.verdict import GO, INCONCLUSIVE, NO_GO, judge_run
 
 
 def _slo(verdict: str, *, name: str = "checkout-p95", requests: int = 200, measured: float = 8012.0) -> Result:
@@ -239,7 +239,7 @@ def test_a_steady_run_below_5x_finds_sustained_5x_not_applicable(tmp_path: Path,
 
 
 def test_a_ramp_to_5x_that_breaks_at_5x_is_a_breach_of_sustained_5x(tmp_path: Path) -> None:
-    from reports.synthetic import Burst
+    from doorbuster.reports.synthetic import Burst
 
     run = SyntheticRun(stages=((1.0, 60.0, "steady"), (5.0, 60.0, "steady")), bursts=[Burst(60, 120, 0.01)])
     ev = evaluate(load_run(run.write(tmp_path / "run")), load_slo_file())
@@ -250,8 +250,8 @@ def test_a_ramp_to_5x_that_breaks_at_5x_is_a_breach_of_sustained_5x(tmp_path: Pa
 
 
 def test_a_breach_on_fewer_requests_than_the_minimum_is_inconclusive_not_no_go(tmp_path: Path) -> None:
-    from reports.slo import parse_slo
-    from reports.synthetic import Slowdown
+    from doorbuster.reports.slo import parse_slo
+    from doorbuster.reports.synthetic import Slowdown
 
     run = SyntheticRun(stages=((1.0, 60.0, "steady"),), slowdowns=[Slowdown(0, 60, 5000.0, "POST /api/orders")])
     slo = {"slos": [{"name": "checkout-p95", "subject": "checkouts", "metric": "latency_p95_ms", "max": 3000,
@@ -310,7 +310,7 @@ def test_an_empty_cap_column_means_the_cap_is_unknown_not_unhit(tmp_path: Path) 
 
 
 def test_regressions_read_in_the_direction_the_value_moved() -> None:
-    from reports.results import Regression
+    from doorbuster.reports.results import Regression
 
     availability = Regression("availability", 1.0, 0.0, 1.0, 0.1, True, "availability", "min")
     throughput = Regression("throughput", 1.0, 0.86, 0.14, 0.1, True, "achieved_ratio", "min")
