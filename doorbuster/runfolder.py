@@ -13,6 +13,9 @@ from pathlib import Path
 __all__ = [
     "AUDIT",
     "CHAOS_DIR",
+    "CHAOS_JOURNAL",
+    "CHAOS_LOG",
+    "CHAOS_VERDICT",
     "GENERATOR",
     "GENERATOR_COLUMNS",
     "GENERATOR_POOL_COLUMNS",
@@ -40,6 +43,9 @@ GENERATOR = "generator.csv"
 LOCUST_PREFIX = "locust"  # Locust --csv prefix: locust_stats.csv, locust_stats_history.csv, ...
 LEDGER = "ledger.csv"
 CHAOS_DIR = "chaos"
+CHAOS_JOURNAL = "{name}.journal.json"  # inside CHAOS_DIR: Chaos Toolkit's journal, unchanged
+CHAOS_VERDICT = "{name}.verdict.json"  # inside CHAOS_DIR: `doorbuster chaos run`'s verdict from the journal
+CHAOS_LOG = "{name}.log"  # inside CHAOS_DIR: Chaos Toolkit's log of the run
 AUDIT = "audit.json"
 SHOP_DIR = "shop"
 REPORT_HTML = "report.html"

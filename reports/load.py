@@ -24,7 +24,7 @@ _REQUIRED_REQUEST_COLUMNS = (c.TS, c.NAME, c.LATENCY_MS, c.OK)
 
 @dataclass(frozen=True)
 class Fault:
-    """A fault window from a Chaos Toolkit journal: first method action's start to last rollback's end."""
+    """A fault window from a Chaos Toolkit journal: first method action's start to the last one's end."""
 
     experiment: str
     action: str
@@ -229,11 +229,15 @@ def _load_journal(path: Path) -> tuple[Experiment, Fault | None]:
     )
     if not actions:
         return experiment, None
+    # The window (docs/contracts.md section 1): the method's actions hold their fault and heal it,
+    # so it runs from the first action's start to the last action's end; a run interrupted or
+    # aborted mid-fault was healed by its rollbacks, so it then ends with the last rollback.
     first = actions[0]
-    closing = rollbacks[-1] if rollbacks else runs[-1]
+    interrupted = journal.get("status") in ("interrupted", "aborted") and rollbacks
+    closing = rollbacks[-1] if interrupted else actions[-1]
     where = f"{path}: run[{runs.index(first)}]"
     start = _epoch(first.get("start"), f"{where}.start")
-    end = _epoch(closing.get("end") or closing.get("start"), f"{path}: end of the last rollback or action")
+    end = _epoch(closing.get("end") or closing.get("start"), f"{path}: end of the last action or rollback")
     fault = Fault(title, experiment.actions[0], start, max(start, end), path.name)
     return experiment, fault
 

@@ -156,15 +156,20 @@ class SyntheticRun:
                     "start": iso(fault.start_s - 1),
                     "end": iso(fault.start_s - 0.5),
                 },
-                {
+                {  # our fault actions hold the fault and heal it before they return
                     "activity": action,
                     "status": "succeeded",
                     "start": iso(fault.start_s),
-                    "end": iso(fault.start_s + 0.2),
+                    "end": iso(fault.end_s),
                 },
             ],
-            "rollbacks": [
-                {"activity": heal, "status": "succeeded", "start": iso(fault.end_s - 0.2), "end": iso(fault.end_s)}
+            "rollbacks": [  # after the after-hypothesis: a safety net, not part of the window
+                {
+                    "activity": heal,
+                    "status": "succeeded",
+                    "start": iso(fault.end_s + 0.5),
+                    "end": iso(fault.end_s + 0.6),
+                }
             ],
         }
 

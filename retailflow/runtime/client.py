@@ -22,6 +22,10 @@ from retailflow.runtime.state import is_alive, read_state
 __all__ = ["RuntimeClient"]
 
 
+def _with_expiry(body: dict[str, Any], expires_in_s: float | None) -> dict[str, Any]:
+    return body if expires_in_s is None else {**body, "expires_in_s": expires_in_s}
+
+
 class RuntimeClient:
     def __init__(self, target: str | os.PathLike[str], *, timeout_s: float = 10.0) -> None:
         """`target`: the shop's data folder (its runtime.json names the control URL) or that URL."""
@@ -76,14 +80,58 @@ class RuntimeClient:
         path = f"/pods/{quote(service, safe='')}/{int(replica)}/kill"
         return dict(self._call("POST", path, {"signal": signal}))
 
-    def cut_link(self, name: str, mode: str = "blackhole") -> dict[str, Any]:
-        return dict(self._call("POST", f"/links/{quote(name, safe='')}/cut", {"mode": mode}))
+    # Every fault takes `expires_in_s`: the runtime heals it by itself after that long (None =
+    # the runtime's default of five minutes), even if the caller dies before healing it.
 
-    def add_latency(self, name: str, ms: int) -> dict[str, Any]:
-        return dict(self._call("POST", f"/links/{quote(name, safe='')}/latency", {"ms": ms}))
+    def cut_link(self, name: str, mode: str = "blackhole", expires_in_s: float | None = None) -> dict[str, Any]:
+        body = _with_expiry({"mode": mode}, expires_in_s)
+        return dict(self._call("POST", f"/links/{quote(name, safe='')}/cut", body))
 
-    def limit_bandwidth(self, name: str, kbps: int) -> dict[str, Any]:
-        return dict(self._call("POST", f"/links/{quote(name, safe='')}/bandwidth", {"kbps": kbps}))
+    def add_latency(self, name: str, ms: int, expires_in_s: float | None = None) -> dict[str, Any]:
+        body = _with_expiry({"ms": ms}, expires_in_s)
+        return dict(self._call("POST", f"/links/{quote(name, safe='')}/latency", body))
+
+    def limit_bandwidth(self, name: str, kbps: int, expires_in_s: float | None = None) -> dict[str, Any]:
+        body = _with_expiry({"kbps": kbps}, expires_in_s)
+        return dict(self._call("POST", f"/links/{quote(name, safe='')}/bandwidth", body))
+
+    def freeze_pod(self, service: str, replica: int, expires_in_s: float | None = None) -> dict[str, Any]:
+        path = f"/pods/{quote(service, safe='')}/{int(replica)}/freeze"
+        return dict(self._call("POST", path, _with_expiry({}, expires_in_s)))
+
+    def thaw_pod(self, service: str, replica: int) -> dict[str, Any]:
+        return dict(self._call("POST", f"/pods/{quote(service, safe='')}/{int(replica)}/thaw"))
+
+    def stop_service(self, service: str, expires_in_s: float | None = None) -> dict[str, Any]:
+        path = f"/services/{quote(service, safe='')}/stop"
+        return dict(self._call("POST", path, _with_expiry({}, expires_in_s)))
+
+    def start_service(self, service: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/services/{quote(service, safe='')}/start"))
+
+    def rolling_restart(self, service: str, timeout_s: float = 120.0) -> dict[str, Any]:
+        path = f"/services/{quote(service, safe='')}/restart"
+        return dict(self._call("POST", path, {"timeout_s": timeout_s}, timeout_s=timeout_s + 10))
+
+    def provider(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/provider"))
+
+    def set_provider_fault(
+        self, latency_ms: int | None = None, failure_rate: float | None = None, expires_in_s: float | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if latency_ms is not None:
+            body["latency_ms"] = latency_ms
+        if failure_rate is not None:
+            body["failure_rate"] = failure_rate
+        return dict(self._call("POST", "/provider/fault", _with_expiry(body, expires_in_s)))
+
+    def clear_provider_fault(self) -> dict[str, Any]:
+        return dict(self._call("POST", "/provider/clear"))
+
+    def heal_everything(self) -> list[str]:
+        """Undo every fault the runtime holds; what was healed, one line each."""
+        return list(self._call("POST", "/heal")["healed"])
 
     def heal_link(self, name: str) -> dict[str, Any]:
         return dict(self._call("POST", f"/links/{quote(name, safe='')}/heal"))

@@ -1,4 +1,8 @@
-"""The control API (docs/contracts.md section 5): status, kill a pod, cut or heal a link, audit."""
+"""The control API (docs/contracts.md section 5): status, pods, links, services, provider, audit.
+
+It knows the supervisor only through the `Controlled` protocol below, so the supervisor
+imports this module and this module imports nothing of the supervisor.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,36 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from retailflow.runtime.errors import ControlError
+from retailflow.runtime.expiry import parse_expiry
+from retailflow.runtime.linkproxy import LinkProxy
 
-if TYPE_CHECKING:
-    from retailflow.runtime.supervisor import Supervisor
+__all__ = ["Controlled", "create_control_app"]
 
-__all__ = ["create_control_app"]
+
+class Controlled(Protocol):
+    """What the control API asks of the runtime (the supervisor implements it)."""
+
+    def status(self) -> dict[str, Any]: ...
+    def kill_pod(self, service: str, replica: int, sig: int) -> int: ...
+    def freeze_pod(self, service: str, replica: int, expires_in_s: float) -> dict[str, Any]: ...
+    def thaw_pod(self, service: str, replica: int) -> dict[str, Any]: ...
+    def link(self, name: str) -> LinkProxy: ...
+    def fault_link(self, name: str, fault: Callable[[LinkProxy], None], expires_in_s: float) -> dict[str, Any]: ...
+    def heal_link(self, name: str) -> dict[str, Any]: ...
+    def stop_service(self, service: str, expires_in_s: float) -> dict[str, Any]: ...
+    def start_service(self, service: str) -> dict[str, Any]: ...
+    async def rolling_restart(self, service: str, timeout_s: float) -> dict[str, Any]: ...
+    async def provider(self) -> dict[str, Any]: ...
+    async def set_provider_fault(self, settings: dict[str, Any], expires_in_s: float) -> dict[str, Any]: ...
+    async def clear_provider_fault(self) -> dict[str, Any]: ...
+    async def heal_everything(self) -> dict[str, Any]: ...
+    async def audit(self, ledger: list[Any]) -> dict[str, Any]: ...
+    def request_stop(self, reason: str) -> None: ...
 
 log = logging.getLogger("retailflow.runtime.control")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,7 +95,16 @@ def _signal(name: Any) -> signal.Signals:
     )
 
 
-def create_control_app(supervisor: Supervisor) -> web.Application:
+def _replica(request: web.Request) -> int:
+    try:
+        return int(request.match_info["replica"])
+    except ValueError:
+        raise ControlError(
+            f"replica {request.match_info['replica']!r} must be a whole number", code="not_found", status=404
+        ) from None
+
+
+def create_control_app(supervisor: Controlled) -> web.Application:
     app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
     routes = web.RouteTableDef()
 
@@ -83,32 +116,38 @@ def create_control_app(supervisor: Supervisor) -> web.Application:
     async def kill(request: web.Request) -> web.Response:
         body = await _body(request)
         sig = _signal(body.get("signal", "SIGKILL"))
-        try:
-            replica = int(request.match_info["replica"])
-        except ValueError:
-            raise ControlError(
-                f"replica {request.match_info['replica']!r} must be a whole number", code="not_found", status=404
-            ) from None
+        replica = _replica(request)
         pid = supervisor.kill_pod(request.match_info["service"], replica, sig)
         return web.json_response(
             {"service": request.match_info["service"], "replica": replica, "pid": pid, "signal": sig.name}
         )
 
+    @routes.post("/pods/{service}/{replica}/freeze")
+    async def freeze(request: web.Request) -> web.Response:
+        expires_in_s = parse_expiry(await _body(request))
+        return web.json_response(supervisor.freeze_pod(request.match_info["service"], _replica(request), expires_in_s))
+
+    @routes.post("/pods/{service}/{replica}/thaw")
+    async def thaw(request: web.Request) -> web.Response:
+        return web.json_response(supervisor.thaw_pod(request.match_info["service"], _replica(request)))
+
     @routes.post("/links/{name}/cut")
     async def cut(request: web.Request) -> web.Response:
         body = await _body(request)
-        link = supervisor.link(request.match_info["name"])
-        link.cut(body.get("mode", "blackhole"))
-        return web.json_response(supervisor.link_snapshot(link.name))
+        mode = body.get("mode", "blackhole")
+        expires_in_s = parse_expiry(body)
+        name = request.match_info["name"]
+        return web.json_response(supervisor.fault_link(name, lambda link: link.cut(mode), expires_in_s))
 
     @routes.post("/links/{name}/latency")
     async def latency(request: web.Request) -> web.Response:
         body = await _body(request)
         if "ms" not in body:
             raise ControlError("the body needs 'ms', the added latency in milliseconds", code="invalid", status=422)
-        link = supervisor.link(request.match_info["name"])
-        link.set_latency(body["ms"])
-        return web.json_response(supervisor.link_snapshot(link.name))
+        expires_in_s = parse_expiry(body)
+        return web.json_response(
+            supervisor.fault_link(request.match_info["name"], lambda link: link.set_latency(body["ms"]), expires_in_s)
+        )
 
     @routes.post("/links/{name}/bandwidth")
     async def bandwidth(request: web.Request) -> web.Response:
@@ -117,15 +156,57 @@ def create_control_app(supervisor: Supervisor) -> web.Application:
             raise ControlError(
                 "the body needs 'kbps', the limit in kilobits a second (0 = none)", code="invalid", status=422
             )
-        link = supervisor.link(request.match_info["name"])
-        link.limit_bandwidth(body["kbps"])
-        return web.json_response(supervisor.link_snapshot(link.name))
+        expires_in_s = parse_expiry(body)
+        name = request.match_info["name"]
+        return web.json_response(
+            supervisor.fault_link(name, lambda link: link.limit_bandwidth(body["kbps"]), expires_in_s)
+        )
 
     @routes.post("/links/{name}/heal")
     async def heal(request: web.Request) -> web.Response:
-        link = supervisor.link(request.match_info["name"])
-        link.heal()
-        return web.json_response(supervisor.link_snapshot(link.name))
+        return web.json_response(supervisor.heal_link(request.match_info["name"]))
+
+    @routes.post("/services/{service}/stop")
+    async def stop_service(request: web.Request) -> web.Response:
+        expires_in_s = parse_expiry(await _body(request))
+        return web.json_response(supervisor.stop_service(request.match_info["service"], expires_in_s))
+
+    @routes.post("/services/{service}/start")
+    async def start_service(request: web.Request) -> web.Response:
+        return web.json_response(supervisor.start_service(request.match_info["service"]))
+
+    @routes.post("/services/{service}/restart")
+    async def restart_service(request: web.Request) -> web.Response:
+        body = await _body(request)
+        timeout_s = body.get("timeout_s", 120)
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= 3600:
+            raise ControlError(
+                f"timeout_s {timeout_s!r} must be a number of seconds, more than 0 and at most 3600",
+                code="invalid",
+                status=422,
+            )
+        return web.json_response(await supervisor.rolling_restart(request.match_info["service"], float(timeout_s)))
+
+    @routes.get("/provider")
+    async def provider(request: web.Request) -> web.Response:
+        return web.json_response(await supervisor.provider())
+
+    @routes.post("/provider/fault")
+    async def provider_fault(request: web.Request) -> web.Response:
+        body = await _body(request)
+        settings: dict[str, Any] = {k: body[k] for k in ("latency_ms", "failure_rate") if k in body}
+        if not settings:
+            raise ControlError("the body needs 'latency_ms' and/or 'failure_rate'", code="invalid", status=422)
+        expires_in_s = parse_expiry(body)
+        return web.json_response(await supervisor.set_provider_fault(settings, expires_in_s))
+
+    @routes.post("/provider/clear")
+    async def provider_clear(request: web.Request) -> web.Response:
+        return web.json_response(await supervisor.clear_provider_fault())
+
+    @routes.post("/heal")
+    async def heal_everything(request: web.Request) -> web.Response:
+        return web.json_response(await supervisor.heal_everything())
 
     @routes.post("/audit")
     async def audit(request: web.Request) -> web.Response:

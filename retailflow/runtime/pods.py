@@ -147,7 +147,12 @@ class Pod:
         self.last_exit: int | None = None
         self.next_start_at: float | None = None
         self.ready_at: float | None = None  # when the current process first answered /readyz
+        self.frozen = False  # SIGSTOPped by an experiment (a hung pod), until thawed
+        self.held = False  # kept down by an experiment (its service scaled to zero), until released
         self._stopping = asyncio.Event()
+        self._released = asyncio.Event()  # cleared while held: the loop waits before restarting
+        self._released.set()
+        self._planned_restart = False  # a rolling restart's SIGTERM: restart at once, not a crash
 
     @property
     def name(self) -> str:
@@ -166,6 +171,9 @@ class Pod:
     async def run(self, session: aiohttp.ClientSession) -> None:
         """Start the replica and restart it whenever it exits, until stop()."""
         while not self._stopping.is_set():
+            if self.held:
+                await self._wait_released(self.last_exit)
+                continue
             try:
                 proc = spawn(self.argv, env=self.env, log_path=self.log_path)
             except OSError as exc:  # out of PIDs or file descriptors: a failed start, retried like a crash
@@ -185,10 +193,28 @@ class Pod:
                 code = await wait_exit(proc)
             finally:
                 probing.cancel()
+            self.frozen = False
             if self._stopping.is_set():
                 break
-            await self._back_off(code=code, ran_s=time.monotonic() - started)
+            if self.held:
+                self.update(last_exit=code)  # the loop's top keeps it down until released
+            elif self._planned_restart:
+                self._planned_restart = False
+                self.update(state="restarting", ready=False, last_exit=code)
+            else:
+                await self._back_off(code=code, ran_s=time.monotonic() - started)
         self.update(state="stopped", ready=False)
+
+    async def _wait_released(self, code: int | None) -> None:
+        log.warning("pod held down", extra={"pod": self.name, "exit": code})
+        self.update(state="held", ready=False, last_exit=code, next_start_at=None)
+        stopping = asyncio.create_task(self._stopping.wait())
+        released = asyncio.create_task(self._released.wait())
+        try:
+            await asyncio.wait({stopping, released}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            released.cancel()
 
     async def _back_off(self, *, code: int, ran_s: float) -> None:
         delay = self.backoff.next_delay(ran_s)
@@ -225,8 +251,58 @@ class Pod:
         os.kill(pid, sig)
         return pid
 
+    def freeze(self) -> int:
+        """SIGSTOP the replica's process group: it holds its sockets but answers nothing."""
+        pid = self.pid
+        if pid is None:
+            raise ProcessLookupError(f"pod {self.name} has no running process to freeze (state {self.state})")
+        os.killpg(pid, signal.SIGSTOP)
+        self.update(frozen=True)
+        return pid
+
+    def thaw(self) -> bool:
+        """SIGCONT a frozen replica; False when it was not frozen (safe to call any time)."""
+        was = self.frozen
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGCONT)
+        self.update(frozen=False)
+        return was
+
+    def hold_down(self) -> int | None:
+        """Kill the replica and keep it down until `release()` (its service scaled to zero)."""
+        self._released.clear()
+        self.held = True
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGCONT)  # a frozen pod dies as well
+                os.killpg(pid, signal.SIGKILL)
+        self.update(ready=False)
+        return pid
+
+    def release(self) -> bool:
+        """Let a held replica start again; False when it was not held."""
+        was = self.held
+        self.held = False
+        self._released.set()
+        return was
+
+    def restart_planned(self) -> int:
+        """SIGTERM the replica for a rolling restart: it is replaced at once, without back-off."""
+        pid = self.pid
+        if pid is None:
+            raise ProcessLookupError(f"pod {self.name} has no running process to restart (state {self.state})")
+        self._planned_restart = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGTERM)
+        return pid
+
     async def stop(self, grace_s: float = 5.0) -> None:
         self._stopping.set()
+        self._released.set()
         if self.proc is not None:
             await stop_group(self.proc, grace_s)
 
@@ -243,6 +319,8 @@ class Pod:
             "next_start_at": self.next_start_at,
             "create_time": self.create_time,
             "ready_at": self.ready_at,
+            "frozen": self.frozen,
+            "held": self.held,
             "log": str(self.log_path),
         }
 

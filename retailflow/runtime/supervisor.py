@@ -28,6 +28,7 @@ from retailflow.common.errors import RetailFlowError
 from retailflow.common.logs import setup_logging
 from retailflow.runtime.control import create_control_app
 from retailflow.runtime.errors import ControlError
+from retailflow.runtime.expiry import Expiries
 from retailflow.runtime.linkproxy import LinkProxy
 from retailflow.runtime.options import Options, add_arguments, build_options
 from retailflow.runtime.pods import Backoff, Pod, python_argv, run_job
@@ -40,6 +41,7 @@ __all__ = ["Supervisor", "main"]
 log = logging.getLogger("retailflow.runtime")
 SERVE_MODULE = "retailflow.serve"
 STOP_GRACE_S = 5.0
+PROVIDER_TIMEOUT_S = 5.0
 
 
 class Supervisor:
@@ -61,6 +63,10 @@ class Supervisor:
         self._stop = asyncio.Event()
         self._dirty = asyncio.Event()
         self._announced_ready = False
+        self.expiries = Expiries()
+        self._session: aiohttp.ClientSession | None = None
+        self._provider_baseline: dict[str, Any] | None = None  # the settings a provider fault replaced
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- queries and actions (the control API calls these) ------------------------------------
 
@@ -101,6 +107,7 @@ class Supervisor:
             "services": services,
             "pods": [p.snapshot() for p in self.pods],
             "links": [self.link_snapshot(name) for name in self.links],
+            "faults": self.expiries.snapshot(),
         }
 
     def _cpu_seconds(self) -> dict[str, float]:
@@ -147,7 +154,175 @@ class Supervisor:
 
     def link_snapshot(self, name: str) -> dict[str, Any]:
         spec, proxy = self.links[name]
-        return proxy.snapshot(spec.src, spec.dst)
+        return {**proxy.snapshot(spec.src, spec.dst), "expires_at": self.expiries.expires_at(f"link:{name}")}
+
+    # -- faults with a dead-man switch: each heals by itself when its expiry passes --------------
+
+    def fault_link(self, name: str, fault: Callable[[LinkProxy], None], expires_in_s: float) -> dict[str, Any]:
+        """Apply `fault` (cut, latency, bandwidth) to the link and arm its heal."""
+        link = self.link(name)
+        fault(link)
+        self.expiries.arm(f"link:{name}", expires_in_s, link.heal, f"link {name} {link.state}")
+        return self.link_snapshot(name)
+
+    def heal_link(self, name: str) -> dict[str, Any]:
+        link = self.link(name)
+        link.heal()
+        self.expiries.disarm(f"link:{name}")
+        return self.link_snapshot(name)
+
+    def freeze_pod(self, service: str, replica: int, expires_in_s: float) -> dict[str, Any]:
+        pod = self._pod(service, replica)
+        try:
+            pid = pod.freeze()
+        except ProcessLookupError as exc:
+            raise ControlError(str(exc), code="not_running", status=409) from None
+        self.expiries.arm(f"pod:{pod.name}", expires_in_s, pod.thaw, f"pod {pod.name} frozen")
+        log.warning("pod frozen", extra={"pod": pod.name, "pid": pid, "expires_in_s": expires_in_s})
+        return pod.snapshot()
+
+    def thaw_pod(self, service: str, replica: int) -> dict[str, Any]:
+        pod = self._pod(service, replica)
+        if pod.thaw():
+            log.warning("pod thawed", extra={"pod": pod.name})
+        self.expiries.disarm(f"pod:{pod.name}")
+        return pod.snapshot()
+
+    def _service_pods(self, service: str) -> list[Pod]:
+        pods = [p for p in self.pods if p.service == service]
+        if not pods:
+            raise ControlError(
+                f"no service {service!r}; services are {', '.join(self.options.services)}",
+                code="not_found",
+                status=404,
+            )
+        return pods
+
+    def stop_service(self, service: str, expires_in_s: float) -> dict[str, Any]:
+        """Every replica of `service` killed and kept down until started again or expired."""
+        pods = self._service_pods(service)
+        for pod in pods:
+            pod.hold_down()
+        self.expiries.arm(f"service:{service}", expires_in_s, lambda: self._release(service), f"{service} stopped")
+        log.warning("service stopped", extra={"service": service, "expires_in_s": expires_in_s})
+        return self._service_snapshot(service)
+
+    def _release(self, service: str) -> None:
+        for pod in self._service_pods(service):
+            pod.release()
+
+    def start_service(self, service: str) -> dict[str, Any]:
+        self._release(service)
+        self.expiries.disarm(f"service:{service}")
+        return self._service_snapshot(service)
+
+    def _service_snapshot(self, service: str) -> dict[str, Any]:
+        return {
+            "service": service,
+            "expires_at": self.expiries.expires_at(f"service:{service}"),
+            "pods": [p.snapshot() for p in self._service_pods(service)],
+        }
+
+    async def rolling_restart(self, service: str, timeout_s: float) -> dict[str, Any]:
+        """Replace each replica in turn: SIGTERM, an immediate restart, wait until it is ready."""
+        steps = []
+        deadline = time.monotonic() + timeout_s
+        for pod in self._service_pods(service):
+            started = time.monotonic()
+            try:
+                old_pid = pod.restart_planned()
+            except ProcessLookupError as exc:
+                raise ControlError(str(exc), code="not_running", status=409) from None
+            while not (pod.ready and pod.pid not in (None, old_pid)):
+                if time.monotonic() >= deadline:
+                    raise ControlError(
+                        f"rolling restart of {service}: {pod.name} was not ready again within {timeout_s:g} s "
+                        f"(state {pod.state})",
+                        code="rollout_timeout",
+                        status=504,
+                    )
+                await asyncio.sleep(0.05)
+            seconds = round(time.monotonic() - started, 3)
+            steps.append({"pod": pod.name, "old_pid": old_pid, "new_pid": pod.pid, "seconds": seconds})
+            log.warning("pod replaced", extra=steps[-1])
+        return {"service": service, "steps": steps}
+
+    async def _provider_call(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        if "payments" not in self.service_ports or self._session is None:
+            raise ControlError("this shop runs no payments service", code="not_found", status=404)
+        url = f"http://127.0.0.1:{self.service_ports['payments']}/admin/provider"
+        try:
+            async with self._session.request(
+                method, url, json=body, timeout=aiohttp.ClientTimeout(total=PROVIDER_TIMEOUT_S)
+            ) as resp:
+                answer = await resp.json(content_type=None)
+                if resp.status >= 400:
+                    detail = answer.get("detail") if isinstance(answer, dict) else str(answer)
+                    raise ControlError(f"payments refused the provider settings: {detail}", code="invalid", status=422)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ControlError(
+                f"payments did not answer {method} /admin/provider: {exc or type(exc).__name__}",
+                code="payments_unavailable",
+                status=503,
+            ) from None
+        return dict(answer)
+
+    async def provider(self) -> dict[str, Any]:
+        settings = await self._provider_call("GET")
+        return {**settings, "expires_at": self.expiries.expires_at("provider")}
+
+    async def set_provider_fault(self, settings: dict[str, Any], expires_in_s: float) -> dict[str, Any]:
+        if self._provider_baseline is None:
+            self._provider_baseline = await self._provider_call("GET")
+        answer = await self._provider_call("PUT", settings)
+        heal = lambda: self._spawn(self._clear_provider_until_done())  # noqa: E731
+        self.expiries.arm("provider", expires_in_s, heal, f"payment provider {answer}")
+        return {**answer, "expires_at": self.expiries.expires_at("provider")}
+
+    async def clear_provider_fault(self) -> dict[str, Any]:
+        """Restore the settings the fault replaced; with no fault set, change nothing (a rollback
+        on a healthy shop must not overwrite the provider's own settings)."""
+        if self._provider_baseline is None:
+            return await self.provider()
+        answer = await self._provider_call("PUT", self._provider_baseline)
+        self._provider_baseline = None
+        self.expiries.disarm("provider")
+        return {**answer, "expires_at": None}
+
+    async def _clear_provider_until_done(self, attempts: int = 60) -> None:
+        # The settings live in payments' store: if payments is down when the fault expires, retry.
+        for _ in range(attempts):
+            try:
+                await self.clear_provider_fault()
+                return
+            except ControlError as exc:
+                log.warning("could not clear the provider fault yet", extra={"error": exc.detail})
+                await asyncio.sleep(1.0)
+
+    async def heal_everything(self) -> dict[str, Any]:
+        """Undo every fault: links healed, pods thawed, services started, provider cleared."""
+        healed: list[str] = []
+        for name, (_, proxy) in self.links.items():
+            if proxy.state != "ok" or proxy.latency_ms or proxy.bandwidth_kbps:
+                healed.append(f"link {name} healed")
+            self.heal_link(name)
+        for pod in self.pods:
+            if pod.thaw():
+                healed.append(f"pod {pod.name} thawed")
+            self.expiries.disarm(f"pod:{pod.name}")
+        for service in self.options.services:
+            if any(pod.release() for pod in self._service_pods(service)):
+                healed.append(f"service {service} started")
+            self.expiries.disarm(f"service:{service}")
+        if self._provider_baseline is not None or self.expiries.expires_at("provider") is not None:
+            await self.clear_provider_fault()
+            healed.append("payment provider fault cleared")
+        return {"healed": healed}
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def audit(self, ledger: list[Any]) -> dict[str, Any]:
         try:
@@ -279,6 +454,7 @@ class Supervisor:
             write_state(self.data_dir, self.status())
             log.info("supervisor running", extra={"control_url": self.control_url, "storefront": self.storefront_url})
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True))
+            self._session = session
             tasks.append(asyncio.create_task(self._write_state_loop()))
             tasks += [asyncio.create_task(self._run_service(s, session)) for s in self.options.services]
             with contextlib.suppress(TimeoutError):
@@ -287,6 +463,7 @@ class Supervisor:
                 self.request_stop(f"time to live of {self.options.ttl_s:.0f} s is over")
         finally:
             self.state = "stopping"
+            self.expiries.cancel_all()
             if self.control_url:
                 write_state(self.data_dir, self.status())
             await asyncio.gather(*(p.stop(STOP_GRACE_S) for p in self.pods), return_exceptions=True)

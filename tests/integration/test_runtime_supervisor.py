@@ -220,3 +220,78 @@ def test_the_audit_runs_through_the_control_api_and_names_what_it_cannot_read(sh
     with pytest.raises(ControlError, match=r"no such store: .*orders\.db") as partial:
         shop.audit([])
     assert partial.value.status == 503 and partial.value.code == "store_unreachable"
+
+
+def test_a_frozen_pod_answers_nothing_until_thawed_or_its_expiry(shop: RuntimeClient) -> None:
+    pod = shop.pods("legacy")[0]
+    pod_url = f"http://127.0.0.1:{pod['port']}/healthz"
+    frozen = shop.freeze_pod("legacy", pod["replica"], expires_in_s=1.0)
+    assert frozen["frozen"] and frozen["pid"] == pod["pid"]
+    assert not answers(pod_url, timeout=0.5)
+    assert [f["fault"] for f in shop.status()["faults"]] == [f"pod:legacy/{pod['replica']}"]
+    # Nobody thaws it: the runtime does, when the expiry passes. Same process, not a restart.
+    wait_until(lambda: answers(pod_url, timeout=0.5), timeout=10, what="the expiry thawing the pod")
+    after = next(p for p in shop.pods("legacy") if p["replica"] == pod["replica"])
+    assert (after["pid"], after["frozen"], after["restarts"]) == (pod["pid"], False, pod["restarts"])
+    assert shop.status()["faults"] == []
+
+
+def test_a_stopped_service_stays_down_until_started(shop: RuntimeClient) -> None:
+    url = service_url(shop, "legacy") + "/healthz"
+    shop.stop_service("legacy", expires_in_s=60)
+    try:
+        wait_until(lambda: all(p["state"] == "held" for p in shop.pods("legacy")), timeout=10, what="held pods")
+        time.sleep(1.5)  # longer than the restart back-off: a held pod is not restarted
+        assert all(p["pid"] is None for p in shop.pods("legacy"))
+        assert not answers(url, timeout=0.5)
+    finally:
+        shop.start_service("legacy")
+    wait_until(lambda: answers(url), timeout=30, what="legacy back")
+    shop.wait_ready(30)
+    assert shop.status()["faults"] == []
+
+
+def test_a_link_cut_heals_by_itself_when_its_expiry_passes(shop: RuntimeClient) -> None:
+    cut = shop.cut_link(LINK, "reset", expires_in_s=0.5)
+    assert cut["state"] == "reset" and cut["expires_at"] is not None
+    wait_until(lambda: shop.links()[0]["state"] == "ok", timeout=5, what="the link's expiry")
+    assert shop.links()[0]["expires_at"] is None
+
+
+def test_a_rolling_restart_replaces_each_replica_in_turn(shop: RuntimeClient) -> None:
+    before = {p["replica"]: p for p in shop.pods("legacy")}
+    answer = shop.rolling_restart("legacy", timeout_s=60)
+    steps = answer["steps"]
+    assert [s["pod"] for s in steps] == [f"legacy/{r}" for r in sorted(before)]
+    after = {p["replica"]: p for p in shop.pods("legacy")}
+    for step, replica in zip(steps, sorted(before), strict=True):
+        assert step["old_pid"] == before[replica]["pid"] != after[replica]["pid"] == step["new_pid"]
+        assert after[replica]["ready"] and after[replica]["restarts"] == before[replica]["restarts"]
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "message"),
+    [
+        (lambda c: c.freeze_pod("legacy", 9), 404, "no pod legacy/9"),
+        (lambda c: c.stop_service("nothing"), 404, "no service 'nothing'"),
+        (lambda c: c.cut_link(LINK, "blackhole", expires_in_s=-1), 422, "expires_in_s -1 must be more than 0"),
+        (lambda c: c.rolling_restart("legacy", timeout_s=0), 422, "timeout_s 0 must be a number of seconds"),
+        (lambda c: c.set_provider_fault(latency_ms=5), 404, "this shop runs no payments service"),
+    ],
+)
+def test_fault_routes_refuse_bad_requests_naming_the_value(
+    shop: RuntimeClient, call: Any, status: int, message: str
+) -> None:
+    with pytest.raises(ControlError, match=message) as exc:
+        call(shop)
+    assert exc.value.status == status
+    assert shop.status()["faults"] == []
+
+
+def test_heal_everything_undoes_every_fault_and_is_safe_on_a_healthy_shop(shop: RuntimeClient) -> None:
+    shop.cut_link(LINK, "blackhole", expires_in_s=60)
+    shop.freeze_pod("legacy", 0, expires_in_s=60)
+    healed = shop.heal_everything()
+    assert healed == [f"link {LINK} healed", "pod legacy/0 thawed"]
+    assert shop.status()["faults"] == [] and shop.links()[0]["state"] == "ok"
+    assert shop.heal_everything() == []

@@ -295,3 +295,16 @@ def test_a_load_step_the_generator_never_reached_is_no_evidence_either_way(tmp_p
     assert sustained.verdict == FAIL and sustained.load_limited
     assert ev.verdict == INCONCLUSIVE  # never given 10x: neither survived nor failed it
     assert any(r.startswith("load not reached: sustained-10x at 5x, target ≥ 10x") for r in ev.reasons)
+
+
+def test_a_fault_window_is_the_method_s_actions_unless_an_interrupt_left_it_to_the_rollback(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS, faults=[FaultSpec(10, 20)])
+    run_dir = run.write(tmp_path / "run")
+    [fault] = load_run(run_dir).faults
+    assert (fault.start - run.t0, fault.end - run.t0) == pytest.approx((10, 20))  # not the rollback at 20.6
+    journal = next((run_dir / "chaos").glob("*.journal.json"))
+    data = json.loads(journal.read_text())
+    data["status"] = "interrupted"  # the fault lasted until the rollback healed it
+    journal.write_text(json.dumps(data))
+    [interrupted] = load_run(run_dir).faults
+    assert interrupted.end - run.t0 == pytest.approx(20.6)
