@@ -141,6 +141,20 @@ def _normalise_requests(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
+# Why a closed-model run's latency stands uncorrected (docs/contracts.md, meta.json `model`).
+CLOSED_MODEL_NOTE = (
+    "latency corrected for coordinated omission: a closed-model run (users paced by their own wait_time, "
+    "no intended start recorded), so a slow answer delayed the next request instead of being charged to it; "
+    "latency is as measured from each request's actual start and understates what shoppers would see"
+)
+
+
+def _closed_model(run: RunData) -> bool:
+    if run.meta is not None and run.meta.get("model") == "closed":
+        return True
+    return run.requests is not None and bool(run.requests[c.INTENDED_TS].isna().all())
+
+
 def _load_requests(run: RunData) -> None:
     parquet, csv = run.run_dir / rf.REQUESTS_PARQUET, run.run_dir / rf.REQUESTS_CSV
     if parquet.exists():
@@ -273,6 +287,8 @@ def load_run(run_dir: str | Path) -> RunData:
         run.meta = meta if isinstance(meta, dict) else None
     _load_requests(run)
     _load_locust(run)
+    if _closed_model(run):
+        run.not_measured.append(CLOSED_MODEL_NOTE)
     if run.requests is None and run.locust_stats is None:
         empty = next((p for p in (path / rf.REQUESTS_PARQUET, path / rf.REQUESTS_CSV) if p.exists()), None)
         if empty is not None:
