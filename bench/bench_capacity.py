@@ -12,6 +12,7 @@ reached (achieved/planned ≥ 0.98) with search p95 < 250 ms, checkout p95 < 3 s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -75,9 +76,10 @@ def _group(proc: psutil.Process) -> str:
 class CpuSampler(threading.Thread):
     """CPU seconds per second of each group of the run's processes, and of the whole machine."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, run: Path) -> None:
         super().__init__(daemon=True)
         self.root = root
+        self.run_dir = str(run)
         self.rows: list[dict[str, float | str]] = []
         self.stopped = threading.Event()
         self._seen: dict[int, tuple[psutil.Process, float]] = {}
@@ -88,11 +90,14 @@ class CpuSampler(threading.Thread):
             procs = psutil.Process(self.root).children(recursive=True)
         except psutil.Error:
             return []
-        # the shop's supervisor is detached: find it (and its pods) by the run folder it serves
+        # the shop's supervisor is detached: find it by the run folder it serves, then its pods
+        # (other shops on the machine are the others' load, not ours)
         for proc in psutil.process_iter(["cmdline"]):
-            if "retailflow" in " ".join(proc.info["cmdline"] or ()) and proc not in procs:
-                procs.append(proc)
-        return procs
+            cmd = " ".join(proc.info["cmdline"] or ())
+            if "retailflow.runtime.supervisor" in cmd and self.run_dir in cmd:
+                with contextlib.suppress(psutil.Error):
+                    procs += [proc, *proc.children(recursive=True)]
+        return list({p.pid: p for p in procs}.values())
 
     def run(self) -> None:
         machine0 = psutil.cpu_times()
@@ -153,7 +158,7 @@ def main() -> int:
         cmd = [sys.executable, "-m", "doorbuster.cli", "gameday", "--run-dir", str(run), "--profile", "default",
                "--shape", "ramp", "--shape-args", f"steps={STEPS},step_s={STEP_S}", "--duration", str(duration)]
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        sampler = CpuSampler(proc.pid)
+        sampler = CpuSampler(proc.pid, run)
         sampler.start()
         try:
             out, err = proc.communicate(timeout=duration + 900)
