@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "retailflow.runtime.cli",
     "retailflow.audit.cli",
+    "doorbuster.integrity",
     "chaos.cli",
     "doorbuster.load.cli",
     "reports.cli",

@@ -9,9 +9,12 @@ one. Without an audit the report says "integrity: not measured", never a pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,11 +22,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
 
 from doorbuster import runfolder as rf
-from doorbuster.errors import EXIT_BAD_INPUT, DoorbusterError
+from doorbuster.errors import EXIT_BAD_INPUT, EXIT_NOGO, EXIT_OK, DoorbusterError
 from doorbuster.processes import stop_group
 from doorbuster.runfolder import RUN_DIR_ENV
 
-__all__ = ["AUDIT_JSON_ENV", "AuditCommandError", "AuditDocument", "run_audit_command", "validate_audit"]
+__all__ = [
+    "AUDIT_JSON_ENV",
+    "LEDGER_ENV",
+    "TARGET_ENV",
+    "AuditCommandError",
+    "AuditDocument",
+    "register",
+    "run_audit_command",
+    "validate_audit",
+]
 
 AUDIT_JSON_ENV = "DOORBUSTER_AUDIT_JSON"  # where the command writes its audit.json
 LEDGER_ENV = "DOORBUSTER_LEDGER"  # the run's ledger.csv (may be absent: no order was confirmed)
@@ -96,22 +108,25 @@ def run_audit_command(command: str, run_dir: Path, *, host: str | None = None, t
     final = run_dir / rf.AUDIT
     for stale in (pending, final):
         stale.unlink(missing_ok=True)
-    env = {**os.environ, AUDIT_JSON_ENV: str(pending), LEDGER_ENV: str(run_dir / rf.LEDGER), RUN_DIR_ENV: str(run_dir)}
+    env = {**os.environ, AUDIT_JSON_ENV: str(pending), LEDGER_ENV: str(run_dir / rf.LEDGER)}
+    env[RUN_DIR_ENV] = str(run_dir)
     if host:
         env[TARGET_ENV] = host
-    # Its own process group, so a hang is ended with everything it started.
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", command], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_group(proc, grace=5)
-        pending.unlink(missing_ok=True)
-        raise AuditCommandError(f"--audit-cmd {command!r}: no answer within {timeout:g}s (stopped)") from None
-    finally:
-        stop_group(proc, grace=5)  # nothing it left running in its group outlives it
+    # Its own process group, so a hang is ended with everything it started; stderr goes to a file,
+    # not a pipe, so a child it leaves running cannot keep us waiting for the pipe to close.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+        proc = subprocess.Popen(["/bin/sh", "-c", command], env=env, stderr=errors, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pending.unlink(missing_ok=True)
+            raise AuditCommandError(f"--audit-cmd {command!r}: no answer within {timeout:g}s (stopped)") from None
+        finally:
+            stop_group(proc, grace=5)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # nothing it started outlives it, even once it exited
+        errors.seek(0)
+        stderr = errors.read()
     try:
         if proc.returncode not in (0, 1):
             last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "no message")
@@ -127,3 +142,42 @@ def run_audit_command(command: str, run_dir: Path, *, host: str | None = None, t
         return doc
     finally:
         pending.unlink(missing_ok=True)
+
+
+def _cmd_integrity(args: Any) -> int:
+    """Run a shop's own audit command for a run folder; exit 0 clean, 1 an invariant broken."""
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise AuditCommandError(f"run folder {run_dir}: no such folder")
+    doc = run_audit_command(args.audit_cmd, run_dir, host=args.host, timeout=args.audit_timeout)
+    for inv in doc.invariants:
+        print(f"  {'ok  ' if inv.ok else 'FAIL'} {inv.name:<28} {inv.violations} violation(s)")
+    print(f"audit {'OK' if doc.ok else 'FAILED'} → {run_dir / rf.AUDIT}")
+    return EXIT_OK if doc.ok else EXIT_NOGO
+
+
+def register(subparsers: Any) -> None:
+    """Add the `integrity` sub-command."""
+    from doorbuster.durations import DURATION_HELP, duration_arg
+
+    parser = subparsers.add_parser(
+        "integrity",
+        help="run your shop's own audit command for a run folder; it writes audit.json",
+        description=(
+            "Run an audit command of your own shop (RetailFlow's is `doorbuster audit`) for a run folder. "
+            f"The command gets ${AUDIT_JSON_ENV} (where to write audit.json), ${LEDGER_ENV} (the run's "
+            f"ledger.csv) and ${TARGET_ENV} (--host); audit.json is validated against the contract before "
+            "it lands in the run folder. Exit 0 clean, 1 an invariant broken, 2 the command failed, hung "
+            "or wrote a malformed audit.json."
+        ),
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (runs/<run-id>/)")
+    parser.add_argument("--audit-cmd", required=True, metavar="COMMAND", help="a shell command that writes audit.json")
+    parser.add_argument("--host", default=None, help="the shop's URL, passed to the command as $DOORBUSTER_TARGET")
+    parser.add_argument(
+        "--audit-timeout",
+        type=duration_arg("--audit-timeout"),
+        default=300.0,
+        help=f"stop the command after this long, {DURATION_HELP} (default: 5m)",
+    )
+    parser.set_defaults(func=_cmd_integrity)
