@@ -308,7 +308,7 @@ def test_the_box_office_gets_our_shapes_run_folder_report_and_its_own_audit_in_t
     assert slo_result(summary, "booking-p95")["measured"] == pytest.approx(np.quantile(corrected, 0.95), rel=1e-9)
     assert slo_result(summary, "error-rate")["measured"] == pytest.approx((~requests["ok"]).mean(), abs=1e-12)
     kept = slo_result(summary, "integrity: bookings_kept")
-    assert kept["verdict"] == "PASS" and kept["measured"] == 0
+    assert kept["verdict"] == "pass" and kept["measured"] == 0
 
 
 @pytest.mark.parametrize("box_office", [["--sabotage"]], indirect=True)
