@@ -406,3 +406,58 @@ def test_an_audit_command_that_fails_or_writes_a_malformed_audit_json_exits_2(
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not (run_dir / "audit.json").exists(), "a malformed audit never reaches the run folder"
     assert no_process_with(marker), "the audit command left a process behind"
+
+
+@pytest.mark.parametrize("how", ["comma-separated -f", "one extra import"])
+def test_plain_locust_gives_a_locustfile_of_your_own_our_shape_and_run_folder(
+    box_office: str, shop_files: dict[str, Path], tmp_path: Path, how: str
+) -> None:
+    from doorbuster.load.cli import SUITE_LOCUSTFILE
+
+    if how == "one extra import":
+        mine = tmp_path / "mine.py"
+        mine.write_text("import doorbuster.suite  # noqa: F401\n" + CLOSED_LOCUSTFILE)
+        files = str(mine)
+    else:
+        files = f"{SUITE_LOCUSTFILE},{shop_files['closed']}"
+    run_dir = tmp_path / "run"
+    args = [
+        sys.executable, "-m", "locust", "-f", files, "--headless", "--host", box_office,
+        "--traffic-profile", str(shop_files["profile"]), "--shape", "steady", "--shape-args", "duration=3s",
+        "--run-dir", str(run_dir), "--csv", str(run_dir / "locust"), "--loglevel", "WARNING",
+    ]  # fmt: skip
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=90, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["model"] == "closed" and meta["shape"]["name"] == "steady" and meta["status"] == "completed"
+    assert len(pd.read_csv(run_dir / "planned_rate.csv")) > 0
+    requests = pd.read_parquet(run_dir / "requests.parquet")
+    assert set(requests["name"]) == {"/shows", "/shows/cats"}, "only the locustfile's own users ran"
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def test_the_tea_shop_walkthrough_of_the_readme_runs_as_written(tmp_path: Path) -> None:
+    port = free_port()
+    shop = subprocess.Popen([sys.executable, str(EXAMPLES / "teashop.py"), str(port)], stdout=subprocess.PIPE)
+    try:
+        assert shop.stdout is not None and b"tea shop on" in shop.stdout.readline()
+        host, run_dir = f"http://127.0.0.1:{port}", tmp_path / "run"
+        result = doorbuster(
+            "load", "--host", host, "--locustfile", str(EXAMPLES / "teashop_locustfile.py"),
+            "--profile", str(EXAMPLES / "teashop_profile.yaml"), "--shape", "ramp",
+            "--shape-args", "steps=1/2,hold=3s,ramp=0", "--run-dir", str(run_dir),
+            "--audit-cmd", f"{sys.executable} {EXAMPLES / 'teashop_audit.py'}",
+        )  # fmt: skip
+        assert result.returncode == 0 and "audit OK" in result.stdout, result.stdout + result.stderr[-2000:]
+        report = doorbuster("report", str(run_dir), "--slo", str(EXAMPLES / "teashop_slo.yaml"))
+    finally:
+        shop.kill()
+        shop.wait(timeout=10)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    verdicts = {r["name"]: r["verdict"] for r in summary["slos"]}
+    assert verdicts["integrity: orders_kept"] == verdicts["integrity: stock_adds_up"] == "pass"
+    assert verdicts["error-rate"] == "pass", "sold out and declined cards are answers, not errors"
+    # GO, or INCONCLUSIVE when this shared machine could not offer the plan; never NO-GO
+    assert report.returncode in (0, 3), report.stdout
