@@ -142,7 +142,7 @@ def generator_by_step(run: Path) -> pd.DataFrame:
         rows.append({
             "step": stage,
             "generator_cpu_%_p95": window["cpu_percent"].quantile(0.95),
-            "planned_users": ticks["users"].min(),
+            "users_asked_min": ticks["users"].min(),
             "pool_users_max": window["pool_users"].max(),
             "late_starts_max": window["late_starts"].max(),
             "cap_hit": bool(window["cap_hit"].fillna(False).astype(bool).any()),
