@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from tests.support.processes import run_service
+from retailflow.runtime.standalone import run_service
 
 __all__ = ["CONCURRENCY", "SECONDS", "Call", "drive", "get_ok", "service"]
 

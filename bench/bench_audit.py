@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fixtures.catalog import generate
 from retailflow.audit import LedgerEntry, run_audit
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
@@ -31,6 +30,7 @@ from retailflow.orders.adapters.event_store import SqlOrderRepository, create_sc
 from retailflow.orders.domain.model import Order
 from retailflow.payments.adapters.store import PaymentStore
 from retailflow.payments.domain.model import Payment
+from retailflow.seed.catalog import generate
 
 ORDERS = int(os.environ.get("BENCH_AUDIT_ORDERS", "5000"))
 ROUNDS = int(os.environ.get("BENCH_AUDIT_ROUNDS", "3"))

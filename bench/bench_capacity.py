@@ -155,8 +155,9 @@ def main() -> int:
         run = Path(tmp) / "run"
         steps = STEPS.split("/")
         duration = STEP_S * len(steps)
-        cmd = [sys.executable, "-m", "doorbuster.cli", "gameday", "--run-dir", str(run), "--profile", "default",
-               "--shape", "ramp", "--shape-args", f"steps={STEPS},step_s={STEP_S}", "--duration", str(duration)]
+        cmd = [sys.executable, "-m", "doorbuster.cli", "gameday", "--no-chaos", "--run-dir", str(run),
+               "--profile", "default", "--shape", "ramp", "--shape-args", f"steps={STEPS},step_s={STEP_S}",
+               "--run-time", f"{duration}s"]
         proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sampler = CpuSampler(proc.pid, run)
         sampler.start()

@@ -22,19 +22,14 @@ from pathlib import Path
 import psutil
 
 from bench._drive import drive, get_ok
-from fixtures.catalog import generate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from retailflow.runtime.standalone import free_port
+from retailflow.seed.catalog import generate
 
 
 def main() -> int:
     started = time.perf_counter()
     catalog = generate()
-    print(f"fixtures.generate(10,000 products): {(time.perf_counter() - started) * 1000:.0f} ms")
+    print(f"seed.generate(10,000 products): {(time.perf_counter() - started) * 1000:.0f} ms")
 
     rng = random.Random(1)
     skus = [p.sku for p in catalog.products]
@@ -63,7 +58,7 @@ def main() -> int:
         print(
             f"seed-only, 10,000 products into SQLite + FTS5 (process included): {time.perf_counter() - started:.2f} s"
         )
-        port = _free_port()
+        port = free_port()
         log = open(Path(data_dir) / "catalog.log", "wb")  # noqa: SIM115 - closed below
         server = subprocess.Popen(
             [
@@ -74,7 +69,7 @@ def main() -> int:
                 "--service-port",
                 str(port),
                 "--pod-port",
-                str(_free_port()),
+                str(free_port()),
             ],
             env=env,
             stdout=log,

@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 
 from bench._drive import drive, get_ok
-from fixtures.catalog import generate
-from tests.support.processes import run_service
+from retailflow.runtime.standalone import run_service
+from retailflow.seed.catalog import generate
 
 PRODUCTS = 2000
 

@@ -21,7 +21,7 @@ import aiohttp
 import requests
 
 from bench._drive import Call, drive, service
-from tests.support.processes import free_port
+from retailflow.runtime.standalone import free_port
 
 PRODUCTS = 2000
 

@@ -81,8 +81,12 @@ def _base_key(key: str) -> str:
 
 def _platform_configuration(experiment: dict[str, Any], variables: dict[str, str], data_dir: Path) -> dict[str, Any]:
     """The keys the platform needs, as the experiment and `--var` set them."""
+    # Chaos Toolkit's dynamic values ({"type": "env", ...}) are chaoslib's to resolve; any other
+    # mapping (a `selectors` table, say) is the platform's own setting and must reach the heal.
     config: dict[str, Any] = {
-        k: v for k, v in (experiment.get("configuration") or {}).items() if not isinstance(v, dict)
+        k: v
+        for k, v in (experiment.get("configuration") or {}).items()
+        if not (isinstance(v, dict) and v.get("type") in {"env", "probe"})
     }
     config.update({_base_key(k): v for k, v in variables.items()})
     config["data_dir"] = str(data_dir)

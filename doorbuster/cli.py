@@ -14,28 +14,30 @@ from collections.abc import Sequence
 
 from doorbuster import __version__
 from doorbuster.errors import EXIT_INTERRUPTED, DoorbusterError
+from doorbuster.helptext import CommandParser, add_epilogs
 
 __all__ = ["main"]
 
 # Modules that contribute sub-commands, in the order `--help` lists them.
 COMMAND_MODULES = (
     "doorbuster.gameday",
-    "retailflow.runtime.cli",
-    "retailflow.audit.cli",
+    "doorbuster.shop",
+    "doorbuster.audit",
     "doorbuster.integrity",
     "chaos.cli",
     "doorbuster.load.cli",
     "reports.cli",
+    "doorbuster.deploy",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="doorbuster",
         description="Will the shop survive Black Friday? Load, chaos, audit and an SLO verdict.",
     )
     parser.add_argument("--version", action="version", version=f"doorbuster {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # that part is not built yet
             raise
         module.register(subparsers)
+    add_epilogs(parser)
     return parser
 
 

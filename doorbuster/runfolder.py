@@ -10,6 +10,9 @@ import time
 import uuid
 from pathlib import Path
 
+# The audit (the shop's) reads the ledger too, so its columns live in the shop's contract module.
+from retailflow.contracts import LEDGER_COLUMNS
+
 __all__ = [
     "AUDIT",
     "CHAOS_DIR",
@@ -24,6 +27,7 @@ __all__ = [
     "LEDGER",
     "LEDGER_COLUMNS",
     "LOCUST_PREFIX",
+    "LOGS_DIR",
     "META",
     "PLANNED_RATE",
     "PLANNED_RATE_COLUMNS",
@@ -31,6 +35,7 @@ __all__ = [
     "REQUESTS_PARQUET",
     "REQUEST_COLUMNS",
     "SHOP_DIR",
+    "STOP",
     "new_run_dir",
 ]
 
@@ -47,7 +52,9 @@ CHAOS_JOURNAL = "{name}.journal.json"  # inside CHAOS_DIR: Chaos Toolkit's journ
 CHAOS_VERDICT = "{name}.verdict.json"  # inside CHAOS_DIR: `doorbuster chaos run`'s verdict from the journal
 CHAOS_LOG = "{name}.log"  # inside CHAOS_DIR: Chaos Toolkit's log of the run
 AUDIT = "audit.json"
+STOP = "stop.json"  # a game day stopped early: a stop condition fired, or an interrupt
 SHOP_DIR = "shop"
+LOGS_DIR = "logs"  # the game day's stages and experiment runners: logs/<stage>.log, logs/chaos-<name>.log
 REPORT_HTML = "report.html"
 SUMMARY = "summary.json"
 JUNIT = "junit.xml"
@@ -85,7 +92,6 @@ GENERATOR_COLUMNS = ("ts", "worker", "cpu_percent", "rss_mb")
 # the pool size the controller asked for and whether it wanted more than the profile's max_users
 # (these two on the local runner and the master; empty on workers and in the closed model).
 GENERATOR_POOL_COLUMNS = ("users", "idle_users", "late_starts", "pool_users", "cap_hit")
-LEDGER_COLUMNS = ("order_id", "idempotency_key", "items", "total_cents", "confirmed_ts", "journey")
 
 RUNS_ENV = "DOORBUSTER_RUNS_DIR"
 RUN_DIR_ENV = "DOORBUSTER_RUN_DIR"

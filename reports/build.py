@@ -10,6 +10,7 @@ from reports.evaluate import Evaluation, evaluate
 from reports.load import load_run
 from reports.render import write_outputs
 from reports.slo import load_slo_file
+from reports.stopped import apply_stop_record
 
 __all__ = ["build_report"]
 
@@ -21,6 +22,7 @@ def build_report(
     baseline run, and write report.html, summary.json, junit.xml and charts/ into the run folder."""
     slo = load_slo_file(slo_file)
     ev = evaluate(load_run(run_dir), slo)
+    apply_stop_record(ev, run_dir)  # a game day stopped early (stop.json)
     if baseline_dir is not None:
         try:
             before = evaluate(load_run(baseline_dir), slo)

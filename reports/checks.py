@@ -14,20 +14,10 @@ from reports.metrics import scope_mask
 from reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
 from reports.slo import Objective, Settings
 from reports.transform import SEGMENT, held_steps, plan_segments
+from retailflow.contracts import INVARIANTS  # the names the audit writes into audit.json
 
 __all__ = ["INVARIANTS", "budgets", "headroom", "integrity_results", "load_checks"]
 
-# The audit's invariants (docs/contracts.md, section 1, audit.json).
-INVARIANTS = (
-    "ledger_orders_exist",
-    "no_double_confirmation",
-    "no_double_capture",
-    "no_capture_without_order",
-    "stock_conservation",
-    "no_negative_stock",
-    "legacy_convergence",
-    "projection_replay",
-)
 
 
 def _planned_total(run: RunData) -> float:

@@ -42,6 +42,8 @@ def load_bootstrap(service: str) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retailflow.serve")
     parser.add_argument("service", choices=SERVICES)
+    # Loopback for the local runtime; a container binds 0.0.0.0 so its pod IP answers.
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--service-port", type=int, default=0)
     parser.add_argument("--pod-port", type=int, default=0)
     parser.add_argument("--seed-only", action="store_true", help="create the schema and load fixtures, then exit")
@@ -54,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             bootstrap.seed(config)
             return 0
         app = bootstrap.create_app(config)
-        sockets = [bind(args.service_port, reuse_port=True)]
+        sockets = [bind(args.service_port, reuse_port=True, host=args.host)]
         if args.pod_port or not args.service_port:
-            sockets.append(bind(args.pod_port, reuse_port=False))
+            sockets.append(bind(args.pod_port, reuse_port=False, host=args.host))
     except (RetailFlowError, OSError) as exc:
         print(f"retailflow {args.service}: {exc}", file=sys.stderr)
         return 2

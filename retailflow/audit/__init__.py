@@ -1,7 +1,7 @@
 """The audit: proves from the shop's stores that no order was lost and no item oversold.
 
 `run_audit(config, ledger)` answers audit.json's shape (docs/contracts.md, section 1);
-`doorbuster audit` is its command line (`retailflow.audit.cli`).
+`doorbuster audit` is its command line (doorbuster/audit.py).
 """
 
 from __future__ import annotations

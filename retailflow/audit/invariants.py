@@ -1,4 +1,4 @@
-"""The invariants of shared/DESIGN.md as pure functions of a store snapshot and a client ledger.
+"""The shop's invariants (audit.json in docs/contracts.md) as pure functions of a store snapshot and a ledger.
 
 Each returns a `Verdict`; `details` lists the violating orders, SKUs or rows (capped, with the
 full count in `violations`), so a reader of audit.json sees what broke, not just that it broke.
@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from retailflow import contracts
 from retailflow.audit.ledger import LedgerEntry
 from retailflow.audit.snapshot import CAPTURED, STOCK_SOLD, ShopSnapshot, StockRow
 
-__all__ = ["INVARIANTS", "MAX_DETAILS", "Verdict", "check_all"]
+__all__ = ["CHECKS", "MAX_DETAILS", "Verdict", "check_all"]
 
 MAX_DETAILS = 50
 
@@ -46,7 +47,7 @@ def _units(items: Sequence[tuple[str, int]]) -> dict[str, int]:
 
 def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """Every order confirmed to a client exists, confirmed, with the items and total the client was told."""
-    verdict = Verdict("ledger_orders_exist")
+    verdict = Verdict(contracts.LEDGER_ORDERS_EXIST)
     if ledger is None:
         verdict.notes.append("no ledger given: nothing to check against")
         return verdict
@@ -79,7 +80,7 @@ def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None
 
 def no_double_confirmation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """No order confirmed twice, and no purchase (idempotency key) confirmed as two orders."""
-    verdict = Verdict("no_double_confirmation")
+    verdict = Verdict(contracts.NO_DOUBLE_CONFIRMATION)
     for order_id, count in sorted(snap.confirmations.items()):
         if count > 1:
             verdict.violations.append({"order_id": order_id, "problem": f"confirmed {count} times"})
@@ -104,7 +105,7 @@ def no_double_confirmation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | N
 
 def no_double_capture(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """No payment captured twice, and no order paid by two captured payments."""
-    verdict = Verdict("no_double_capture")
+    verdict = Verdict(contracts.NO_DOUBLE_CAPTURE)
     for cap in snap.captures:
         if cap.captures > 1:
             verdict.violations.append(
@@ -127,7 +128,7 @@ def no_double_capture(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) 
 
 def no_capture_without_order(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """Money is only taken for an order that exists and is confirmed."""
-    verdict = Verdict("no_capture_without_order")
+    verdict = Verdict(contracts.NO_CAPTURE_WITHOUT_ORDER)
     orders = {o.order_id: o for o in snap.orders}
     for cap in snap.captures:
         order = orders.get(cap.order_id)
@@ -149,7 +150,7 @@ def no_capture_without_order(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] |
 def stock_conservation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """Per SKU: initial = available + reserved + sold; sold = units of the orders that bought
     them; reserved = units held by open reservations (when the store lists them)."""
-    verdict = Verdict("stock_conservation")
+    verdict = Verdict(contracts.STOCK_CONSERVATION)
     ordered: Counter[str] = Counter()
     for order in snap.orders:
         if order.status in STOCK_SOLD:
@@ -185,7 +186,7 @@ def stock_conservation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None)
 
 def no_negative_stock(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """No stock figure below zero, in the new store or the legacy one (no oversell)."""
-    verdict = Verdict("no_negative_stock")
+    verdict = Verdict(contracts.NO_NEGATIVE_STOCK)
     for store, rows in (("inventory", snap.stock), ("legacy", snap.legacy)):
         for row in rows:
             negative = {
@@ -203,7 +204,7 @@ def _figures(row: StockRow) -> tuple[int, int, int]:
 
 def legacy_convergence(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """The legacy store holds the same stock as inventory, row for row."""
-    verdict = Verdict("legacy_convergence")
+    verdict = Verdict(contracts.LEGACY_CONVERGENCE)
     legacy = {row.sku: row for row in snap.legacy}
     for row in snap.stock:
         old = legacy.pop(row.sku, None)
@@ -225,15 +226,15 @@ def legacy_convergence(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None)
 
 def projection_replay(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
     """Each order's projection equals a replay of its event log."""
-    verdict = Verdict("projection_replay")
+    verdict = Verdict(contracts.PROJECTION_REPLAY)
     verdict.violations.extend(snap.projection_mismatches)
     return verdict
 
 
 Check = Callable[[ShopSnapshot, Sequence[LedgerEntry] | None], Verdict]
 
-# In the order of docs/contracts.md (audit.json).
-INVARIANTS: tuple[Check, ...] = (
+# In the order of retailflow.contracts.INVARIANTS (a test holds them to it).
+CHECKS: tuple[Check, ...] = (
     ledger_orders_exist,
     no_double_confirmation,
     no_double_capture,
@@ -246,4 +247,4 @@ INVARIANTS: tuple[Check, ...] = (
 
 
 def check_all(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> list[Verdict]:
-    return [check(snap, ledger) for check in INVARIANTS]
+    return [check(snap, ledger) for check in CHECKS]

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from doorbuster.runfolder import LEDGER_COLUMNS
 from retailflow.audit.errors import LedgerError
+from retailflow.contracts import LEDGER_COLUMNS
 
 __all__ = ["LedgerEntry", "load_ledger", "parse_ledger"]
 

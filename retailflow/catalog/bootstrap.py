@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from retailflow.catalog.adapters.repository import CatalogRepository, make_repository
-from retailflow.catalog.domain.model import Category, Product
+from retailflow.catalog.domain.model import Category
 from retailflow.catalog.entrypoints.http import routes
 from retailflow.catalog.service_layer.views import CatalogViews
 from retailflow.common.cache import make_cache
@@ -28,9 +28,9 @@ def seed(config: ServiceConfig) -> None:
     """Create the schema and load the seeded catalog (RF_SEED, RF_PRODUCTS) into an empty store.
 
     A store already holding another seed's or size's catalog is refused: inventory seeds its stock
-    from the same fixtures, and the two must describe the same products.
+    from the same seed data, and the two must describe the same products.
     """
-    from fixtures.catalog import generate
+    from retailflow.seed.catalog import generate
 
     origin = f"seed={config.seed} products={config.products}"
     repository = _repository(config)
@@ -48,10 +48,7 @@ def seed(config: ServiceConfig) -> None:
         catalog = generate(seed=config.seed, products=config.products)
         repository.load(
             (Category(c.slug, c.name, c.parent) for c in catalog.categories),
-            (
-                Product(p.sku, p.name, p.description, p.category, p.price_cents, p.brand, p.doorbuster)
-                for p in catalog.products
-            ),
+            catalog.products,
             origin,
         )
     finally:

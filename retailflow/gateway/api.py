@@ -15,14 +15,12 @@ from starlette.routing import Route
 from retailflow.common.errors import BadRequest, ServiceUnavailable
 from retailflow.common.upstream import UpstreamResponse
 from retailflow.common.web import JSON, json_body
+from retailflow.contracts import KEY_LENGTH
 from retailflow.gateway.breaker import CircuitBreaker
 from retailflow.gateway.queries import listing_query, path_id, search_query, to_query_string
 from retailflow.gateway.shop import ShopClient
 
 __all__ = ["api_routes", "passthrough"]
-
-KEY_LENGTH = 200  # as orders accepts
-
 
 def passthrough(response: UpstreamResponse) -> Response:
     body = response.body

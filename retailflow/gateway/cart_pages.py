@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from retailflow.common.errors import BadRequest, ServiceUnavailable, ShopHTTPError
+from retailflow.contracts import MAX_QTY
 from retailflow.gateway.page_kit import (
     CART_COOKIE,
     cart_id_of,
@@ -29,9 +30,6 @@ from retailflow.gateway.shop import ShopClient
 from retailflow.gateway.views import Views
 
 __all__ = ["cart_routes"]
-
-MAX_QTY = 100  # per cart line, as orders allows
-
 
 def cart_routes(shop: ShopClient, views: Views) -> list[Route]:
     page = html_errors(views)

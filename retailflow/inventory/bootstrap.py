@@ -40,7 +40,7 @@ def store(config: ServiceConfig) -> Database:
 
 def seed(config: ServiceConfig) -> None:
     """Create the tables and load the catalog's initial stock (version 0, as legacy holds it)."""
-    from fixtures.catalog import generate
+    from retailflow.seed.catalog import generate
 
     repo = StockRepository(store(config).connect())
     try:

@@ -22,7 +22,7 @@ def _store(config: ServiceConfig) -> LegacyStore:
 
 def seed(config: ServiceConfig) -> None:
     """The monolith already holds the catalog's initial stock when the migration starts."""
-    from fixtures.catalog import generate
+    from retailflow.seed.catalog import generate
 
     store = _store(config)
     store.db.connect()

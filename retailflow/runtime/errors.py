@@ -1,10 +1,10 @@
-"""One exception base for the runtime; the CLI translates it to a DoorbusterError."""
+"""One exception base for the runtime; a command line turns each kind into its exit code."""
 
 from __future__ import annotations
 
 from retailflow.common.errors import RetailFlowError
 
-__all__ = ["ControlError", "NotRunning", "PodRuntimeError", "TopologyError"]
+__all__ = ["AlreadyRunning", "ControlError", "NotReady", "NotRunning", "PodRuntimeError", "TopologyError"]
 
 
 class PodRuntimeError(RetailFlowError):
@@ -17,6 +17,14 @@ class TopologyError(PodRuntimeError):
 
 class NotRunning(PodRuntimeError):
     """No supervisor answers for the data folder or control URL."""
+
+
+class AlreadyRunning(PodRuntimeError):
+    """A shop is already running from that data folder."""
+
+
+class NotReady(PodRuntimeError):
+    """The shop did not become ready: the supervisor exited, an init job failed, or time ran out."""
 
 
 class ControlError(PodRuntimeError):

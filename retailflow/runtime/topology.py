@@ -14,10 +14,12 @@ from retailflow.common.config import SERVICES
 from retailflow.runtime.errors import TopologyError
 
 __all__ = [
+    "CALLS",
     "DEFAULT_REPLICAS",
     "STORES",
     "LinkSpec",
     "Store",
+    "flows",
     "parse_replicas",
     "parse_services",
     "plan_links",
@@ -61,6 +63,23 @@ STORES: tuple[Store, ...] = (
     Store("redis", "RF_CACHE_URL", ("catalog", "orders")),
     Store("bus", "RF_BUS_URL", ("inventory", "orders", "notifications")),
 )
+# Who calls whom over HTTP, as the services' bootstraps do today (a unit test compares the two).
+# With STORES this is every network path the shop needs: deploy/'s NetworkPolicies allow these
+# and nothing else (a contract test computes that from the policies' selectors).
+CALLS: Mapping[str, tuple[str, ...]] = {
+    "gateway": ("catalog", "inventory", "orders"),
+    "orders": ("inventory", "payments", "catalog"),
+    "inventory": ("legacy",),
+}
+
+
+def flows() -> frozenset[tuple[str, str]]:
+    """Every (source, destination) network path of the shop: service calls and store uses."""
+    calls = {(src, dst) for src, dsts in CALLS.items() for dst in dsts}
+    stores = {(user, store.name) for store in STORES for user in store.users}
+    return frozenset(calls | stores)
+
+
 DEFAULT_PORTS = {
     "postgresql": 5432,
     "postgres": 5432,

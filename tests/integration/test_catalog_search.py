@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.catalog import Catalog, generate
 from retailflow.catalog.adapters.repository import CatalogRepository, make_repository
 from retailflow.catalog.bootstrap import seed
 from retailflow.catalog.domain.model import Product, leaves_under
@@ -21,6 +20,7 @@ from retailflow.catalog.domain.queries import SearchQuery
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
 from retailflow.common.errors import ConfigError
+from retailflow.seed.catalog import Catalog, generate
 from tests.support.servers import fresh_postgres
 
 SEED, SIZE = 42, 2000

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.catalog import generate
+from retailflow.seed.catalog import generate
 from tests.support.processes import ServiceProcess, run_service, seed_service
 from tests.support.servers import fresh_postgres, require_server
 
@@ -35,7 +35,7 @@ def get(service: ServiceProcess, path: str, **params: object) -> requests.Respon
 
 
 def test_a_product_is_served_as_the_fixtures_generated_it(embedded: ServiceProcess) -> None:
-    expected = generate(seed=42, products=SIZE).by_sku["SKU-000042"].as_dict()
+    expected = generate(seed=42, products=SIZE).by_sku["SKU-000042"].to_json()
     response = get(embedded, "/products/SKU-000042")
     assert response.status_code == 200
     assert response.json() == expected
@@ -223,9 +223,9 @@ def test_on_postgresql_and_redis_the_catalog_searches_and_caches_in_redis(on_pos
         catalog = generate(seed=7, products=SIZE)
         product = catalog.by_sku["SKU-001234"]
         first = get(on_postgres, "/search", q=product.name, category=product.category).json()
-        assert first["items"][0] == product.as_dict()
+        assert first["items"][0] == product.to_json()
         client.delete(prefix + "product:SKU-001234")  # another session may have cached it already
-        assert get(on_postgres, "/products/SKU-001234").json() == product.as_dict()
+        assert get(on_postgres, "/products/SKU-001234").json() == product.to_json()
         assert client.exists(prefix + "product:SKU-001234") == 1
         apparel = {"jackets", "sweaters", "shirts", "jeans", "shoes", "accessories"}
         expected = sum(1 for p in catalog.products if p.category in apparel)

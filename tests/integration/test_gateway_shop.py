@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from fixtures.catalog import generate
+from retailflow.seed.catalog import generate
 from tests.support.processes import ServiceProcess, run_service
 
 pytestmark = pytest.mark.slow

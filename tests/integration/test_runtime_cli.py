@@ -170,7 +170,7 @@ def test_the_supervisor_stops_by_itself_when_its_time_to_live_is_over(data_dir: 
             proc.wait()
 
 
-def test_a_port_in_use_is_refused_with_the_supervisor_log(data_dir: Path) -> None:
+def test_a_port_in_use_is_refused_with_the_cause_first_and_exit_2(data_dir: Path) -> None:
     import socket
 
     with socket.socket() as busy:
@@ -178,8 +178,10 @@ def test_a_port_in_use_is_refused_with_the_supervisor_log(data_dir: Path) -> Non
         busy.listen(1)
         port = busy.getsockname()[1]
         up = doorbuster("up", "--data-dir", str(data_dir), "--port", str(port), "--services", "gateway,legacy")
-    assert up.returncode == 4
-    assert f"port {port} on 127.0.0.1 is already in use" in up.stderr
+    assert up.returncode == 2, up.stderr  # bad input: the user picks another port
+    first = up.stderr.splitlines()[0]
+    assert first.startswith(f"doorbuster: error: port {port} on 127.0.0.1 is already in use"), up.stderr
+    assert "supervisor.log" in up.stderr  # the log is still named, after the cause
 
 
 def test_a_supervisor_killed_with_sigkill_takes_its_replicas_with_it(data_dir: Path) -> None:

@@ -36,9 +36,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         yield shop
 
 
-def _post(url: str, body: dict[str, object] | None = None, **kw: object) -> dict[str, object]:
+def _post(url: str, status: int, body: dict[str, object] | None = None, **kw: object) -> dict[str, object]:
     resp = requests.post(url, json=body, timeout=30, **kw)  # type: ignore[arg-type]
-    assert resp.status_code in (200, 201), f"POST {url}: {resp.status_code} {resp.text}"
+    assert resp.status_code == status, f"POST {url}: {resp.status_code} {resp.text}"
     return dict(resp.json())
 
 
@@ -46,18 +46,20 @@ def _post(url: str, body: dict[str, object] | None = None, **kw: object) -> dict
 def config_file(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """schemathesis.toml pinning path and query ids to ones the shop knows."""
     sku = str(requests.get(shop.url + "/api/products", params={"per_page": 2}, timeout=30).json()["items"][0]["sku"])
-    order_cart = _post(shop.url + "/api/carts")["cart_id"]
-    _post(f"{shop.url}/api/carts/{order_cart}/items", {"sku": sku, "qty": 1})
+    order_cart = _post(shop.url + "/api/carts", 201)["cart_id"]
+    _post(f"{shop.url}/api/carts/{order_cart}/items", 200, {"sku": sku, "qty": 1})
     order = _post(
         shop.url + "/api/orders",
+        201,
         {"cart_id": order_cart, "payment_token": "tok_visa", "customer_id": "c-st"},
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
-    cart = _post(shop.url + "/api/carts")["cart_id"]
-    _post(f"{shop.url}/api/carts/{cart}/items", {"sku": sku, "qty": 1})
+    cart = _post(shop.url + "/api/carts", 201)["cart_id"]
+    _post(f"{shop.url}/api/carts/{cart}/items", 200, {"sku": sku, "qty": 1})
     reservation = f"st-{uuid.uuid4().hex[:12]}"
     _post(
         shop.service_url("inventory") + "/reservations",
+        201,
         {"reservation_id": reservation, "items": [{"sku": sku, "qty": 1}], "ttl_s": 600},
     )
     path = tmp_path_factory.mktemp("schemathesis") / "schemathesis.toml"

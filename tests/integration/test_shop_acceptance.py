@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from retailflow.audit import run_audit
-from retailflow.audit.cli import audit_config
+from retailflow.audit.config import audit_config
 from retailflow.orders import audit_view as orders_view
 from tests.support.processes import wait_until
 from tests.support.shop import Shop, running_shop

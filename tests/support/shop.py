@@ -28,7 +28,7 @@ UP_TIMEOUT_S = 240.0  # seeding 7 stores and starting 11 processes on 2 busy cor
 
 def missing_shop_parts() -> list[str]:
     """The modules a whole shop needs that this checkout does not have yet."""
-    wanted = ["retailflow.runtime.client", "retailflow.runtime.cli"]
+    wanted = ["retailflow.runtime.client", "retailflow.runtime.launch"]
     wanted += [f"retailflow.{service}.bootstrap" for service in SERVICES]
     missing = []
     for name in wanted:

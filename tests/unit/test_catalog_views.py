@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from fixtures.catalog import generate
 from retailflow.catalog.adapters.repository import SqliteCatalogRepository
 from retailflow.catalog.domain.errors import UnknownCategory, UnknownProduct
 from retailflow.catalog.domain.model import Category, Page, Product
@@ -17,6 +16,7 @@ from retailflow.catalog.domain.queries import ListQuery, SearchQuery
 from retailflow.catalog.service_layer.views import CatalogViews
 from retailflow.common.cache import LocalCache
 from retailflow.common.db import Database
+from retailflow.seed.catalog import generate
 
 
 class CountingRepository(SqliteCatalogRepository):

@@ -181,3 +181,17 @@ def test_doorbuster_chaos_list_names_every_experiment(capsys: pytest.CaptureFixt
     assert main(["chaos", "list"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == [p.stem for p in EXPERIMENTS]
+
+
+def test_the_heal_after_an_interrupt_keeps_a_selectors_mapping_but_not_chaoslibs_dynamic_values(tmp_path):
+    from chaos.cli import _platform_configuration
+
+    experiment = {"configuration": {
+        "platform": "kubernetes",
+        "selectors": {"catalog": "app=shop-catalog"},
+        "token": {"type": "env", "key": "SHOP_TOKEN"},
+    }}
+    config = _platform_configuration(experiment, {"namespace": "shop"}, tmp_path)
+    assert config["selectors"] == {"catalog": "app=shop-catalog"}
+    assert "token" not in config
+    assert config["namespace"] == "shop" and config["data_dir"] == str(tmp_path)

@@ -16,7 +16,8 @@ from doorbuster.cli import main
         (["--replicas", "gateway=2", "--services", "legacy"], "'gateway', which is not among the services to run"),
         (["--services", "legacy,billing"], "unknown service 'billing' in --services"),
         (["--port", "70000"], "--port 70000 is not a TCP port"),
-        (["--ttl", "soon"], "duration 'soon' is not a number"),
+        (["--ttl", "soon"], "--ttl 'soon': expected a duration"),
+        (["--ttl", "0"], "--ttl '0': must be more than zero"),
         (["--products", "0"], "--products 0 must be at least 1"),
     ],
 )
@@ -25,6 +26,17 @@ def test_up_refuses_bad_input_with_exit_2_and_starts_nothing(
 ) -> None:
     assert main(["up", "--data-dir", str(tmp_path / "shop"), *args]) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "shop").exists()
+
+
+def test_up_and_down_refuse_a_timeout_outside_the_duration_grammar_as_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command, value in (("up", "0"), ("down", "soon")):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--data-dir", str(tmp_path / "shop"), "--timeout", value])
+        assert exc.value.code == 2
+        assert f"--timeout {value!r}:" in capsys.readouterr().err
     assert not (tmp_path / "shop").exists()
 
 

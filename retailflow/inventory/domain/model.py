@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
+from retailflow.contracts import MAX_QTY
 from retailflow.inventory.domain import events
 from retailflow.inventory.domain.errors import InsufficientStock, InvalidReservation, ReservationClosed
 
@@ -34,7 +35,6 @@ __all__ = [
     "validate_ttl",
 ]
 
-MAX_QTY = 100
 MAX_LINES = 50
 MAX_TTL_S = 86_400
 SKU_LENGTH = 64

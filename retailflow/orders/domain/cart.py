@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from retailflow.contracts import MAX_QTY
 from retailflow.orders.domain.errors import CartCheckedOut, CartLimitExceeded, CartLineNotFound
 
 __all__ = ["MAX_LINES", "MAX_QTY", "Cart", "CartLine"]
 
-MAX_QTY = 100  # per line; a bigger order is a wholesale enquiry, not a checkout
 MAX_LINES = 50
 
 

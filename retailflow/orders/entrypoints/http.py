@@ -14,6 +14,7 @@ from starlette.routing import Route
 from retailflow.common.db import DatabaseError
 from retailflow.common.errors import BadRequest, NotFound, ShopHTTPError
 from retailflow.common.web import JSON, json_body, require
+from retailflow.contracts import KEY_LENGTH
 from retailflow.orders.adapters.event_store import SqlOrderRepository
 from retailflow.orders.domain import commands
 from retailflow.orders.domain.cart import MAX_QTY
@@ -30,7 +31,6 @@ from retailflow.orders.service_layer.ports import CartRepository, Catalog, Outco
 __all__ = ["OrdersApp", "routes"]
 
 ID_LENGTH = 64
-KEY_LENGTH = 200
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 # Domain refusals → (status, code). Anything else that escapes is a bug and shows as a 500.

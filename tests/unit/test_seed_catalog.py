@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from fixtures import _words
-from fixtures.catalog import DOORBUSTER_UNITS, generate
+from retailflow.seed import words
+from retailflow.seed.catalog import DOORBUSTER_UNITS, generate
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_products_sit_in_leaf_categories_of_a_two_level_tree(catalog):
 
 
 def test_prices_stay_in_each_categorys_band_and_spread_out(catalog):
-    bands = {s.slug: (s.price_low, s.price_high) for d in _words.DEPARTMENTS for s in d.subcategories}
+    bands = {s.slug: (s.price_low, s.price_high) for d in words.DEPARTMENTS for s in d.subcategories}
     for p in catalog.products:
         if p.doorbuster:
             continue

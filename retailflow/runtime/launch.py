@@ -1,11 +1,14 @@
-"""`doorbuster up`, `doorbuster down`, `doorbuster status`: the shop on the local pod runtime."""
+"""Start, stop and describe the shop on the local pod runtime, for whichever command line drives it.
+
+The functions raise the runtime's own errors (`retailflow.runtime.errors`); the suite's
+`doorbuster up|down|status` (doorbuster/shop.py) turns them into messages and exit codes.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -14,43 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from doorbuster.errors import EXIT_BAD_INPUT, EXIT_UNREACHABLE, DoorbusterError
-from retailflow.runtime.errors import PodRuntimeError
-from retailflow.runtime.options import Options, add_arguments, add_data_dir_argument, build_options
+from retailflow.runtime.errors import AlreadyRunning, NotReady, PodRuntimeError, TopologyError
+from retailflow.runtime.options import Options, build_options
 from retailflow.runtime.state import RUNTIME_FILE, is_alive, read_state
 
-__all__ = ["register"]
+__all__ = ["checked_options", "data_dir_of", "down", "format_status", "up", "up_foreground"]
 
 LOG_TAIL_LINES = 15
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir or os.environ.get("DOORBUSTER_DATA_DIR") or ".doorbuster").resolve()
-
-
-def register(subparsers: Any) -> None:
-    up = subparsers.add_parser(
-        "up",
-        help="start the RetailFlow shop on the local pod runtime",
-        description="Start every RetailFlow service as replica processes on loopback, wait until all are "
-        "ready and print the storefront URL. Exit 4 if the shop is not ready in time.",
-    )
-    add_arguments(up, data_dir_required=False)
-    up.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds to wait for every pod to be ready (default 120)"
-    )
-    up.add_argument("--foreground", action="store_true", help="run the supervisor in this process until Ctrl-C")
-    up.set_defaults(func=cmd_up)
-
-    down = subparsers.add_parser("down", help="stop the shop and wait until its processes are gone")
-    add_data_dir_argument(down, required=False)
-    down.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the processes to exit")
-    down.set_defaults(func=cmd_down)
-
-    status = subparsers.add_parser("status", help="services, pods and links of the running shop")
-    add_data_dir_argument(status, required=False)
-    status.add_argument("--json", action="store_true", help="print the control API's /status as JSON")
-    status.set_defaults(func=cmd_status)
+def data_dir_of(arg: str | os.PathLike[str] | None) -> Path:
+    """The shop's folder: the one given, else $DOORBUSTER_DATA_DIR, else ./.doorbuster."""
+    return Path(arg or os.environ.get("DOORBUSTER_DATA_DIR") or ".doorbuster").resolve()
 
 
 # -- up ------------------------------------------------------------------------------------------
@@ -62,6 +40,18 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return f"    (no log at {path})"
     return "\n".join(f"    {line}" for line in text) or "    (empty)"
+
+
+_CAUSE_PREFIX = "retailflow runtime: "
+
+
+def _failure_cause(log: Path) -> str:
+    """The sentence the runtime printed as it failed (its last `retailflow runtime: ...` line)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.removeprefix(_CAUSE_PREFIX) for line in reversed(lines) if line.startswith(_CAUSE_PREFIX)), "")
 
 
 def _running_state(data_dir: Path) -> dict[str, Any] | None:
@@ -90,29 +80,31 @@ def _not_ready_report(state: dict[str, Any] | None, data_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    """Start the shop (detached unless --foreground) and print its storefront URL once ready."""
-    data_dir = _data_dir(args)
-    args.data_dir = str(data_dir)
+def checked_options(args: argparse.Namespace) -> Options:
+    """The supervisor's options from the parsed arguments (`options.add_arguments`), with
+    `args.data_dir` resolved; the folder is prepared for a new shop. A bad argument raises
+    TopologyError naming it before anything is created; a running shop raises AlreadyRunning."""
+    args.data_dir = str(data_dir_of(args.data_dir))
     if not 0 <= args.port <= 65535:
-        raise DoorbusterError(f"--port {args.port} is not a TCP port (0-65535; 0 = any free one)")
-    try:
-        options = build_options(args)
-    except PodRuntimeError as exc:
-        raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from exc
-    running = _running_state(data_dir)
+        raise TopologyError(f"--port {args.port} is not a TCP port (0-65535; 0 = any free one)")
+    options = build_options(args)
+    running = _running_state(options.data_dir)
     if running:
-        raise DoorbusterError(
-            f"a shop is already running from {data_dir} (supervisor pid {running['pid']}, "
+        raise AlreadyRunning(
+            f"a shop is already running from {options.data_dir} (supervisor pid {running['pid']}, "
             f"{running.get('storefront_url') or running.get('control_url')}); stop it with "
-            f"`doorbuster down --data-dir {data_dir}`"
+            f"`doorbuster down --data-dir {options.data_dir}`"
         )
-    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    (options.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
-        (data_dir / RUNTIME_FILE).unlink()  # a stopped shop's file must not pass for the new one
-    if args.foreground:
-        return _up_foreground(options)
+        (options.data_dir / RUNTIME_FILE).unlink()  # a stopped shop's file must not pass for the new one
+    return options
 
+
+def up(args: argparse.Namespace, options: Options, timeout: float) -> dict[str, Any]:
+    """Start the supervisor detached, wait until every pod is ready and return runtime.json's
+    state; a half-started shop is stopped before NotReady is raised."""
+    data_dir = options.data_dir
     argv = [
         sys.executable,
         "-m",
@@ -131,24 +123,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     for flag in ("products", "seed"):
         if getattr(args, flag) is not None:
             argv += [f"--{flag}", str(getattr(args, flag))]
-    started = time.time()
     with open(data_dir / "logs" / "supervisor.log", "ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True
         )
     try:
-        state = _wait_ready(proc, data_dir, args.timeout)
-    except (DoorbusterError, KeyboardInterrupt):
+        return _wait_ready(proc, data_dir, timeout)
+    except (PodRuntimeError, KeyboardInterrupt):
         _stop_supervisor(proc.pid, None, data_dir, 15.0)  # a half-started shop is not left behind
         raise
-    ready = len(state.get("pods", []))
-    print(
-        f"RetailFlow is up: {ready} pods ready in {time.time() - started:.1f} s; data in {data_dir}; "
-        f"stop it with `doorbuster down --data-dir {data_dir}`",
-        file=sys.stderr,
-    )
-    print(state.get("storefront_url") or state["control_url"])
-    return 0
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float) -> dict[str, Any]:
@@ -160,29 +143,33 @@ def _wait_ready(proc: subprocess.Popen[bytes], data_dir: Path, timeout: float) -
         if current and current.get("pid") == proc.pid:
             state = current
         if code is not None:
-            raise DoorbusterError(
-                f"the runtime exited with code {code} before the shop was ready; last lines of "
-                f"{data_dir / 'logs' / 'supervisor.log'}:\n" + _tail(data_dir / "logs" / "supervisor.log"),
-                exit_code=EXIT_UNREACHABLE,
+            log = data_dir / "logs" / "supervisor.log"
+            cause = _failure_cause(log)
+            message = (
+                (f"{cause}\n" if cause else "")
+                + f"the runtime exited with code {code} before the shop was ready; last lines of {log}:\n"
+                + _tail(log)
             )
+            # The runtime's own exit 2 is bad input (a port in use, a bad option): the user's to fix,
+            # so `doorbuster up` exits 2 for it (TopologyError), and 4 (NotReady) for anything else.
+            raise TopologyError(message) if code == 2 else NotReady(message)
         if state and state.get("all_ready"):
             return state
         failed = [p for p in (state or {}).get("pods", []) if p.get("state") == "init-failed"]
         if failed:
-            raise DoorbusterError(
+            raise NotReady(
                 f"the init job (schema and fixtures) of {failed[0]['service']} failed:\n"
-                + _not_ready_report({"pods": failed[:1]}, data_dir),
-                exit_code=EXIT_UNREACHABLE,
+                + _not_ready_report({"pods": failed[:1]}, data_dir)
             )
         if time.monotonic() >= deadline:
-            raise DoorbusterError(
-                f"the shop was not ready within {timeout:g} s; not ready:\n" + _not_ready_report(state, data_dir),
-                exit_code=EXIT_UNREACHABLE,
+            raise NotReady(
+                f"the shop was not ready within {timeout:g} s; not ready:\n" + _not_ready_report(state, data_dir)
             )
         time.sleep(0.1)
 
 
-def _up_foreground(options: Options) -> int:
+def up_foreground(options: Options) -> int:
+    """Run the supervisor in this process until it stops; print the storefront URL once ready."""
     import uvloop
 
     from retailflow.runtime.supervisor import Supervisor
@@ -191,10 +178,7 @@ def _up_foreground(options: Options) -> int:
         print(supervisor.storefront_url or supervisor.control_url, flush=True)
 
     uvloop.install()
-    try:
-        return asyncio.run(Supervisor(options, on_ready=announce).run())
-    except PodRuntimeError as exc:
-        raise DoorbusterError(str(exc)) from exc
+    return asyncio.run(Supervisor(options, on_ready=announce).run())
 
 
 # -- down ----------------------------------------------------------------------------------------
@@ -225,35 +209,26 @@ def _stop_supervisor(pid: int, create_time: float | None, data_dir: Path, timeou
     return False
 
 
-def cmd_down(args: argparse.Namespace) -> int:
-    """Stop the shop of the data folder and wait until its processes are gone."""
-    data_dir = _data_dir(args)
+def down(data_dir: Path, timeout: float) -> str:
+    """Stop the shop of the data folder, wait until its processes are gone; a sentence saying how."""
     state = read_state(data_dir)
     if not state or not is_alive(state.get("pid"), state.get("create_time")):
         leftovers = [p for p in _pod_pids(state) if is_alive(*p)]
         for pid, _ in leftovers:  # pods of a supervisor that died without taking them along
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-        print(
-            f"no shop is running from {data_dir}" + (f"; killed {len(leftovers)} leftover pods" if leftovers else ""),
-            file=sys.stderr,
+        return f"no shop is running from {data_dir}" + (
+            f"; killed {len(leftovers)} leftover pods" if leftovers else ""
         )
-        return 0
-    clean = _stop_supervisor(int(state["pid"]), state.get("create_time"), data_dir, args.timeout)
-    if not clean:
-        print(
-            f"the shop from {data_dir} did not stop within {args.timeout:g} s; its processes were killed",
-            file=sys.stderr,
-        )
-    else:
-        print(f"stopped the shop from {data_dir}", file=sys.stderr)
-    return 0
+    if not _stop_supervisor(int(state["pid"]), state.get("create_time"), data_dir, timeout):
+        return f"the shop from {data_dir} did not stop within {timeout:g} s; its processes were killed"
+    return f"stopped the shop from {data_dir}"
 
 
 # -- status --------------------------------------------------------------------------------------
 
 
-def _format_status(status: dict[str, Any]) -> str:
+def format_status(status: dict[str, Any]) -> str:
     left = max(0, int(status.get("expires_at", 0) - time.time()))
     lines = [
         f"storefront {status.get('storefront_url') or '-'}  profile {status.get('profile')}  "
@@ -275,16 +250,3 @@ def _format_status(status: dict[str, Any]) -> str:
         for link in status["links"]:
             lines.append(f"{link['name']:<24}{link['state']:<11}{link['latency_ms']:>6}ms  {link['target']}")
     return "\n".join(lines)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    """Print the running shop's services, pods and links (`--json`: the control API's /status)."""
-    data_dir = _data_dir(args)
-    from retailflow.runtime.client import RuntimeClient
-
-    try:
-        status = RuntimeClient(data_dir).status()
-    except PodRuntimeError as exc:
-        raise DoorbusterError(str(exc), exit_code=EXIT_UNREACHABLE) from exc
-    print(json.dumps(status, indent=2) if args.json else _format_status(status))
-    return 0

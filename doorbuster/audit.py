@@ -1,9 +1,11 @@
-"""`doorbuster audit`: check the shop's invariants against its stores; exit 1 when one is broken."""
+"""`doorbuster audit`: check the shop's invariants against its stores; exit 1 when one is broken.
+
+The audit itself is the shop's (retailflow/audit/); this module is its command line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,12 @@ from typing import Any
 import orjson
 
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_NOGO, EXIT_OK, EXIT_UNREACHABLE, DoorbusterError
+from retailflow.audit.config import audit_config
 from retailflow.audit.errors import AuditError, LedgerError, StoreUnreachable
 from retailflow.audit.run import run_audit
-from retailflow.common.config import ServiceConfig
 from retailflow.common.errors import ConfigError
 
-__all__ = ["audit_config", "register"]
+__all__ = ["register"]
 
 DEFAULT_SETTLE_S = 30.0  # a clean shop answers at once; only a broken one waits this long
 MAX_SETTLE_S = 3600
@@ -29,8 +31,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Read the shop's stores directly and check that no order was lost, none confirmed or "
             "captured twice, stock is conserved and never negative, the legacy store agrees with "
-            "inventory, and order projections equal their event-log replay. Exit 0 clean, 1 an "
-            "invariant broken, 2 bad input, 4 a store unreachable."
+            "inventory, and order projections equal their event-log replay."
         ),
     )
     parser.add_argument("--ledger", type=Path, help="ledger.csv of the orders confirmed to clients")
@@ -45,30 +46,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print audit.json to stdout instead of a summary")
     parser.add_argument("--out", type=Path, help="also write audit.json to this file")
     parser.set_defaults(func=_run)
-
-
-def audit_config(data_dir: Path | None, env: dict[str, str] | None = None) -> ServiceConfig:
-    """The store URLs the shop uses: the data dir for embedded stores, RF_DB_URL and
-    RF_LEGACY_DB_URL from the environment for the services profile."""
-    env = dict(os.environ if env is None else env)
-    # The same folder `doorbuster up` chose: --data-dir, else $DOORBUSTER_DATA_DIR, else ./.doorbuster.
-    env["RF_DATA_DIR"] = str(data_dir or env.get("DOORBUSTER_DATA_DIR") or ".doorbuster")
-    config = ServiceConfig.from_env("gateway", env)
-    if config.profile == "embedded" and _runtime_profile(config.data_dir) == "services":
-        raise ConfigError(
-            f"the shop in {config.data_dir} runs the services profile; set RF_DB_URL and RF_LEGACY_DB_URL "
-            "as they were for `doorbuster up`"
-        )
-    return config
-
-
-def _runtime_profile(data_dir: Path) -> str | None:
-    """The profile the runtime says the shop in `data_dir` runs (runtime.json), if it says."""
-    try:
-        state = orjson.loads((data_dir / "runtime.json").read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return state.get("profile") if isinstance(state, dict) else None
 
 
 def _summary(audit: dict[str, Any]) -> str:

@@ -1,0 +1,157 @@
+"""The live view of a game day, read from the run folder as the load writes it.
+
+Two files grow while Locust runs: `planned_rate.csv` (the plan's ticks, flushed every second
+by the recorder) and `locust_stats_history.csv` (Locust's aggregated row every second; Locust
+flushes it at most every 10 s, and its buffer earlier). Nothing here talks to the load
+process: the run folder is the only channel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from doorbuster.runfolder import LOCUST_PREFIX, PLANNED_RATE
+
+__all__ = ["CsvTail", "LiveFeed", "Sample", "Snapshot"]
+
+HISTORY = f"{LOCUST_PREFIX}_stats_history.csv"
+_KEEP_S = 900.0  # samples older than this are dropped: stop conditions look back less than that
+
+
+class CsvTail:
+    """The complete lines appended to a CSV file since the last read (a partial last line waits)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.header: list[str] | None = None
+
+    def read(self) -> list[dict[str, str]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        lines = chunk[: end + 1].decode("utf-8", errors="replace")
+        rows = list(csv.reader(io.StringIO(lines)))
+        if self.header is None and rows:
+            self.header, rows = rows[0], rows[1:]
+        assert self.header is not None or not rows
+        return [dict(zip(self.header or [], row, strict=False)) for row in rows if row]
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Locust's aggregated row at one second: cumulative counts, current rate and p95."""
+
+    ts: float
+    requests: int
+    failures: int
+    rps: float
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    t0: float | None  # the plan's first tick: the origin of the schedule
+    now: float
+    planned_rps: float | None
+    stage: str
+    achieved_rps: float | None
+    p95_ms: float | None
+    error_rate: float | None  # over the last `window_s` seconds
+    requests: int
+    failures: int
+
+    @property
+    def elapsed(self) -> float | None:
+        return None if self.t0 is None else self.now - self.t0
+
+
+class LiveFeed:
+    def __init__(self, run_dir: Path, *, window_s: float = 10.0) -> None:
+        self._planned = CsvTail(run_dir / PLANNED_RATE)
+        self._history = CsvTail(run_dir / HISTORY)
+        self.window_s = window_s
+        self.t0: float | None = None
+        self.planned_rps: float | None = None
+        self.stage = ""
+        self.samples: deque[Sample] = deque()
+
+    def poll(self, now: float) -> Snapshot:
+        for row in self._planned.read():
+            ts = _number(row.get("ts"))
+            if ts is None:
+                continue
+            if self.t0 is None:
+                self.t0 = ts
+            self.planned_rps = _number(row.get("planned_rps"))
+            self.stage = f"{row.get('stage', '')} {row.get('phase', '')}".strip()
+        for row in self._history.read():
+            if row.get("Name") != "Aggregated":
+                continue
+            ts = _number(row.get("Timestamp"))
+            if ts is None:
+                continue
+            self.samples.append(
+                Sample(
+                    ts=ts,
+                    requests=int(_number(row.get("Total Request Count")) or 0),
+                    failures=int(_number(row.get("Total Failure Count")) or 0),
+                    rps=_number(row.get("Requests/s")) or 0.0,
+                    p95_ms=_number(row.get("95%")),
+                )
+            )
+        while self.samples and self.samples[0].ts < now - _KEEP_S:
+            self.samples.popleft()
+        last = self.samples[-1] if self.samples else None
+        return Snapshot(
+            t0=self.t0,
+            now=now,
+            planned_rps=self.planned_rps,
+            stage=self.stage,
+            achieved_rps=last.rps if last else None,
+            p95_ms=last.p95_ms if last else None,
+            error_rate=self.error_rate(self.window_s)[0],
+            requests=last.requests if last else 0,
+            failures=last.failures if last else 0,
+        )
+
+    def error_rate(self, window_s: float) -> tuple[float | None, int]:
+        """(failed share, requests) over the last `window_s` seconds of samples; (None, n) when
+        the samples do not yet cover the window."""
+        if not self.samples:
+            return None, 0
+        last = self.samples[-1]
+        # The window must be covered: the newest sample at or before its start is the base.
+        base = next((s for s in reversed(self.samples) if s.ts <= last.ts - window_s), None)
+        if base is None:
+            return None, last.requests
+        requests = last.requests - base.requests
+        failures = last.failures - base.failures
+        return (failures / requests if requests > 0 else None), requests
+
+    def p95_over(self, window_s: float) -> list[float | None]:
+        """Locust's p95 of each sample in the last `window_s` seconds (empty until they cover it)."""
+        if not self.samples or self.samples[-1].ts - self.samples[0].ts < window_s:
+            return []
+        last = self.samples[-1].ts
+        return [s.p95_ms for s in self.samples if s.ts >= last - window_s]
