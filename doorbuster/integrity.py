@@ -167,8 +167,7 @@ def register(subparsers: Any) -> None:
             "Run an audit command of your own shop (RetailFlow's is `doorbuster audit`) for a run folder. "
             f"The command gets ${AUDIT_JSON_ENV} (where to write audit.json), ${LEDGER_ENV} (the run's "
             f"ledger.csv) and ${TARGET_ENV} (--host); audit.json is validated against the contract before "
-            "it lands in the run folder. Exit 0 clean, 1 an invariant broken, 2 the command failed, hung "
-            "or wrote a malformed audit.json."
+            "it lands in the run folder; a command that fails, hangs or writes a malformed one is exit 2."
         ),
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the run folder (runs/<run-id>/)")
