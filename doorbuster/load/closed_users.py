@@ -16,7 +16,7 @@ from doorbuster.load.errors import LoadError
 from doorbuster.load.plans import Demand, JourneyDemand
 from doorbuster.load.profile import Profile
 
-__all__ = ["closed_demand", "is_paced", "mean_wait_s", "plain_user_classes"]
+__all__ = ["closed_demand", "is_paced", "mean_wait_s", "name_journeys", "plain_user_classes"]
 
 _WAIT_SAMPLES = 64
 _UNKNOWN_WAIT_S = 1.0  # a wait_time we cannot sample (constant_pacing keeps state per user)
@@ -70,3 +70,18 @@ def closed_demand(user_classes: Any, profile: Profile, min_users: int) -> Demand
         for c in sorted(classes, key=lambda c: c.__name__)
     )
     return Demand(journeys, headroom=1.0, min_users=min_users)
+
+
+def name_journeys(user_classes: Any) -> None:
+    """Each plain user's requests carry its class name as `journey` (SLOs can scope by it); a
+    user's own context() keeps its keys, and a class is wrapped once however often this runs."""
+    for cls in user_classes:
+        if getattr(cls.context, "names_journey", False):
+            continue
+        own = cls.context
+
+        def context(self: Any, own: Any = own) -> dict[str, Any]:
+            return {"journey": type(self).__name__, **own(self)}
+
+        context.names_journey = True  # type: ignore[attr-defined]
+        cls.context = context

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from doorbuster.durations import DURATION_HELP
-from doorbuster.load.closed_users import closed_demand, plain_user_classes
+from doorbuster.load.closed_users import closed_demand, name_journeys, plain_user_classes
 from doorbuster.load.errors import LoadError
 from doorbuster.load.options import open_model
 from doorbuster.load.pacing import Pacer, Schedule
@@ -55,6 +55,7 @@ def build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RateP
     plain = plain_user_classes(environment.user_classes)
     # Plain Locust users keep their own wait_time: the shape sizes them, no schedule paces them.
     if plain:
+        name_journeys(plain)
         demand = closed_demand(plain, profile, min_users)
     else:
         demand = demand_for(environment.user_classes, profile, min_users)

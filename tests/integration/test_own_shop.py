@@ -345,6 +345,7 @@ def test_a_plain_closed_model_locustfile_gets_a_complete_run_folder_and_an_uncor
     assert meta["model"] == "closed" and meta["status"] == "completed"
     requests = pd.read_parquet(run_dir / "requests.parquet")
     assert len(requests) > 0 and requests["intended_ts"].isna().all()
+    assert set(requests["journey"]) == {"Visitor"}, "a plain user's requests carry its class name"
     report = doorbuster("report", str(run_dir), "--slo", str(shop_files["slo"]))
     assert report.returncode in (1, 3), report.stdout + report.stderr  # no audit: never a GO
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -133,3 +133,23 @@ def test_a_locustfile_mixing_paced_journeys_and_plain_users_is_refused_naming_bo
     assert plain_user_classes([_Plain]) == [_Plain]
     with pytest.raises(LoadError, match=r"mixes paced journeys \(_Paced\) with plain users \(_Plain\)"):
         plain_user_classes([_Paced, _Plain])
+
+
+def test_a_plain_users_requests_carry_its_class_name_as_journey_and_keep_its_own_context() -> None:
+    from doorbuster.load.closed_users import name_journeys
+
+    class Base:
+        def context(self) -> dict[str, object]:
+            return {}
+
+    class Visitor(Base):
+        pass
+
+    class Tenant(Base):
+        def context(self) -> dict[str, object]:
+            return {"tenant": "t1", "journey": "signup"}
+
+    name_journeys([Visitor, Tenant])
+    name_journeys([Visitor])  # wrapped once, however often
+    assert Visitor().context() == {"journey": "Visitor"}
+    assert Tenant().context() == {"journey": "signup", "tenant": "t1"}
