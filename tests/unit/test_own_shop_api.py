@@ -4,6 +4,7 @@ audit contract's validation, and plain Locust users under a shape."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import subprocess
 import sys
@@ -21,7 +22,9 @@ PUBLIC_API = "doorbuster.journeys"
 
 
 def _public_names(module: str) -> set[str]:
-    tree = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"{module} not found"
+    tree = ast.parse(Path(spec.origin).read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
             return set(ast.literal_eval(node.value))
