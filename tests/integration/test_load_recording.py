@@ -307,7 +307,10 @@ def wait_for_requests(
         if path.exists() and len(path.read_text().splitlines()) >= rows + 1:
             return
         time.sleep(0.1)
-    raise AssertionError("the load run did not start generating")
+    if proc.poll() is not None:
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"the load run ended (exit {proc.returncode}) before generating: {err[-2000:]}")
+    raise AssertionError(f"the load run did not start generating within {deadline_s:.0f} s")
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 90) -> str:
