@@ -85,7 +85,9 @@ def test_an_error_burst_outside_faults_breaches_error_rate_and_availability_only
     run = SyntheticRun(stages=THREE_STEPS, bursts=[Burst(125, 140, 0.2)])
     ev = _evaluate(tmp_path, run)
     failed = sorted(name for name, v in _verdicts(ev).items() if v == FAIL)
-    assert failed == ["availability", "error-rate", "sustained-5x"] or failed == ["availability", "error-rate"]
+    assert failed == ["availability", "error-rate"]
+    # The burst sits in the 10x step: 1x and 5x held, so the 5x target is met and stays a pass.
+    assert _by_name(ev)["sustained-5x"].note == "1x held, 5x held, 10x broke"
     raw = run.requests()
     assert _by_name(ev)["error-rate"].measured == pytest.approx((~raw[c.OK]).mean())
     assert _by_name(ev)["availability"].note == "2 of 3 minutes available"
