@@ -285,13 +285,17 @@ def test_master_and_two_workers_write_one_merged_complete_set_of_files(
     assert_one_merged_run(run_dir, workers=2, planned=80 * 4)
 
 
-def freeze(proc: subprocess.Popen[bytes], at: float, seconds: float | None) -> None:
-    """SIGSTOP the server `at` seconds from now, SIGCONT it `seconds` later (never if None)."""
+def freeze(proc: subprocess.Popen[bytes], at: float, seconds: float | None) -> float:
+    """SIGSTOP the server `at` seconds from now, SIGCONT it `seconds` later (never if None).
+
+    Returns when the stop really happened: on a busy machine the sleep can overrun by a lot."""
     time.sleep(at)
     os.kill(proc.pid, signal.SIGSTOP)
+    stopped_at = time.time()
     if seconds is not None:
         time.sleep(seconds)
         os.kill(proc.pid, signal.SIGCONT)
+    return stopped_at
 
 
 def start_run(args: list[str]) -> subprocess.Popen[str]:
@@ -333,8 +337,7 @@ def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
     proc = start_run(locust_args(locustfile, host, run_dir, prof, "duration=9"))
     try:
         wait_for_requests(run_dir, proc)
-        frozen_at = time.time()
-        freeze(server_proc, at=0.5, seconds=3.0)
+        frozen_at = freeze(server_proc, at=0.5, seconds=3.0)
         err = finish(proc)
     finally:
         os.kill(server_proc.pid, signal.SIGCONT)
@@ -343,8 +346,8 @@ def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
     data = read_run(run_dir)
     iterations, requests = data["iterations"], data["requests"]
     # the plan wanted ~300 starts while the shop was frozen; the few users could make none of them
-    # (frozen from +0.5 s to +3.5 s: anything intended before +2.9 s waited at least 0.6 s)
-    during = iterations[(iterations.intended_ts > frozen_at + 0.7) & (iterations.intended_ts < frozen_at + 2.9)]
+    # (frozen for 3 s from frozen_at: anything intended before +2.4 s waited at least 0.6 s)
+    during = iterations[(iterations.intended_ts > frozen_at + 0.2) & (iterations.intended_ts < frozen_at + 2.4)]
     assert len(during) >= 150
     # served late (every user stuck) or started by a user the pool grew, then stuck: either way late
     assert ((during.ended_ts - during.intended_ts) > 0.5).mean() > 0.9, "iterations during the stall ended late"
@@ -355,9 +358,38 @@ def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
     # latency from the intended start (what a shopper would have seen) shows seconds...
     from_intended_s = requests.ts - requests.intended_ts + requests.latency_ms / 1000
     assert from_intended_s.quantile(0.9) > 1.0
-    assert (from_intended_s > 1.0).sum() >= 150
+    stalled = requests[(requests.intended_ts > frozen_at) & (requests.intended_ts < frozen_at + 2.0)]
+    assert len(stalled) and (stalled.ts - stalled.intended_ts + stalled.latency_ms / 1000 > 1.0).all()
     # ...while the latency of requests actually sent mostly stays small
     assert requests.latency_ms.median() < 200
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="known defect (open): while the elastic pool grows during a stall, some started iterations "
+    "end without sending their request (seen: 902 iterations started or planned, 829 requests, the gap "
+    "all intended in the first 2 s of a 3 s freeze); about one run in three",
+)
+def test_every_iteration_started_during_a_stall_sends_its_request(
+    server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
+) -> None:
+    host, server_proc = server
+    run_dir = tmp_path / "run"
+    prof = profile(tmp_path, 100, {"ping": 1})
+    proc = start_run(locust_args(locustfile, host, run_dir, prof, "duration=9"))
+    try:
+        wait_for_requests(run_dir, proc)
+        frozen_at = freeze(server_proc, at=0.5, seconds=3.0)
+        err = finish(proc)
+    finally:
+        os.kill(server_proc.pid, signal.SIGCONT)
+    assert proc.returncode == 0, err[-2000:]
+    data = read_run(run_dir)
+    iterations, requests = data["iterations"], data["requests"]
+    planned = iterations[(iterations.intended_ts > frozen_at) & (iterations.intended_ts < frozen_at + 2.0)]
+    sent = requests[(requests.intended_ts > frozen_at) & (requests.intended_ts < frozen_at + 2.0)]
+    # one ping per iteration: every planned start of the stall is a request, however late
+    assert len(sent) == len(planned) - int(planned.missed.sum()), (len(sent), len(planned), planned.missed.sum())
 
 
 def test_starts_the_generator_never_made_before_the_end_are_recorded_as_missed(
