@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "doorbuster.gameday",
     "doorbuster.shop",
     "doorbuster.audit",
+    "doorbuster.integrity",
     "doorbuster.chaos.cli",
     "doorbuster.load.cli",
     "doorbuster.reports.cli",

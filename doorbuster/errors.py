@@ -58,6 +58,10 @@ COMMAND_EXITS: dict[str, dict[int, str]] = {
         EXIT_NOGO: "an invariant is broken",
         EXIT_UNREACHABLE: "a store the audit must read is missing or does not answer",
     },
+    "integrity": {
+        EXIT_OK: "the audit command found every invariant holding",
+        EXIT_NOGO: "it found an invariant broken",
+    },
     "load": {
         EXIT_OK: "the run completed (failed requests are data for the report, not an error)",
         EXIT_REFUSED: "a --host that is not loopback and not named by --allow-host",

@@ -20,6 +20,7 @@ EXAMPLES: dict[str, str] = {
     "down": "doorbuster down --data-dir .doorbuster",
     "status": "doorbuster status --data-dir .doorbuster --json",
     "audit": "doorbuster audit --data-dir .doorbuster --ledger runs/RUN_ID/ledger.csv --out runs/RUN_ID/audit.json",
+    "integrity": 'doorbuster integrity runs/RUN_ID --host http://127.0.0.1:8090 --audit-cmd "python my_audit.py"',
     "load": "doorbuster load --host http://127.0.0.1:8080 --shape ramp --shape-args step_s=30 --run-time 2m",
     "report": "doorbuster report runs/RUN_ID --slo fixtures/slo.yaml --baseline runs/EARLIER_RUN_ID",
     "chaos run": "doorbuster chaos run kill-catalog-pod --data-dir .doorbuster --run-dir runs/RUN_ID",

@@ -200,7 +200,11 @@ def integrity_results(audit: dict[str, Any] | None, wanted: tuple[str, ...] | No
     found = {str(i.get("name")): i for i in invariants if isinstance(i, dict)}
     names = list(INVARIANTS) + [n for n in found if n not in INVARIANTS]
     if wanted != ("all",):
-        names = [n for n in names if any(fnmatch(n, g) for g in wanted)]
+        # A shop of its own names its own invariants: named ones are expected even when unaudited,
+        # and globs that match nothing are one unmeasured check, never a silent pass.
+        named = [g for g in wanted if not any(ch in g for ch in "*?[")]
+        names = [n for n in [*names, *named] if any(fnmatch(n, g) for g in wanted)]
+        names = list(dict.fromkeys(names)) or [" | ".join(wanted)]
     results = []
     for name in names:
         item = found.get(name)

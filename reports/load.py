@@ -286,6 +286,14 @@ def _load_json(path: Path) -> Any:
         raise ReportError(f"{path} is not readable JSON: {exc}") from exc
 
 
+# Why a closed-model run's latency stands uncorrected (docs/contracts.md, meta.json `model`).
+CLOSED_MODEL_NOTE = (
+    "latency corrected for coordinated omission: a closed-model run (users paced by their own wait_time, "
+    "no intended start recorded), so a slow answer delayed the next request instead of being charged to it; "
+    "latency is as measured from each request's actual start and understates what shoppers would see"
+)
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read a run folder; ReportError (exit 2) when it is missing or holds nothing to evaluate."""
     path = Path(run_dir)
@@ -297,6 +305,8 @@ def load_run(run_dir: str | Path) -> RunData:
         run.meta = meta if isinstance(meta, dict) else None
     _load_requests(run)
     _load_locust(run)
+    if run.meta is not None and run.meta.get("model") == "closed":
+        run.not_measured.append(CLOSED_MODEL_NOTE)
     if run.requests is None and run.locust_stats is None:
         empty = next((p for p in (path / rf.REQUESTS_PARQUET, path / rf.REQUESTS_CSV) if p.exists()), None)
         if empty is not None:

@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from doorbuster.load.shop import NEXT_RE, SKU_RE, check_json, check_page, shop_data, skewed
-from doorbuster.load.user import PacedUser
+from doorbuster.journeys import PacedUser, check_json
+from doorbuster.scenarios.storefront import NEXT_RE, SKU_RE, check_page, shop_data, skewed
 
 __all__ = ["BrowseShopper", "view_product"]
 

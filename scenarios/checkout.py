@@ -12,8 +12,8 @@ from urllib.parse import quote, urlencode
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from doorbuster.load.shop import ShopData, check_json, check_page, shop_data, skewed
-from doorbuster.load.user import PacedUser
+from doorbuster.journeys import PacedUser, business_answer, check_json, confirmed_order
+from doorbuster.scenarios.storefront import ShopData, check_page, shop_data, skewed
 
 __all__ = ["CheckoutShopper"]
 
@@ -116,7 +116,9 @@ class CheckoutShopper(PacedUser):
                     expected = "sold_out" if status == 409 else "payment_declined"
                     if answer is not None and answer["error"] != expected:
                         resp.failure(f"status {status} with error {answer['error']!r}, expected {expected!r}")
-                    return None  # a business answer: nothing was bought
+                    elif answer is not None:
+                        business_answer(resp, expected)
+                    return None  # nothing was bought
                 if status == 0 or status >= 500:
                     resp.failure(f"no answer to the order (status {status}), attempt {attempt + 1}")
                     continue  # retry with the same key
@@ -130,8 +132,7 @@ class CheckoutShopper(PacedUser):
                 if bought != {(i["sku"], i["qty"]) for i in wanted}:
                     resp.failure(f"order {order['order_id']} holds {sorted(bought)}, the cart held {wanted}")
                     return None
-                resp.request_meta["context"]["order_id"] = order["order_id"]
-            items = [{"sku": i["sku"], "qty": i["qty"]} for i in order["items"]]
-            self.record_order(order["order_id"], key, items, order["total_cents"])
+                items = [{"sku": i["sku"], "qty": i["qty"]} for i in order["items"]]
+                confirmed_order(self, resp, order["order_id"], key, items, order["total_cents"])
             return str(order["order_id"])
         return None

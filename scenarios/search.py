@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 
 from locust import FastHttpUser  # noqa: F401  (gevent patches first)
 
-from doorbuster.load.shop import MISSES, SKU_RE, TOTAL_RE, check_json, check_page, shop_data, skewed, typo
-from doorbuster.load.user import PacedUser
+from doorbuster.journeys import PacedUser, check_json
 from doorbuster.scenarios.browse import view_product
+from doorbuster.scenarios.storefront import MISSES, SKU_RE, TOTAL_RE, check_page, shop_data, skewed, typo
 
 __all__ = ["SearchShopper"]
 

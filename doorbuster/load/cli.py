@@ -27,12 +27,24 @@ from doorbuster.load.plans import PLANS, make_plan, parse_shape_args, shape_para
 from doorbuster.load.profile import load_profile
 from doorbuster.load.safety import check_target
 from doorbuster.processes import stop_group
-from doorbuster.runfolder import LOCUST_PREFIX, META, new_run_dir
+from doorbuster.runfolder import AUDIT, LOCUST_PREFIX, META, new_run_dir
 
-__all__ = ["LOCUSTFILE", "PARENT_ENV", "build_locust_command", "check_reachable", "free_loopback_port", "register"]
+__all__ = [
+    "LOCUSTFILE",
+    "PARENT_ENV",
+    "SUITE_LOCUSTFILE",
+    "build_locust_command",
+    "check_locustfile",
+    "check_reachable",
+    "free_loopback_port",
+    "register",
+]
 
 # The journeys as one locustfile inside the package: an installed wheel has no repository root.
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "journeys.py"
+# Our options and hooks without a User class: loaded beside a locustfile of your own.
+SUITE_LOCUSTFILE = Path(__file__).resolve().parent / "locustfiles" / "suite.py"
+_PREFLIGHT_S = 120.0  # importing a locustfile (and Locust) on a busy machine
 PARENT_ENV = "DOORBUSTER_PARENT_PID"  # Locust quits when this process is gone (even SIGKILLed)
 # Locust needs time to start its processes and, at the end, to collect the workers' rows.
 _STARTUP_S = 60.0
@@ -41,19 +53,41 @@ _CONNECT_TIMEOUT_S = 3.0
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-def _locustfile(explicit: str | None) -> Path:
+def _locustfile(explicit: str | None) -> str:
+    """Locust's -f: our journeys, or the suite's hooks beside a locustfile of your own."""
     if explicit:
         path = Path(explicit)
-        if not path.exists():
+        if not path.is_file():
             raise LoadError(f"--locustfile {explicit}: no such file")
-        return path
-    return LOCUSTFILE
+        if path.suffix != ".py":
+            raise LoadError(f"--locustfile {explicit}: not a Python file (.py)")
+        return f"{SUITE_LOCUSTFILE},{path.resolve()}"
+    return str(LOCUSTFILE)
+
+
+def check_locustfile(explicit: str) -> list[str]:
+    """The User classes Locust's loader finds in a locustfile of your own, or LoadError naming the
+    problem: asked in a child process (reaped on a timeout), before any load is sent."""
+    cmd = [sys.executable, "-m", "doorbuster.load.locustfile_check", str(Path(explicit).resolve())]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=_PREFLIGHT_S, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise LoadError(f"--locustfile {explicit}: importing it took more than {_PREFLIGHT_S:g}s") from exc
+    lines = out.stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        answer = {}
+    if "users" in answer:
+        return list(answer["users"])
+    problem = answer.get("error") or (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+    raise LoadError(f"--locustfile {explicit}: {problem}")
 
 
 def build_locust_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
     cmd = [
         sys.executable, "-m", "locust",
-        "-f", str(_locustfile(args.locustfile)),
+        "-f", _locustfile(args.locustfile),
         "--headless",
         "--host", args.host,
         "--shape", args.shape,
@@ -127,6 +161,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     )
     if args.processes is not None and args.processes < 1:
         raise LoadError(f"--processes must be at least 1, got {args.processes}")
+    if args.locustfile:
+        check_locustfile(args.locustfile)
     check_reachable(args.host)
     run_dir = Path(args.run_dir) if args.run_dir else new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +189,20 @@ def cmd_load(args: argparse.Namespace) -> int:
             stop_group(proc, grace=30, leader_only=True)
             _outcome(proc.returncode, run_dir)
             return EXIT_INTERRUPTED
-    return _outcome(rc, run_dir)
+    outcome = _outcome(rc, run_dir)
+    if args.audit_cmd and outcome in (EXIT_OK, EXIT_INTERRUPTED):
+        _audit(args, run_dir)
+    return outcome
+
+
+def _audit(args: argparse.Namespace, run_dir: Path) -> None:
+    """The shop's own integrity check after the load: its verdict goes into audit.json."""
+    from doorbuster.integrity import run_audit_command
+
+    doc = run_audit_command(args.audit_cmd, run_dir, host=args.host, timeout=args.audit_timeout)
+    broken = [i.name for i in doc.invariants if not i.ok]
+    verdict = "OK" if doc.ok else f"FAILED ({', '.join(broken)})"
+    print(f"doorbuster: audit {verdict} → {run_dir / AUDIT}", flush=True)
 
 
 def _outcome(rc: int, run_dir: Path) -> int:
@@ -219,6 +268,24 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--allow-host", action="append", default=[], help="a non-loopback host the load may reach (repeatable)"
     )
-    parser.add_argument("--locustfile", default=None, help="another locustfile (default: the suite's journeys)")
+    parser.add_argument(
+        "--locustfile",
+        default=None,
+        help="a locustfile of your own (default: the suite's journeys); its users get our shapes, "
+        "profile, safety rules and run folder; plain HttpUser/FastHttpUser classes run the closed model",
+    )
+    parser.add_argument(
+        "--audit-cmd",
+        default=None,
+        metavar="COMMAND",
+        help="after the load, run this shell command to check the shop's integrity: it must write audit.json "
+        "(docs/contracts.md) to $DOORBUSTER_AUDIT_JSON; $DOORBUSTER_LEDGER is the run's ledger.csv",
+    )
+    parser.add_argument(
+        "--audit-timeout",
+        type=duration_arg("--audit-timeout"),
+        default=300.0,
+        help=f"stop the audit command after this long (exit 2), {DURATION_HELP} (default: 5m)",
+    )
     parser.add_argument("--loglevel", default="WARNING", help="Locust's log level (default: WARNING)")
     parser.set_defaults(func=cmd_load)

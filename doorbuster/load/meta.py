@@ -60,7 +60,7 @@ def run_meta(environment: Any, state: LoadState, recorder: RunRecorder) -> dict[
         "target": environment.host,
         "profile": profile.as_dict() if profile else None,
         "shape": {"name": shape.name, "args": shape.args()} if shape else None,
-        "model": "open" if shape is not None else "closed",
+        "model": "open" if state.open_model else "closed",
         "one_x_rps": profile.one_x_rps if profile else None,
         "processes": state.processes,
         "versions": {

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from doorbuster.durations import DURATION_HELP
+from doorbuster.load.closed_users import closed_demand, name_journeys, plain_user_classes
 from doorbuster.load.errors import LoadError
 from doorbuster.load.options import open_model
 from doorbuster.load.pacing import Pacer, Schedule
@@ -51,7 +52,13 @@ def build_plan(environment: Any, min_users: int) -> tuple[Profile, Demand, RateP
     """The profile, the demand and the plan the options ask for (no plan: the closed model)."""
     opts = environment.parsed_options
     profile = load_profile(getattr(opts, "traffic_profile", None))
-    demand = demand_for(environment.user_classes, profile, min_users)
+    plain = plain_user_classes(environment.user_classes)
+    # Plain Locust users keep their own wait_time: the shape sizes them, no schedule paces them.
+    if plain:
+        name_journeys(plain)
+        demand = closed_demand(plain, profile, min_users)
+    else:
+        demand = demand_for(environment.user_classes, profile, min_users)
     run_time = getattr(opts, "run_time", None)
     if run_time is not None and run_time <= 0:
         raise LoadError(f"--run-time {run_time!r}: must be more than zero ({DURATION_HELP}); every run is bounded")

@@ -23,6 +23,8 @@ class LoadState:
         self.worker = "?"  # host:pid, names this process's rows
         self.profile: Profile | None = None
         self.shape: RatePlan | None = None  # None: closed model (no --shape)
+        # Plain Locust users (no PacedUser): a shape sizes them, their wait_time paces them (closed model)
+        self.plain_users = False
         self.demand: Demand | None = None
         self.pacer: Pacer | None = None  # open model, while a test runs
         self.pool: ElasticPool | None = None  # the process that sizes the pool (local, master)
@@ -43,7 +45,7 @@ class LoadState:
 
     @property
     def open_model(self) -> bool:
-        return self.shape is not None
+        return self.shape is not None and not self.plain_users
 
     def pressure(self) -> Pressure:
         """How the pool keeps up, over every journey of this process (master: of its workers)."""

@@ -25,6 +25,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from doorbuster.durations import DurationError, parse_duration
 from doorbuster.load import options
+from doorbuster.load.closed_users import plain_user_classes
 from doorbuster.load.errors import LoadError
 from doorbuster.load.guards import PARENT_ENV, abort_if_nothing_succeeds, quit_when_orphaned, watchdog
 from doorbuster.load.locust_shape import PlannedShape
@@ -100,7 +101,9 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     except LoadError as exc:
         _fail(exc)
     state.profile, state.demand, state.shape, state.recorder = profile, demand, plan, recorder
-    set_weights(environment.user_classes, demand)
+    state.plain_users = bool(plain_user_classes(environment.user_classes))
+    if not state.plain_users:
+        set_weights(environment.user_classes, demand)  # plain users keep the weights they were given
     if plan is not None:
         state.pool = ElasticPool(profile.max_users)
         shape = PlannedShape(plan, state.pool, state.pressure)
@@ -160,7 +163,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         state.expected_workers = {c.id for c in runner.clients.all}
         return
     if state.role == "local":
-        if state.shape is not None:
+        if state.open_model:
             start_pacing(state, now, share=1.0, phase=0.5)
         return
     # worker: the custom options have just arrived from the master
@@ -169,7 +172,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     except LoadError as exc:
         log.error("%s", exc)
         return
-    if state.shape is None:
+    state.plain_users = bool(plain_user_classes(environment.user_classes))
+    if not state.open_model:
         return  # closed model: no schedule
     t0 = float(getattr(opts, "doorbuster_t0", now) or now)
     workers = max(1, int(getattr(opts, "doorbuster_workers", 1) or 1))

@@ -1,9 +1,10 @@
-"""What journeys need to know about the shop, and how they check its answers.
+"""What RetailFlow's journeys know about a storefront that speaks its contract (docs/contracts.md,
+section 2): its pages' markers, and its catalog learned from the shop itself.
 
-The shop's data (categories, products, search terms, doorbusters) is learned from the shop
-itself, once per generator process, so the journeys work against any shop that speaks the
-contract (docs/contracts.md, section 2), not only RetailFlow. These warm-up calls bypass
-Locust on purpose: they are not shopper traffic and must not count in the run.
+The shop's data (categories, products, search terms, doorbusters) is learned once per generator
+process, so the journeys work against any shop that speaks the contract, not only RetailFlow.
+These warm-up calls bypass Locust on purpose: they are not shopper traffic and must not count
+in the run. No User class lives here (every imported User class becomes a user).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 
 import gevent.lock
 
-__all__ = ["ShopData", "check_json", "check_page", "shop_data", "skewed", "text_of", "typo"]
+from doorbuster.journeys import text_of
+
+__all__ = ["MISSES", "NEXT_RE", "SKU_RE", "TOTAL_RE", "ShopData", "check_page", "shop_data", "skewed", "typo"]
 
 log = logging.getLogger("doorbuster.load")
 
@@ -119,13 +122,6 @@ def typo(rng: random.Random, term: str) -> str:
     return term[:i] + term[i + 1] + term[i] + term[i + 2 :]
 
 
-def text_of(resp: Any) -> str:
-    """The body as text. Not `resp.text`: without a charset in Content-Type (JSON) Locust's
-    FastResponse guesses the encoding with charset_normalizer, which costs more CPU than the
-    rest of the request; pages and JSON here are UTF-8."""
-    return (resp.content or b"").decode("utf-8", "replace")
-
-
 def check_page(resp: Any, kind: str, *needles: str) -> str | None:
     """The text of a 200 page of this kind that shows every needle, or None (request failed)."""
     if resp.status_code != 200:
@@ -141,20 +137,3 @@ def check_page(resp: Any, kind: str, *needles: str) -> str | None:
             return None
     resp.success()
     return text
-
-
-def check_json(resp: Any, status: int = 200, *keys: str) -> Any:
-    """The JSON body of an answer with this status and these keys, or None (request failed)."""
-    if resp.status_code != status:
-        resp.failure(f"status {resp.status_code}, expected {status}: {text_of(resp)[:120]}")
-        return None
-    try:
-        body = json.loads(resp.content or b"")
-    except ValueError:
-        resp.failure(f"body is not JSON: {text_of(resp)[:80]!r}")
-        return None
-    if keys and (not isinstance(body, dict) or any(k not in body for k in keys)):
-        resp.failure(f"body lacks {', '.join(k for k in keys if not isinstance(body, dict) or k not in body)}")
-        return None
-    resp.success()
-    return body
