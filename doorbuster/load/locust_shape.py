@@ -40,4 +40,5 @@ class PlannedShape(LoadTestShape):
         self.plan.record(point, users)
         # The whole change within about a second (the pool must be there when the plan is), but
         # never faster than the budget: a worker spawns its share without yielding to its loop.
-        return users, float(min(max(20, users), budget))
+        rate = float(max(20, users))
+        return users, rate if budget is None else min(rate, float(budget))

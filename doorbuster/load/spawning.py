@@ -6,7 +6,7 @@ greenlet. The master counts a worker missing after HEARTBEAT_LIVENESS silent sec
 Locust 2.x) and stops the test when the last one goes missing: on a loaded machine, a
 ramp's 1x → 5x step did exactly that. So:
 
-- users are added at most SPAWN_PER_PROCESS_S per second per generator process (Locust's own
+- a distributed run adds at most SPAWN_PER_PROCESS_S users per second per worker (Locust's own
   "spawn rate too high" line); its dispatcher sends that many a second and sleeps in between;
 - the master waits HEARTBEAT_LIVENESS_S silent seconds before it counts a worker missing. A
   dead worker is still noticed (its rows are then missing from the files, and the log says
@@ -26,10 +26,15 @@ SPAWN_PER_PROCESS_S = 100
 HEARTBEAT_LIVENESS_S = 15
 
 
-def spawn_budget(runner: Any) -> int:
-    """Users a second this run may add: SPAWN_PER_PROCESS_S for each generator process."""
-    processes = runner.worker_count if isinstance(runner, runners.MasterRunner) else 1
-    return SPAWN_PER_PROCESS_S * max(1, processes)
+def spawn_budget(runner: Any) -> int | None:
+    """Users a second a distributed run may add: SPAWN_PER_PROCESS_S for each worker.
+
+    None for a local runner: it has no heartbeat to miss, and in a stall its pool must grow
+    as fast as starts wait (a frozen shop shows as hundreds of stuck requests, not as few).
+    """
+    if not isinstance(runner, runners.MasterRunner):
+        return None
+    return SPAWN_PER_PROCESS_S * max(1, runner.worker_count)
 
 
 def tolerate_busy_workers() -> None:
