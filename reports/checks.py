@@ -13,7 +13,7 @@ import pandas as pd
 from doorbuster.reports import columns as c
 from doorbuster.reports.digest import Digest
 from doorbuster.reports.load import RunData
-from doorbuster.reports.results import FAIL, NO_DATA, PASS, Budget, Headroom, LoadCheck, Result
+from doorbuster.reports.results import FAIL, NO_DATA, PASS, UNOFFERED, Budget, Headroom, LoadCheck, Result
 from doorbuster.reports.slo import Objective, Settings
 from doorbuster.reports.transform import plan_segments
 from retailflow.contracts import INVARIANTS  # the names the audit writes into audit.json
@@ -26,6 +26,7 @@ __all__ = [
     "integrity_phrase",
     "integrity_results",
     "load_checks",
+    "unoffered",
 ]
 
 
@@ -182,6 +183,16 @@ def load_checks(
 def generator_healthy(checks: list[LoadCheck]) -> bool:
     """Every generator check measured and met (or missed only because the shop queued requests)."""
     return all(x.ok is True or x.blame == "shop" for x in checks if x.key != "achieved")
+
+
+def unoffered(results: list[Result], checks: list[LoadCheck]) -> list[Result]:
+    """Results missed only for want of load (throughput, a step not reached) turn from FAIL into
+    UNOFFERED when the generator cannot vouch that it could offer the plan: the shortfall may be
+    the generator's, so the table, summary.json and junit.xml must not call it the shop's breach.
+    With a healthy generator the shop took less than planned, and FAIL stands."""
+    if generator_healthy(checks):
+        return results
+    return [replace(r, verdict=UNOFFERED) if r.verdict == FAIL and r.load_limited else r for r in results]
 
 
 def _detail(detail: Any) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
-from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks
+from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.faults import fault_results
 from doorbuster.reports.formatting import fmt_count
@@ -207,13 +207,14 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
     )
     results += integrity_results(run.audit, slo.integrity)
     sent = total if digest is None else None
+    checks = load_checks(run, segments, settings, total_requests=total, sent_total=sent)
     ev = Evaluation(
         run,
         slo,
         t0,
         t_end,
-        results,
-        load_checks(run, segments, settings, total_requests=total, sent_total=sent),
+        unoffered(results, checks),
+        checks,
         budget_list,
         head,
         windows,

@@ -20,7 +20,7 @@ from doorbuster.errors import EXIT_BAD_INPUT
 from doorbuster.reports import plot
 from doorbuster.reports.evaluate import Evaluation
 from doorbuster.reports.formatting import fmt_margin, fmt_ms, fmt_pct, fmt_value
-from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, WARN
+from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, TOO_FEW, UNOFFERED, WARN
 from doorbuster.reports.verdict import Banner
 
 __all__ = ["charts", "html", "junit", "summary", "write_not_evaluated", "write_outputs"]
@@ -35,6 +35,9 @@ _ENV.filters["margin"] = lambda v, metric: fmt_margin(None if v is None else flo
 _ENV.filters["pct"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_pct(float(v))
 _ENV.filters["count"] = lambda v: f"{int(v):,}"
 _ENV.filters["vclass"] = lambda verdict: "v-" + str(verdict).replace(" ", "-")
+# What the SLO table's verdict cell says where the bare status would not explain itself.
+UNOFFERED_TEXT = f"{UNOFFERED}: the generator could not offer the plan"
+_ENV.filters["vtext"] = lambda verdict: UNOFFERED_TEXT if verdict == UNOFFERED else verdict
 _ENV.filters["met"] = lambda m: "not checked" if m is None else ("met" if m else "NOT met")
 _ENV.filters["ms"] = lambda v: "—" if v is None or not math.isfinite(float(v)) else fmt_ms(float(v))
 _ENV.filters["offset"] = lambda ts, t0: "—" if ts is None else f"+{ts - t0:.0f} s"
@@ -237,6 +240,10 @@ def junit(ev: Evaluation) -> bytes:
         if r.verdict == FAIL:
             ET.SubElement(case, "failure", message=text, type="slo-breach").text = r.note
             counts["failures"] += 1
+        elif r.verdict == UNOFFERED:
+            # Not a breach (the shortfall may be the generator's), not a pass: it could not be judged.
+            ET.SubElement(case, "error", message=f"{UNOFFERED_TEXT}: {text}", type=UNOFFERED).text = r.note
+            counts["errors"] += 1
         elif r.verdict in (NO_DATA, TOO_FEW):
             why = f"not measured: {r.note or 'no data'}" if r.verdict == NO_DATA else f"{text} on too few requests"
             ET.SubElement(case, "error", message=why, type=r.verdict.replace(" ", "-"))

@@ -10,6 +10,7 @@ __all__ = [
     "NO_DATA",
     "PASS",
     "TOO_FEW",
+    "UNOFFERED",
     "WARN",
     "Budget",
     "Headroom",
@@ -22,6 +23,9 @@ __all__ = [
 PASS, WARN, FAIL, NO_DATA = "pass", "warn", "fail", "no data"
 NOT_APPLICABLE = "not applicable"  # the plan never offered the load (step, phase, fault) it needs
 TOO_FEW = "too few requests"  # past the failing level, but on fewer requests than min_requests
+# Past the failing level only because the load was not sent, and the generator cannot vouch that
+# it could have sent it: the run is INCONCLUSIVE on this SLO, not NO-GO (see checks.unoffered).
+UNOFFERED = "inconclusive"
 
 
 @dataclass(frozen=True)

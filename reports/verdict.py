@@ -14,9 +14,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from doorbuster.reports.checks import generator_healthy
+from doorbuster.reports.checks import unoffered
 from doorbuster.reports.formatting import fmt_count, fmt_pct, fmt_value
-from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, WARN, LoadCheck, Regression, Result
+from doorbuster.reports.results import (
+    FAIL,
+    NO_DATA,
+    NOT_APPLICABLE,
+    PASS,
+    TOO_FEW,
+    UNOFFERED,
+    WARN,
+    LoadCheck,
+    Regression,
+    Result,
+)
 
 __all__ = ["GO", "INCONCLUSIVE", "NOT_EVALUATED", "NO_GO", "Banner", "banner_for_error", "judge_run"]
 
@@ -114,15 +125,13 @@ def _generator_phrase(x: LoadCheck) -> str:
     }.get(x.key, f"{x.name} {value}")
 
 
-def _judge_results(
-    results: list[Result], healthy: bool, breaches: _Lines, unproven: _Lines, *, short_said: bool
-) -> list[str]:
+def _judge_results(results: list[Result], breaches: _Lines, unproven: _Lines, *, short_said: bool) -> list[str]:
     warnings: list[str] = []
     missing_integrity: dict[str, list[str]] = {}
     for r in results:
-        if r.verdict == FAIL and r.load_limited and not healthy and r.metric == "achieved_ratio" and short_said:
+        if r.verdict == UNOFFERED and r.metric == "achieved_ratio" and short_said:
             continue  # the load check already says the generator sent too little, with the same figure
-        if r.verdict == FAIL and r.load_limited and not healthy:
+        if r.verdict == UNOFFERED:
             # Sent less than planned and the generator cannot say why: not the shop's breach.
             unproven.add(
                 f"{r.name} was not given its load",
@@ -232,10 +241,10 @@ def judge_run(
     extra_warnings: tuple[str, ...] = (),
 ) -> Banner:
     """The verdict and its banner from every result, load check and regression of a run."""
-    healthy = generator_healthy(checks)
+    results = unoffered(results, checks)  # evaluate() already did; a caller with raw results may not have
     breaches, untrusted, unmeasured = _Lines(), _Lines(), _Lines()
     short_said = any(x.key == "achieved" and x.ok is False and x.blame == "generator" for x in checks)
-    warnings = _judge_results(results, healthy, breaches, unmeasured, short_said=short_said)
+    warnings = _judge_results(results, breaches, unmeasured, short_said=short_said)
     load = _judge_load(checks, results, untrusted)
     # Load first: a generator that fell short explains most of what else went unmeasured.
     unproven = _Lines(untrusted.phrases + unmeasured.phrases, untrusted.lines + unmeasured.lines)

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.slow
 
 # Mostly checkouts, so that a short run holds enough of them to judge (min_requests 20), at a
 # rate the shop takes easily when nothing is wrong; no doorbusters (a sold-out answer is quick).
+# A fixed pool: the elastic pool may not grow past the 10 users the plan starts with, so slow
+# checkouts starve it, as they starved every pool sized up front.
 PROFILE = textwrap.dedent(
     """
     name: checkout-heavy
@@ -32,6 +34,7 @@ PROFILE = textwrap.dedent(
     pacing:
       headroom: 1.5
       expected_latency_ms: 80
+      max_users: 10
     """
 )
 LOAD_S = 50
@@ -68,6 +71,7 @@ def test_a_sabotaged_shop_whose_slow_checkouts_starve_a_fixed_pool_of_users_is_n
 
     # The fixed pool of users was starved: the load was not what the plan asked for...
     checks = {x["key"]: x for x in summary["load_checks"]}
+    assert checks["user_cap"]["ok"] is False, diagnosis
     assert checks["missed"]["ok"] is False or checks["lag"]["ok"] is False or checks["achieved"]["ok"] is False, (
         diagnosis
     )

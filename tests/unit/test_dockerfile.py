@@ -52,7 +52,7 @@ def test_hadolint_would_flag_a_bad_dockerfile(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y gcc\nCMD doorbuster\n")
     done = subprocess.run([hadolint, str(bad)], capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0 and "DL3007" in done.stdout
+    assert done.returncode == 1 and "DL3007" in done.stdout
 
 
 def test_multi_stage_on_a_slim_pinned_base() -> None:

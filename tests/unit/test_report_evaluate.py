@@ -15,7 +15,7 @@ from doorbuster.reports import columns as c
 from doorbuster.reports.baseline import compare
 from doorbuster.reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, evaluate
 from doorbuster.reports.load import load_run
-from doorbuster.reports.results import FAIL, NO_DATA, PASS
+from doorbuster.reports.results import FAIL, NO_DATA, PASS, UNOFFERED
 from doorbuster.reports.slo import SLOFile, load_slo_file, parse_slo
 from doorbuster.reports.synthetic import Burst, FaultSpec, Slowdown, SyntheticRun
 
@@ -36,7 +36,7 @@ def _verdicts(ev: Evaluation) -> dict[str, str]:
 
 def test_a_clean_run_passes_every_slo_and_is_go(tmp_path: Path) -> None:
     ev = _evaluate(tmp_path, SyntheticRun(stages=THREE_STEPS))
-    assert {v for v in _verdicts(ev).values()} <= {PASS, "warn"}, _verdicts(ev)
+    assert set(_verdicts(ev).values()) == {PASS}, _verdicts(ev)  # no trouble injected: no warning either
     assert (ev.verdict, ev.exit_code) == (GO, 0)
     assert ev.banner.headline == (
         f"GO: all 7 SLOs met on {ev.total_requests:,} requests at the planned load (100% of it sent), "
@@ -85,7 +85,9 @@ def test_an_error_burst_outside_faults_breaches_error_rate_and_availability_only
     run = SyntheticRun(stages=THREE_STEPS, bursts=[Burst(125, 140, 0.2)])
     ev = _evaluate(tmp_path, run)
     failed = sorted(name for name, v in _verdicts(ev).items() if v == FAIL)
-    assert failed == ["availability", "error-rate", "sustained-5x"] or failed == ["availability", "error-rate"]
+    assert failed == ["availability", "error-rate"]
+    # The burst sits in the 10x step: 1x and 5x held, so the 5x target is met and stays a pass.
+    assert _by_name(ev)["sustained-5x"].note == "1x held, 5x held, 10x broke"
     raw = run.requests()
     assert _by_name(ev)["error-rate"].measured == pytest.approx((~raw[c.OK]).mean())
     assert _by_name(ev)["availability"].note == "2 of 3 minutes available"
@@ -145,6 +147,9 @@ def test_load_below_plan_from_an_overloaded_generator_is_inconclusive(tmp_path: 
     )
     missed = "load not trustworthy: achieved / planned requests 60% (limit ≥ 90%)"
     assert any(r.startswith(missed) for r in ev.reasons), ev.reasons
+    # The SLO row agrees with the verdict: the shortfall may be the generator's, not the shop's.
+    assert _verdicts(ev)["throughput"] == UNOFFERED
+    assert FAIL not in _verdicts(ev).values(), _verdicts(ev)
 
 
 def test_a_breach_wins_over_an_overloaded_generator(tmp_path: Path) -> None:
@@ -326,6 +331,7 @@ def test_a_load_step_the_generator_never_reached_is_no_evidence_either_way(tmp_p
     (run_dir / "generator.csv").write_text((run_dir / "generator.csv").read_text().replace(",35.0,", ",99.0,"))
     ev = evaluate(load_run(run_dir), slo)
     assert ev.verdict == INCONCLUSIVE
+    assert _by_name(ev)["sustained-10x"].verdict == UNOFFERED
     missed = "sustained-10x missed (5x, target ≥ 10x), but the generator cannot vouch"
     assert any(r.startswith(missed) for r in ev.reasons), ev.reasons
 

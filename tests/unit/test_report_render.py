@@ -56,7 +56,7 @@ def test_summary_json_and_junit_carry_one_entry_per_slo(tmp_path: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["verdict"], summary["exit_code"], code) == ("NO-GO", 1, 1)
     failed = sorted(s["name"] for s in summary["slos"] if s["verdict"] == "fail")
-    assert "error-rate" in failed
+    assert failed == ["availability", "error-rate", "sustained-5x"]  # the burst sits in the 5x step
     suite = ET.parse(run_dir / "junit.xml").getroot()
     slo_cases = [case for case in suite.iter("testcase") if case.get("classname") != "doorbuster.load"]
     assert [case.get("name") for case in slo_cases] == [s["name"] for s in summary["slos"]]
@@ -152,3 +152,36 @@ def test_a_run_whose_load_script_only_raised_is_inconclusive_and_says_why(
     )
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Exceptions in the load script (Locust)" in html
+
+
+@pytest.mark.parametrize(
+    ("generator_cpu", "verdict", "row", "cell"),
+    [
+        (35.0, "NO-GO", "fail", ">fail</td>"),  # a healthy generator: the shop did not take the load
+        (99.0, "INCONCLUSIVE", "inconclusive", ">inconclusive: the generator could not offer the plan</td>"),
+    ],
+)
+def test_the_throughput_row_agrees_with_the_verdict_in_the_table_summary_and_junit(
+    tmp_path: Path, generator_cpu: float, verdict: str, row: str, cell: str
+) -> None:
+    run = SyntheticRun(stages=STEPS, achieved_fraction=0.6, generator_cpu=generator_cpu)
+    code, run_dir = _report(tmp_path, run)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["verdict"], code) == (verdict, 1 if verdict == "NO-GO" else 3)
+    throughput = next(s for s in summary["slos"] if s["name"] == "throughput")
+    assert (throughput["verdict"], throughput["measured"]) == (row, pytest.approx(0.6, abs=0.01))
+    suite = ET.parse(run_dir / "junit.xml").getroot()
+    case = next(c for c in suite.iter("testcase") if c.get("name") == "throughput")
+    if row == "fail":
+        assert case.find("failure") is not None and case.find("error") is None
+    else:
+        error = case.find("error")
+        assert case.find("failure") is None and error is not None
+        assert (error.get("type"), error.get("message")) == (
+            "inconclusive",
+            "inconclusive: the generator could not offer the plan: measured 60%, target ≥ 90% (all requests)",
+        )
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    table = html[html.index("<td>throughput") :]
+    table = table[: table.index("</tr>")]
+    assert f'<td class="v-{row}"{cell}' in table, table
