@@ -36,6 +36,7 @@ __all__ = [
     "build_locust_command",
     "check_locustfile",
     "check_reachable",
+    "free_loopback_port",
     "register",
 ]
 
@@ -102,9 +103,21 @@ def build_locust_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
     if args.run_time:
         cmd += ["--run-time", f"{max(1, round(args.run_time))}s"]
     if args.processes and args.processes > 1:
-        cmd += ["--processes", str(args.processes)]
+        # Locust's master listens on 5557 on every interface by default, and its forked workers
+        # dial 5557: two runs on one machine would join each other's workers. Each run gets
+        # its own free loopback port (the master binds it, the workers dial it).
+        port = str(free_loopback_port())
+        cmd += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+        cmd += ["--master-host", "127.0.0.1", "--master-port", port]
     cmd += ["--loglevel", args.loglevel]
     return cmd
+
+
+def free_loopback_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it), for one run's master."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def check_reachable(url: str) -> None:

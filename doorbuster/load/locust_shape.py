@@ -14,6 +14,7 @@ from locust import LoadTestShape
 from doorbuster.load.pacing import Pressure
 from doorbuster.load.plans import RatePlan
 from doorbuster.load.pool import ElasticPool
+from doorbuster.load.spawning import spawn_budget
 
 __all__ = ["PlannedShape"]
 
@@ -34,7 +35,10 @@ class PlannedShape(LoadTestShape):
         if point is None:
             self.plan.completed = True
             return None
-        users = self.pool.resize(self.plan.users_at(point), self._pressure())
+        budget = spawn_budget(self.runner)
+        users = self.pool.resize(self.plan.users_at(point), self._pressure(), max_growth=budget)
         self.plan.record(point, users)
-        # Spawn the whole change within about a second: the pool must be there when the plan is.
-        return users, float(max(20, users))
+        # The whole change within about a second (the pool must be there when the plan is), but
+        # never faster than the budget: a worker spawns its share without yielding to its loop.
+        rate = float(max(20, users))
+        return users, rate if budget is None else min(rate, float(budget))

@@ -27,12 +27,17 @@ class ElasticPool:
         self.size = 0
         self._calm = 0
 
-    def resize(self, planned: int, pressure: Pressure) -> int:
-        """The pool size for this tick, from the plan's users and how the pool kept up."""
+    def resize(self, planned: int, pressure: Pressure, max_growth: int | None = None) -> int:
+        """The pool size for this tick, from the plan's users and how the pool kept up.
+
+        `max_growth` bounds the extra users added in one tick (the users a second the run may
+        spawn): more would only wait to be spawned while the pressure grows the pool again.
+        """
         current = planned + self.extra
         if pressure.late > 0:  # starts of a journey whose users are all busy
             # each late start needs a user; at most double per tick, so a stall does not explode
-            self.extra += min(max(1, pressure.late), max(1, current))
+            growth = min(max(1, pressure.late), max(1, current))
+            self.extra += growth if max_growth is None else min(growth, max(1, max_growth))
             self._calm = 0
         elif pressure.late == 0 and pressure.idle > _IDLE_SHARE * current and self.extra:
             self._calm += 1

@@ -37,6 +37,7 @@ from doorbuster.load.recording import Outbox, RunRecorder
 from doorbuster.load.request_rows import request_listener
 from doorbuster.load.safety import check_target
 from doorbuster.load.sampling import sample_generator
+from doorbuster.load.spawning import tolerate_busy_workers
 from doorbuster.load.state import LoadState, load_state
 from doorbuster.runfolder import new_run_dir
 
@@ -82,6 +83,8 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         register_worker(runner, state)
         return
     state.role = "master" if isinstance(runner, MasterRunner) else "local"
+    if state.role == "master":
+        tolerate_busy_workers()
     opts = environment.parsed_options
     try:
         if environment.host or getattr(opts, "headless", False):

@@ -247,7 +247,10 @@ def test_processes_2_writes_one_merged_complete_set_of_files(
     host, _ = server
     run_dir = tmp_path / "run"
     prof = profile(tmp_path, 80, {"ping": 1})
-    result = run([*locust_args(locustfile, host, run_dir, prof, "duration=4"), "--processes", "2"])
+    # A port of its own: on Locust's default 5557 another run on the machine shares the workers.
+    port = str(free_port())
+    ports = ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
+    result = run([*locust_args(locustfile, host, run_dir, prof, "duration=4"), "--processes", "2", *ports])
     assert result.returncode == 0, result.stderr[-2000:]
     assert_one_merged_run(run_dir, workers=2, planned=80 * 4)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -41,7 +42,15 @@ def test_a_target_that_is_not_an_http_url_is_refused() -> None:
         check_target("")
 
 
-@pytest.mark.parametrize("extra", [[], ["--processes", "2"]], ids=["local", "processes-2"])
+def _processes_2() -> list[str]:
+    """--processes 2 on a free loopback port: Locust's default 5557 is shared by every run on the machine."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    return ["--processes", "2", "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
+
+
+@pytest.mark.parametrize("extra", [[], _processes_2()], ids=["local", "processes-2"])
 def test_plain_locust_refuses_a_non_loopback_host_without_the_allow_flag(tmp_path: Path, extra: list[str]) -> None:
     cmd = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless",

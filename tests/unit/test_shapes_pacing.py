@@ -123,3 +123,9 @@ def test_the_pool_stops_at_max_users_and_says_the_cap_was_hit() -> None:
     assert pool.cap_hit
     assert pool.resize(10, Pressure(idle=2, late=0)) == 12 and not pool.cap_hit
     assert pool.resize(20, Pressure()) == 12 and pool.cap_hit, "a plan above the cap hits it too"
+
+
+def test_the_pool_grows_no_faster_than_users_can_be_spawned() -> None:
+    pool = ElasticPool(max_users=5000)
+    assert pool.resize(300, Pressure(idle=0, late=400), max_growth=100) == 400
+    assert pool.resize(300, Pressure(idle=0, late=400), max_growth=100) == 500, "again next tick"
