@@ -6,6 +6,7 @@ polls once a minute once it has caught up (legacy lags behind inventory under ch
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,37 @@ def _served(shop: Shop) -> bool:
     )
 
 
+def _checks_out(shop: Shop) -> bool:
+    """One whole checkout through the public API: every service on the path answers again."""
+    try:
+        items = requests.get(f"{shop.url}/api/products?per_page=24", timeout=2).json()["items"]
+        sku = next(p["sku"] for p in items if not p.get("doorbuster"))
+        cart = requests.post(f"{shop.url}/api/carts", timeout=2).json()["cart_id"]
+        added = requests.post(f"{shop.url}/api/carts/{cart}/items", json={"sku": sku, "qty": 1}, timeout=2)
+        order = requests.post(
+            f"{shop.url}/api/orders",
+            json={"cart_id": cart, "payment_token": "tok_visa", "customer_id": "test-ready"},
+            headers={"Idempotency-Key": f"test-ready-{uuid.uuid4().hex}"},
+            timeout=5,
+        )
+    except (requests.RequestException, KeyError, ValueError, StopIteration):
+        return False
+    return added.status_code == 200 and order.status_code == 201
+
+
+def _circuits_closed(shop: Shop) -> bool:
+    """Every gateway replica's circuit to every upstream is closed (a cached page can hide an
+    open one, so each replica is asked through its own pod port)."""
+    try:
+        for pod in shop.client.pods("gateway"):
+            states = requests.get(f"http://127.0.0.1:{pod['port']}/admin/breakers", timeout=2).json()
+            if any(b["state"] != "closed" for b in states.values()):
+                return False
+    except (requests.RequestException, KeyError, ValueError):
+        return False
+    return True
+
+
 def _link(shop: Shop) -> dict[str, Any]:
     return next(link for link in shop.client.links() if link["name"] == LINK)
 
@@ -56,6 +88,9 @@ def test_legacy_that_does_not_converge_fails_the_partition_hypothesis(broken_sho
     # inventory: the audit's legacy_convergence check must catch it. (After the kill above, the
     # gateway's circuit to the lone catalog first has to close again.)
     wait_until(lambda: _served(broken_shop), timeout=60, what="the gateway serving the catalog again")
+    # ...and every service a checkout crosses answering again, or the before-check fails first
+    wait_until(lambda: _checks_out(broken_shop) and _circuits_closed(broken_shop), timeout=60,
+               what="a whole checkout succeeding again, with every gateway circuit closed")
     with Load(broken_shop.url, browse=False, shoppers=2):
         outcome = run_chaos("partition-inventory-legacy", broken_shop.data_dir, tmp_path, "converge_s=3")
     assert outcome.returncode == 1, outcome.stdout
