@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from starlette.applications import Starlette
 
 from retailflow.catalog.adapters.repository import CatalogRepository, make_repository
@@ -15,7 +12,7 @@ from retailflow.common.cache import make_cache
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
 from retailflow.common.errors import ConfigError
-from retailflow.common.web import create_service_app
+from retailflow.common.store_app import create_store_app, opened
 
 __all__ = ["create_app", "seed"]
 
@@ -34,8 +31,7 @@ def seed(config: ServiceConfig) -> None:
 
     origin = f"seed={config.seed} products={config.products}"
     repository = _repository(config)
-    repository.db.connect()
-    try:
+    with opened(repository.db):
         repository.create_schema()
         if not repository.is_empty():
             stored = repository.origin()
@@ -51,8 +47,6 @@ def seed(config: ServiceConfig) -> None:
             catalog.products,
             origin,
         )
-    finally:
-        repository.db.close()
 
 
 def create_app(config: ServiceConfig) -> Starlette:
@@ -61,24 +55,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     cache = make_cache(config.cache_url, prefix=f"catalog:{config.seed}:{config.products}:")
     views = CatalogViews(repository, cache)
 
-    async def store_ready() -> bool:
-        return repository.db.ping()
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        repository.db.connect()
-        try:
-            yield
-        finally:
-            repository.db.close()
-            await cache.close()
-
     # The cache is not a readiness dependency: without Redis the catalog still answers, from the store.
-    return create_service_app(
-        "catalog",
-        routes(views),
-        ready_checks={"store": store_ready},
-        lifespan=lifespan,
-        max_body_bytes=config.max_body_bytes,
-        error_handlers=ERROR_HANDLERS,
+    return create_store_app(
+        "catalog", routes(views), repository.db, config, error_handlers=ERROR_HANDLERS, on_stop=cache.close
     )

@@ -6,8 +6,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Gauge
@@ -19,8 +18,8 @@ from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
 from retailflow.common.handled import handled
 from retailflow.common.outbox import OutboxRelay
+from retailflow.common.store_app import create_store_app, opened
 from retailflow.common.upstream import Upstream
-from retailflow.common.web import create_service_app
 from retailflow.inventory.adapters.legacy_client import HttpLegacyClient
 from retailflow.inventory.adapters.repository import StockRepository
 from retailflow.inventory.config import InventorySettings
@@ -43,14 +42,12 @@ def seed(config: ServiceConfig) -> None:
     """Create the tables and load the catalog's initial stock (version 0, as legacy holds it)."""
     from retailflow.seed.catalog import generate
 
-    repo = StockRepository(store(config).connect())
-    try:
+    with opened(store(config)) as db:
+        repo = StockRepository(db)
         repo.create_schema()
         if repo.is_empty():
             catalog = generate(seed=config.seed, products=config.products)
             repo.load(Stock(sku, units, units, 0, 0, 0) for sku, units in catalog.stock.items())
-    finally:
-        repo.db.close()
 
 
 def _metrics(app: Starlette, repo: StockRepository, relay: LegacySyncRelay | None, legacy_url: str | None) -> None:
@@ -112,35 +109,30 @@ def create_app(config: ServiceConfig) -> Starlette:
                 handled("inventory.reservation_expiry", exc)  # the next pass tries again
             await asyncio.sleep(settings.expiry_interval_s)
 
-    async def db_ready() -> bool:
-        return repo.db.ping()
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        repo.db.connect()
+    async def start() -> None:
         background.start("outbox-relay", events.run())
         background.start("reservation-expiry", expire_stale())
         if relay:
             background.start("legacy-sync", relay.run())
         if reconciler and settings.reconcile_interval_s > 0:  # 0: reconcile only when asked
             background.start("legacy-reconciler", reconciler.run())
-        try:
-            yield
-        finally:
-            await background.stop()
-            if client:
-                await client.close()
-            await bus.close()
-            repo.db.close()
 
-    app = create_service_app(
+    async def stop() -> None:
+        await background.stop()
+        if client:
+            await client.close()
+        await bus.close()
+
+    app = create_store_app(
         "inventory",
         routes(handlers, relay, reconciler, legacy_url, settings.default_ttl_s),
+        repo.db,
+        config,
         # Only the own store: legacy being down is what the legacy_sync outbox absorbs.
-        ready_checks={"store": db_ready, "background": background.ready},
-        lifespan=lifespan,
-        max_body_bytes=config.max_body_bytes,
+        ready_checks={"background": background.ready},
         error_handlers=ERROR_HANDLERS,
+        on_start=start,
+        on_stop=stop,
     )
     _metrics(app, repo, relay, legacy_url)
     return app

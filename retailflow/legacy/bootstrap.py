@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from starlette.applications import Starlette
 
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
-from retailflow.common.web import create_service_app
+from retailflow.common.store_app import create_store_app, opened
 from retailflow.legacy.adapters.store import LegacyStock, LegacyStore
 from retailflow.legacy.entrypoints.http import routes
 
@@ -25,29 +22,13 @@ def seed(config: ServiceConfig) -> None:
     from retailflow.seed.catalog import generate
 
     store = _store(config)
-    store.db.connect()
-    try:
+    with opened(store.db):
         store.create_schema()
         if store.is_empty():
             catalog = generate(seed=config.seed, products=config.products)
             store.load(LegacyStock(sku, units, 0, 0, 0) for sku, units in catalog.stock.items())
-    finally:
-        store.db.close()
 
 
 def create_app(config: ServiceConfig) -> Starlette:
     store = _store(config)
-
-    async def db_ready() -> bool:
-        return store.db.ping()
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store.db.connect()
-        try:
-            yield
-        finally:
-            store.db.close()
-
-    return create_service_app("legacy", routes(store), ready_checks={"store": db_ready}, lifespan=lifespan,
-                              max_body_bytes=config.max_body_bytes)
+    return create_store_app("legacy", routes(store), store.db, config)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from prometheus_client import Counter
 from starlette.applications import Starlette
@@ -12,11 +10,11 @@ from starlette.applications import Starlette
 from retailflow.common.background import BackgroundTasks
 from retailflow.common.bus import make_bus
 from retailflow.common.config import ServiceConfig
-from retailflow.common.db import Database, DatabaseError
-from retailflow.common.handled import handled
+from retailflow.common.db import Database
 from retailflow.common.outbox import OutboxRelay
+from retailflow.common.store_app import close_bus, create_schema_unless_seeded, create_store_app, opened
 from retailflow.common.upstream import Upstream
-from retailflow.common.web import ReadyCheck, create_service_app
+from retailflow.common.web import ReadyCheck
 from retailflow.orders.adapters.carts import RedisCartRepository, SqlCartRepository, create_cart_schema
 from retailflow.orders.adapters.event_store import SqlOrderRepository, create_schema
 from retailflow.orders.adapters.upstreams import HttpCatalog, HttpInventory, HttpPayments
@@ -29,8 +27,6 @@ from retailflow.orders.service_layer.saga import CheckoutSaga
 
 __all__ = ["create_app", "seed"]
 
-log = logging.getLogger("retailflow.orders")
-
 
 def _database(config: ServiceConfig) -> Database:
     return Database(config.store_url("orders"), schema="orders")
@@ -38,12 +34,9 @@ def _database(config: ServiceConfig) -> Database:
 
 def seed(config: ServiceConfig) -> None:
     """Create the event log, projection, key and cart tables; orders has no fixtures to load."""
-    db = _database(config).connect()
-    try:
+    with opened(_database(config)) as db:
         create_schema(db)
         create_cart_schema(db)
-    finally:
-        db.close()
 
 
 def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) -> Starlette:
@@ -72,46 +65,34 @@ def create_app(config: ServiceConfig, settings: OrdersSettings | None = None) ->
     relay = OutboxRelay(db, bus, "orders")
     background = BackgroundTasks()
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db.connect()
-        try:  # normally the seed job made them; a replica started alone still works
-            create_schema(db)
-            create_cart_schema(db)
-        except DatabaseError:
-            log.warning("creating the orders schema failed; assuming the seed job made it", exc_info=True)
+    async def start() -> None:
+        create_schema_unless_seeded("orders", lambda: create_schema(db), lambda: create_cart_schema(db))
         background.start("outbox-relay", relay.run())
         background.start(
             "saga-recovery",
             run_recovery(orders, saga, older_than_s=settings.stale_after_s, interval_s=settings.recovery_interval_s),
         )
-        try:
-            yield
-        finally:
-            await background.stop()
-            for upstream in upstreams:
-                await upstream.close()
-            if redis_carts is not None:
-                await redis_carts.close()
-            try:
-                await bus.close()
-            except Exception as exc:  # shutting down anyway: say so, and close the store
-                handled("bus.close", exc)
-            db.close()
 
-    async def store_ready() -> bool:
-        return db.ping()
+    async def stop() -> None:
+        await background.stop()
+        for upstream in upstreams:
+            await upstream.close()
+        if redis_carts is not None:
+            await redis_carts.close()
+        await close_bus(bus)
 
-    checks: dict[str, ReadyCheck] = {"store": store_ready, "bus": bus.ping, "background": background.ready}
+    checks: dict[str, ReadyCheck] = {"bus": bus.ping, "background": background.ready}
     if redis_carts is not None:
         checks["carts"] = redis_carts.ping
-    app = create_service_app(
+    app = create_store_app(
         "orders",
         routes(app_services),
+        db,
+        config,
         ready_checks=checks,
-        lifespan=lifespan,
-        max_body_bytes=config.max_body_bytes,
         error_handlers=ERROR_HANDLERS,
+        on_start=start,
+        on_stop=stop,
     )
     # Placement answers by kind (confirmed, sold_out, payment_declined, ..._unavailable): what a
     # game day watches while it breaks things.
