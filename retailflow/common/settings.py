@@ -3,11 +3,11 @@
 A settings class is a frozen pydantic dataclass whose fields name their variable:
 
     @settings_dataclass
-    class OrdersSettings:
+    class OrdersSettings(EnvSettings):
         stale_after_s: Annotated[float, Env("RF_ORDERS_STALE_AFTER_S"), Field(ge=0.5)] = 60.0
 
     OrdersSettings()                  # the defaults
-    from_env(OrdersSettings, env)     # each set, non-empty variable, typed and checked
+    OrdersSettings.from_env(env)      # each set, non-empty variable, typed and checked
 
 Types are strict where it matters: "2.5" is not a whole number, and nan or inf are not numbers
 of seconds. Nonsense raises ConfigError with one sentence naming the variable and its value.
@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import pydantic.dataclasses
 from pydantic import ConfigDict, ValidationError
 
 from retailflow.common.errors import ConfigError
 
-__all__ = ["Env", "from_env", "settings_dataclass"]
+__all__ = ["Env", "EnvSettings", "from_env", "settings_dataclass"]
 
 T = TypeVar("T")
 
@@ -44,6 +44,14 @@ def settings_dataclass(cls: type[T]) -> type[T]:
     """A frozen dataclass whose fields pydantic validates, whether built in code or from the environment."""
     made: Callable[[type[T]], type[T]] = pydantic.dataclasses.dataclass(frozen=True, config=_CONFIG)
     return made(cls)
+
+
+class EnvSettings:
+    """Base of a service's own settings class: `from_env` is `from_env(cls, env)`, written once."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        return from_env(cls, env)
 
 
 def _variables(cls: type[Any]) -> dict[str, str]:
@@ -71,28 +79,32 @@ def from_env(cls: type[T], env: Mapping[str, str] | None = None, **values: Any) 
         raise ConfigError(_sentence(exc, given, values)) from None
 
 
+_WHOLE = "{name}={raw!r} is not a whole number"
+_NUMBER = "{name}={raw!r} is not a number"
+# pydantic's error type → the sentence a user reads; the rest get pydantic's own words
+_SENTENCES = {
+    "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE,
+    "int_type": _WHOLE,
+    "float_parsing": _NUMBER,
+    "float_type": _NUMBER,
+    "finite_number": "{name}={raw!r} is not a finite number",
+    "greater_than_equal": "{name}={raw} is below its minimum {ge}",
+    "greater_than": "{name}={raw} must be greater than {gt}",
+    "less_than_equal": "{name}={raw} is above its maximum {le}",
+    "less_than": "{name}={raw} must be less than {lt}",
+    "value_error": "{name}={raw!r} {error}",
+}
+
+
 def _sentence(exc: ValidationError, given: Mapping[str, str], values: Mapping[str, Any]) -> str:
     """The first problem as one sentence: `RF_X='2.5' is not a whole number`."""
     error = exc.errors()[0]
     field_name = str(error["loc"][0]) if error["loc"] else ""
     name = given.get(field_name, field_name)
     raw = values.get(field_name, error.get("input"))
-    ctx = error.get("ctx") or {}
-    kind = error["type"]
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"{name}={raw!r} is not a whole number"
-    if kind in ("float_parsing", "float_type"):
-        return f"{name}={raw!r} is not a number"
-    if kind == "finite_number":
-        return f"{name}={raw!r} is not a finite number"
-    if kind == "greater_than_equal":
-        return f"{name}={raw} is below its minimum {ctx['ge']}"
-    if kind == "greater_than":
-        return f"{name}={raw} must be greater than {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"{name}={raw} is above its maximum {ctx['le']}"
-    if kind == "less_than":
-        return f"{name}={raw} must be less than {ctx['lt']}"
-    if kind == "value_error":
-        return f"{name}={raw!r} {ctx.get('error', error['msg'])}"
-    return f"{name}={raw!r}: {error['msg']}"
+    template = _SENTENCES.get(error["type"], "{name}={raw!r}: {msg}")
+    # the context names the bound (ge, le, ...) or, for a validator's own refusal, the error
+    return template.format(
+        **{"error": error["msg"], **(error.get("ctx") or {}), "name": name, "raw": raw, "msg": error["msg"]}
+    )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import Field
 
-from retailflow.common.settings import Env, from_env, settings_dataclass
+from retailflow.common.settings import Env, EnvSettings, settings_dataclass
 
 __all__ = ["UPSTREAMS", "GatewaySettings"]
 
@@ -15,7 +14,7 @@ UPSTREAMS = ("catalog", "inventory", "orders")
 
 
 @settings_dataclass
-class GatewaySettings:
+class GatewaySettings(EnvSettings):
     # per client IP and replica; 0 turns the limiter off
     rate_limit_rps: Annotated[float, Env("RF_RATE_LIMIT_RPS"), Field(ge=0)] = 2000.0
     rate_limit_burst: Annotated[float | None, Env("RF_RATE_LIMIT_BURST"), Field(ge=1)] = None
@@ -31,10 +30,6 @@ class GatewaySettings:
     cache_ttl_s: Annotated[float, Env("RF_GATEWAY_CACHE_TTL_S"), Field(ge=0)] = 10.0
     # stock of ordinary SKUs shown on pages and /api/products/{sku}; a doorbuster's is never kept
     stock_ttl_s: Annotated[float, Env("RF_GATEWAY_STOCK_TTL_S"), Field(ge=0)] = 1.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
-        return from_env(cls, env)
 
     def __post_init__(self) -> None:
         if self.rate_limit_burst is None:  # unset: a client may spend one second's worth of the rate at once

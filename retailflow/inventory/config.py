@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import Field
 
-from retailflow.common.settings import Env, from_env, settings_dataclass
+from retailflow.common.settings import Env, EnvSettings, settings_dataclass
 
 __all__ = ["InventorySettings"]
 
 
 @settings_dataclass
-class InventorySettings:
+class InventorySettings(EnvSettings):
     # a checkout holds stock this long unless the caller says otherwise
     default_ttl_s: Annotated[int, Env("RF_INVENTORY_TTL_S"), Field(ge=1, le=86_400)] = 600
     # how often stale reservations are looked for
@@ -23,7 +22,3 @@ class InventorySettings:
     relay_poll_s: Annotated[float, Env("RF_INVENTORY_RELAY_POLL_S"), Field(ge=0.01, le=60)] = 0.1  # relay's idle poll
     # one legacy write; a partition costs at most this per attempt
     legacy_timeout_s: Annotated[float, Env("RF_INVENTORY_LEGACY_TIMEOUT_S"), Field(ge=0.1, le=60)] = 2.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> InventorySettings:
-        return from_env(cls, env)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import Field
 
-from retailflow.common.settings import Env, from_env, settings_dataclass
+from retailflow.common.settings import Env, EnvSettings, settings_dataclass
 
 __all__ = ["OrdersSettings"]
 
 
 @settings_dataclass
-class OrdersSettings:
+class OrdersSettings(EnvSettings):
     # a crashed saga's stock comes back after this at the latest
     reservation_ttl_s: Annotated[int, Env("RF_RESERVATION_TTL_S"), Field(ge=5)] = 120
     # far longer than a live saga can take (a few upstream timeouts)
@@ -23,7 +22,3 @@ class OrdersSettings:
     upstream_timeout_s: Annotated[float, Env("RF_UPSTREAM_TIMEOUT_S"), Field(ge=0.1)] = 2.0
     # how long a duplicate placement waits for the first one's answer
     duplicate_wait_s: Annotated[float, Env("RF_ORDERS_DUPLICATE_WAIT_S"), Field(ge=0)] = 8.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersSettings:
-        return from_env(cls, env)
