@@ -69,7 +69,7 @@ def test_words_every_product_holds_are_not_searched_for() -> None:
 
 
 def test_a_listing_query_knows_its_sorts_and_refuses_relevance() -> None:
-    assert ListQuery.parse({}) == ListQuery(None, "featured", 1, 24)
+    assert ListQuery.parse({}) == ListQuery(None, "featured", page=1, per_page=24)
     assert ListQuery.parse({"category": "tents", "sort": "name", "page": "2"}).offset == 24
     with pytest.raises(InvalidQuery, match="'sort' must be one of featured, price_asc, price_desc, name"):
         ListQuery.parse({"sort": "relevance"})

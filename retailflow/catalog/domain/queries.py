@@ -90,23 +90,17 @@ def _category(params: Mapping[str, str]) -> str | None:
     return category
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    """A category page (or all products): `category` may be a department or a leaf."""
+def _paging(params: Mapping[str, str]) -> dict[str, int]:
+    """The page number and size a listing or a search asks for, checked against their bounds."""
+    return {"page": _int(params, "page", 1, 1, MAX_PAGE), "per_page": _int(params, "per_page", 24, 1, MAX_PER_PAGE)}
 
-    category: str | None = None
-    sort: str = "featured"
+
+@dataclass(frozen=True, kw_only=True)
+class _Paged:
+    """What listings and searches share about pages: which page, its size, and its first row."""
+
     page: int = 1
     per_page: int = 24
-
-    @classmethod
-    def parse(cls, params: Mapping[str, str]) -> ListQuery:
-        return cls(
-            category=_category(params),
-            sort=_sort(params, LIST_SORTS),
-            page=_int(params, "page", 1, 1, MAX_PAGE),
-            per_page=_int(params, "per_page", 24, 1, MAX_PER_PAGE),
-        )
 
     @property
     def offset(self) -> int:
@@ -114,7 +108,19 @@ class ListQuery:
 
 
 @dataclass(frozen=True)
-class SearchQuery:
+class ListQuery(_Paged):
+    """A category page (or all products): `category` may be a department or a leaf."""
+
+    category: str | None = None
+    sort: str = "featured"
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> ListQuery:
+        return cls(category=_category(params), sort=_sort(params, LIST_SORTS), **_paging(params))
+
+
+@dataclass(frozen=True)
+class SearchQuery(_Paged):
     """A full-text search: every word must match (stemmed); filters narrow, sort orders."""
 
     text: str
@@ -123,8 +129,6 @@ class SearchQuery:
     min_price: int | None = None
     max_price: int | None = None
     sort: str = "relevance"
-    page: int = 1
-    per_page: int = 24
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> SearchQuery:
@@ -141,13 +145,8 @@ class SearchQuery:
             min_price=_optional_int(params, "min_price", 0, MAX_PRICE),
             max_price=_optional_int(params, "max_price", 0, MAX_PRICE),
             sort=_sort(params, SEARCH_SORTS),
-            page=_int(params, "page", 1, 1, MAX_PAGE),
-            per_page=_int(params, "per_page", 24, 1, MAX_PER_PAGE),
+            **_paging(params),
         )
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
 
     @property
     def cache_key(self) -> str:
