@@ -36,6 +36,19 @@ __all__ = ["page_routes"]
 PER_PAGE = 24
 
 
+def _paged(answer: dict[str, Any], page: int, page_url: Callable[[int], str]) -> dict[str, Any]:
+    """What a paged template (category, search) shows of a catalog answer: its items, the page
+    it is on out of how many, and the link to any other page."""
+    total = int(answer.get("total", 0))
+    return {
+        "items": answer.get("items", []),
+        "total": total,
+        "page": page,
+        "pages": max(1, math.ceil(total / PER_PAGE)),
+        "page_url": page_url,
+    }
+
+
 def page_routes(shop: ShopClient, views: Views) -> list[Route]:
     cache = shop.cache
     ttl = shop.settings.cache_ttl_s
@@ -112,7 +125,6 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
             if slug not in by_slug:
                 raise NotFound(f"there is no category {slug[:64]!r}")
             listing = expect_ok(await shop.catalog_get(f"/products?{canonical}"), "the category")
-            total = int(listing.get("total", 0))
             current = by_slug[slug]
 
             def page_url(n: int) -> str:
@@ -125,11 +137,7 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
                 category=current,
                 parent=by_slug.get(current.get("parent")),
                 subcategories=[c for c in tree if c.get("parent") == slug],
-                items=listing.get("items", []),
-                total=total,
-                page=query["page"],
-                pages=max(1, math.ceil(total / PER_PAGE)),
-                page_url=page_url,
+                **_paged(listing, query["page"], page_url),
             )
 
         return await cached_page(f"page:c:{canonical}", render)
@@ -189,7 +197,6 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
             tree = await categories()
             # an empty search is the search form, not a question for the catalog
             results = expect_ok(await shop.catalog_get(f"/search?{canonical}"), "search") if query["q"] else {}
-            total = int(results.get("total", 0))
 
             def page_url(n: int) -> str:
                 return "/search?" + to_query_string({**query, "page": n, "per_page": ""})
@@ -205,11 +212,7 @@ def page_routes(shop: ShopClient, views: Views) -> list[Route]:
                 query=query,
                 search_q=query["q"],
                 sorts=SEARCH_SORTS,
-                items=results.get("items", []),
-                total=total,
-                page=query["page"],
-                pages=max(1, math.ceil(total / PER_PAGE)),
-                page_url=page_url,
+                **_paged(results, query["page"], page_url),
             )
 
         return await cached_page(f"page:search:{canonical}", render)
