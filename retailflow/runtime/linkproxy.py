@@ -52,6 +52,13 @@ def _abort_with_rst(writer: asyncio.StreamWriter | None) -> None:
     writer.transport.abort()
 
 
+def _whole_number(value: object, maximum: int, refusal: str, *, code: str) -> int:
+    """`value` if it is a whole number from 0 to `maximum` (a bool is not); else a 422 `refusal`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ControlError(refusal, code=code, status=422)
+    return value
+
+
 class _Connection:
     __slots__ = ("client", "task", "upstream")
 
@@ -112,43 +119,34 @@ class LinkProxy:
         if state is LinkState.OK:
             raise ControlError("mode 'ok' is not a partition; heal the link instead", code="invalid_mode", status=422)
         self.state = state
-        self.changed_at = time.time()
         self._flowing.clear()
         if state is LinkState.RESET:
             for conn in list(self._connections):
                 conn.reset()
             self._connections.clear()
-        log.warning("link cut", extra={"link": self.name, "mode": mode})
+        self._changed("link cut", mode=mode)
 
     def set_latency(self, ms: int) -> None:
-        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_LATENCY_MS:
-            raise ControlError(
-                f"latency {ms!r} must be a whole number of ms between 0 and {MAX_LATENCY_MS}",
-                code="invalid_latency",
-                status=422,
-            )
-        self.latency_ms = ms
-        self.changed_at = time.time()
-        log.warning("link latency", extra={"link": self.name, "ms": ms})
+        refusal = f"latency {ms!r} must be a whole number of ms between 0 and {MAX_LATENCY_MS}"
+        self.latency_ms = _whole_number(ms, MAX_LATENCY_MS, refusal, code="invalid_latency")
+        self._changed("link latency", ms=ms)
 
     def limit_bandwidth(self, kbps: int) -> None:
-        if isinstance(kbps, bool) or not isinstance(kbps, int) or not 0 <= kbps <= MAX_KBPS:
-            raise ControlError(
-                f"bandwidth {kbps!r} must be a whole number of kbit/s between 0 (unlimited) and {MAX_KBPS}",
-                code="invalid_bandwidth",
-                status=422,
-            )
-        self.bandwidth_kbps = kbps
-        self.changed_at = time.time()
-        log.warning("link bandwidth", extra={"link": self.name, "kbps": kbps})
+        refusal = f"bandwidth {kbps!r} must be a whole number of kbit/s between 0 (unlimited) and {MAX_KBPS}"
+        self.bandwidth_kbps = _whole_number(kbps, MAX_KBPS, refusal, code="invalid_bandwidth")
+        self._changed("link bandwidth", kbps=kbps)
 
     def heal(self) -> None:
         self.state = LinkState.OK
         self.latency_ms = 0
         self.bandwidth_kbps = 0
-        self.changed_at = time.time()
         self._flowing.set()
-        log.warning("link healed", extra={"link": self.name})
+        self._changed("link healed")
+
+    def _changed(self, event: str, **detail: object) -> None:
+        """Every fault set or healed is stamped (the snapshot's `changed_at`) and logged."""
+        self.changed_at = time.time()
+        log.warning(event, extra={"link": self.name, **detail})
 
     def snapshot(self, src: str, dst: str) -> dict[str, Any]:
         return {
