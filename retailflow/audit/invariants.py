@@ -7,7 +7,7 @@ full count in `violations`), so a reader of audit.json sees what broke, not just
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,18 @@ def _units(items: Sequence[tuple[str, int]]) -> dict[str, int]:
     for sku, qty in items:
         units[sku] += qty
     return dict(sorted(units.items()))
+
+
+def _shared_keys(
+    groups: Mapping[str, Collection[str]], key: str, ids: str, problem: Callable[[int], str]
+) -> list[dict[str, Any]]:
+    """A violation for each key that more than one id shares (one key, one order; one order, one
+    capture), in key order: `{key: the key, ids: the ids, "problem": problem(how many)}`."""
+    return [
+        {key: shared, ids: sorted(members), "problem": problem(len(members))}
+        for shared, members in sorted(groups.items())
+        if len(members) > 1
+    ]
 
 
 def ledger_orders_exist(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) -> Verdict:
@@ -91,15 +103,9 @@ def no_double_confirmation(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | N
     for entry in ledger or ():
         if entry.idempotency_key:
             by_key[entry.idempotency_key].add(entry.order_id)
-    for key, order_ids in sorted(by_key.items()):
-        if len(order_ids) > 1:
-            verdict.violations.append(
-                {
-                    "idempotency_key": key,
-                    "order_ids": sorted(order_ids),
-                    "problem": f"one idempotency key confirmed as {len(order_ids)} orders",
-                }
-            )
+    verdict.violations += _shared_keys(
+        by_key, "idempotency_key", "order_ids", lambda n: f"one idempotency key confirmed as {n} orders"
+    )
     return verdict
 
 
@@ -114,15 +120,9 @@ def no_double_capture(snap: ShopSnapshot, ledger: Sequence[LedgerEntry] | None) 
     per_order: dict[str, list[str]] = defaultdict(list)
     for cap in snap.captures:
         per_order[cap.order_id].append(cap.payment_id)
-    for order_id, payment_ids in sorted(per_order.items()):
-        if len(payment_ids) > 1:
-            verdict.violations.append(
-                {
-                    "order_id": order_id,
-                    "payment_ids": sorted(payment_ids),
-                    "problem": f"{len(payment_ids)} captured payments for one order",
-                }
-            )
+    verdict.violations += _shared_keys(
+        per_order, "order_id", "payment_ids", lambda n: f"{n} captured payments for one order"
+    )
     return verdict
 
 
