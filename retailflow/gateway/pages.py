@@ -36,7 +36,7 @@ __all__ = ["page_routes"]
 PER_PAGE = 24
 
 
-def _paged(answer: dict[str, Any], page: int, page_url: Callable[[int], str]) -> dict[str, Any]:
+def _paged(answer: dict[str, Any], page: int | str, page_url: Callable[[int], str]) -> dict[str, Any]:
     """What a paged template (category, search) shows of a catalog answer: its items, the page
     it is on out of how many, and the link to any other page."""
     total = int(answer.get("total", 0))
