@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from doorbuster.cli import main
-from doorbuster.reports.checks import integrity_phrase
+from doorbuster.reports.checks import integrity_phrase, integrity_results
 from doorbuster.reports.evaluate import evaluate
 from doorbuster.reports.load import load_run
 from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, LoadCheck, Result
@@ -38,20 +38,12 @@ def _slo(verdict: str, *, name: str = "checkout-p95", requests: int = 200, measu
 
 
 def _integrity(verdict: str) -> Result:
-    return Result(
-        name="integrity: no_negative_stock",
-        kind="integrity",
-        metric="violations",
-        scope="shop stores",
-        measured=None if verdict == NO_DATA else (2.0 if verdict == FAIL else 0.0),
-        target=0.0,
-        direction="max",
-        warn=None,
-        verdict=verdict,
-        source="audit.json",
-        note="no audit.json" if verdict == NO_DATA else "",
-        subject="2 SKUs oversold" if verdict == FAIL else "",
-    )
+    """The no_negative_stock invariant as the report reads it from audit.json: intact, 2 SKUs oversold, unaudited."""
+    ok = verdict == PASS
+    invariant = {"name": "no_negative_stock", "ok": ok, "violations": 0 if ok else 2}
+    (result,) = integrity_results(None if verdict == NO_DATA else {"invariants": [invariant]}, ("no_negative_stock",))
+    assert result.verdict == verdict
+    return result
 
 
 def _not_applicable() -> Result:
