@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,39 +47,21 @@ def _integrity(verdict: str) -> Result:
     return result
 
 
+def _whole_run_slo(name: str, metric: str, **fields: Any) -> Result:
+    """An SLO on the whole run against its plan: load-limited, so a plan never offered is not a breach."""
+    return Result(name=name, kind="slo", metric=metric, scope="all requests", direction="min", warn=None,
+                  load_limited=True, **fields)  # fmt: skip
+
+
 def _not_applicable() -> Result:
-    return Result(
-        name="sustained-5x",
-        kind="slo",
-        metric="sustained_multiplier",
-        scope="all requests",
-        measured=None,
-        target=5.0,
-        direction="min",
-        warn=None,
-        verdict=NOT_APPLICABLE,
-        source="planned_rate.csv",
-        note="the plan never held 5x (its highest step: 1x)",
-        load_limited=True,
-    )
+    return _whole_run_slo("sustained-5x", "sustained_multiplier", measured=None, target=5.0, verdict=NOT_APPLICABLE,
+                          source="planned_rate.csv", note="the plan never held 5x (its highest step: 1x)")  # fmt: skip
 
 
 def _throughput(verdict: str) -> Result:
-    return Result(
-        name="throughput",
-        kind="slo",
-        metric="achieved_ratio",
-        scope="all requests",
-        measured=0.88 if verdict == FAIL else 0.99,
-        target=0.9,
-        direction="min",
-        warn=None,
-        verdict=verdict,
-        source="requests + planned_rate.csv",
-        requests=8800,
-        load_limited=True,
-        subject="the shop",
-    )
+    measured = 0.88 if verdict == FAIL else 0.99
+    return _whole_run_slo("throughput", "achieved_ratio", measured=measured, target=0.9, verdict=verdict,
+                          source="requests + planned_rate.csv", requests=8800, subject="the shop")  # fmt: skip
 
 
 def _check(key: str, ok: bool | None, blame: str = "") -> LoadCheck:
