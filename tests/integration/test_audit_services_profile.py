@@ -12,7 +12,7 @@ import pytest
 from retailflow.audit import run_audit
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
-from tests.support.audit_stores import DAMAGE, Stores, built_stores
+from tests.support.audit_stores import DAMAGE, Stores, broken, built_stores
 from tests.support.servers import fresh_mariadb, fresh_postgres
 
 pytestmark = pytest.mark.services
@@ -43,10 +43,6 @@ def stores(servers: tuple[str, str], tmp_path: Path) -> Iterator[Stores]:
             finally:
                 db.close()
     assert not list(tmp_path.glob("*.db")), "the services profile must not touch SQLite files"
-
-
-def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
-    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
 
 
 def test_stores_on_postgresql_and_mariadb_pass_every_invariant(stores: Stores) -> None:

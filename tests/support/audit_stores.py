@@ -25,10 +25,15 @@ from retailflow.orders.domain.model import Order
 from retailflow.payments.adapters.store import PaymentStore
 from retailflow.payments.domain.model import Payment
 
-__all__ = ["DAMAGE", "Stores", "built_stores"]
+__all__ = ["DAMAGE", "Stores", "broken", "built_stores"]
 
 PRICES = {"DB-1": 1999, "SKU-2": 500, "SKU-3": 250}
 INITIAL = {"DB-1": 20, "SKU-2": 10, "SKU-3": 5}
+
+
+def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
+    """The audit's broken invariants, each with its details."""
+    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
 
 
 def _db(config: ServiceConfig, service: str) -> Database:

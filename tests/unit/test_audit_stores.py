@@ -13,17 +13,13 @@ import pytest
 from doorbuster.cli import main
 from retailflow.audit import LedgerEntry, StoreUnreachable, run_audit
 from retailflow.common.config import ServiceConfig
-from tests.support.audit_stores import DAMAGE, Stores, built_stores, leak_stock
+from tests.support.audit_stores import DAMAGE, Stores, broken, built_stores, leak_stock
 
 
 @pytest.fixture
 def stores(tmp_path: Path) -> Iterator[Stores]:
     with built_stores(ServiceConfig("gateway", data_dir=tmp_path)) as stores:
         yield stores
-
-
-def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
-    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
 
 
 def test_stores_filled_by_real_checkouts_pass_every_invariant(stores: Stores) -> None:
