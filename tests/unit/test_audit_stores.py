@@ -13,7 +13,7 @@ import pytest
 from doorbuster.cli import main
 from retailflow.audit import LedgerEntry, StoreUnreachable, run_audit
 from retailflow.common.config import ServiceConfig
-from tests.support.audit_stores import DAMAGE, Stores, broken, built_stores, leak_stock
+from tests.support.audit_stores import Stores, assert_audit_breaks_only, broken, built_stores, each_damage, leak_stock
 
 
 @pytest.fixture
@@ -30,15 +30,11 @@ def test_stores_filled_by_real_checkouts_pass_every_invariant(stores: Stores) ->
     assert stock["details"] == [{"note": "1 orders still in flight (neither confirmed nor failed)"}]
 
 
-@pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+@each_damage
 def test_each_kind_of_damage_to_the_stores_breaks_exactly_its_invariant(
     stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
 ) -> None:
-    damage(stores)
-    audit = run_audit(stores.config, stores.ledger)
-    assert audit["ok"] is False
-    assert list(broken(audit)) == [invariant]
-    assert broken(audit)[invariant][0] == detail
+    assert_audit_breaks_only(stores, damage, invariant, detail)
 
 
 def test_settling_looks_again_until_the_legacy_dual_write_has_caught_up(stores: Stores) -> None:
