@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.support.processes import communicate_or_kill
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,12 +86,7 @@ def run_locust(
         "--loglevel", "WARNING", "--only-summary",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    _, err = communicate_or_kill(proc, timeout=120)
     assert proc.returncode == exit_code, err[-3000:]
     assert (run_dir / "meta.json").exists(), err[-3000:]
     return err
@@ -223,12 +220,7 @@ def web_ui(run_dir: Path, profile: dict[str, object], *extra: str) -> Iterator[s
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
-        try:
-            proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
+        communicate_or_kill(proc, timeout=60)
 
 
 def post(url: str, form: dict[str, object] | None = None) -> dict[str, object]:
