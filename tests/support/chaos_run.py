@@ -96,7 +96,8 @@ class Load(Background):
     join_timeout_s = 15.0
 
     def __init__(self, url: str, *, browse: bool = True, checkout: bool = True, shoppers: int = 1) -> None:
-        super().__init__(*([self._browse] if browse else []), *([self._checkout] * (shoppers if checkout else 0)))
+        loops = ([self._browse] if browse else []) + [self._checkout] * (shoppers if checkout else 0)
+        super().__init__(*loops)
         self.url = url.rstrip("/")
         self.requests = 0
         self.errors: list[str] = []
