@@ -1,13 +1,20 @@
-"""What the per-service benchmarks share: start a real service, drive it, measure its CPU."""
+"""What the benchmarks share: start a real service or a whole shop, drive it, measure its CPU."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -15,7 +22,8 @@ import psutil
 
 from retailflow.runtime.standalone import run_service
 
-__all__ = ["CONCURRENCY", "SECONDS", "Call", "drive", "get_ok", "service"]
+__all__ = ["CONCURRENCY", "SECONDS", "BenchShop", "Call", "ShopDidNotStart", "bench_shop", "doorbuster", "drive",
+           "get_ok", "service"]  # fmt: skip
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 CONCURRENCY = 8
@@ -23,12 +31,67 @@ Call = Callable[[aiohttp.ClientSession, str], Awaitable[None]]
 
 
 @contextmanager
-def service(name: str, data_dir: str | Path, extra: dict[str, str] | None = None,
-            port: int | None = None) -> Iterator[tuple[str, psutil.Process]]:
+def service(
+    name: str, data_dir: str | Path, extra: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[tuple[str, psutil.Process]]:
     """A seeded, ready replica of `name` (2,000 products): its URL and its process."""
     env = {"RF_LOG_LEVEL": "WARNING", **(extra or {})}
     with run_service(name, Path(data_dir), env, service_port=port) as (pod, *_):
         yield pod.url, psutil.Process(pod.proc.pid)
+
+
+class ShopDidNotStart(RuntimeError):
+    """`doorbuster up` failed; the message holds the end of what it said."""
+
+
+@dataclass(frozen=True)
+class BenchShop:
+    tmp: Path  # the benchmark's temporary folder; the shop's data folder is tmp/shop
+    data_dir: Path
+    url: str  # the storefront, without a trailing slash
+
+
+def doorbuster(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`doorbuster ARGS` from this checkout (not the script on PATH), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "doorbuster.cli", *args], env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+
+
+@contextmanager
+def bench_shop(
+    prefix: str, services: str | None = None, *, ttl: str = "20m", env: Mapping[str, str] | None = None
+) -> Iterator[BenchShop]:
+    """A local shop (`services`: all when None) in a new temporary folder for the block, taken down at its
+    end whatever happened (its recorded pods killed should `down` fail), then the folder removed.
+    ShopDidNotStart when `doorbuster up` fails."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp_name:
+        data_dir = Path(tmp_name) / "shop"
+        only = ["--services", services] if services else []
+        up = doorbuster(
+            "up", "--data-dir", str(data_dir), "--port", "0", "--ttl", ttl, "--timeout", "240", *only, env=env
+        )
+        try:
+            if up.returncode != 0:
+                raise ShopDidNotStart(f"the shop did not start (exit {up.returncode}): {up.stderr[-800:]}")
+            state = json.loads((data_dir / "runtime.json").read_text())
+            yield BenchShop(Path(tmp_name), data_dir, state["storefront_url"].rstrip("/"))
+        finally:
+            if doorbuster("down", "--data-dir", str(data_dir), env=env, timeout=120).returncode != 0:
+                _reap(data_dir)
+
+
+def _reap(data_dir: Path) -> None:
+    """Kill the supervisor and the pods that runtime.json names."""
+    with contextlib.suppress(OSError, ValueError):
+        state = json.loads((data_dir / "runtime.json").read_text())
+        for pid in [state.get("pid"), *(p.get("pid") for p in state.get("pods", []))]:
+            with contextlib.suppress(psutil.Error):
+                if pid:
+                    psutil.Process(int(pid)).send_signal(signal.SIGKILL)
 
 
 def get_ok(paths: Callable[[], str]) -> Call:

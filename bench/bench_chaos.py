@@ -18,42 +18,24 @@ Reported, not judged: these are recovery times to read against the SLO file's bu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import psutil
 import requests
 
+from bench._drive import ShopDidNotStart, bench_shop, doorbuster
+from doorbuster.background import Background
+from doorbuster.chaos.runner import list_experiments
 from retailflow.runtime.client import RuntimeClient
 
 ROUNDS = int(os.environ.get("BENCH_CHAOS_ROUNDS", "1"))
 FAULT_S = os.environ.get("BENCH_CHAOS_FAULT_S", "3")
-EXPERIMENTS = (
-    "kill-catalog-pod",
-    "kill-inventory-pod",
-    "kill-gateway-pod",
-    "kill-orders-pod",
-    "partition-inventory-legacy",
-    "reset-inventory-legacy",
-    "slow-inventory-legacy",
-    "slow-payment-provider",
-    "failing-payment-provider",
-    "notifications-down",
-    "rolling-restart-catalog",
-    "freeze-inventory-pod",
-    "cache-loss",
-)
+EXPERIMENTS = [path.stem for path in list_experiments()]  # every experiment the suite ships
 
 
 def _env() -> dict[str, str]:
@@ -62,31 +44,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _doorbuster(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "doorbuster.cli", *args], env=_env(), capture_output=True, text=True, timeout=timeout
-    )
-
-
-class _LightLoad:
+class _LightLoad(Background):
     """A browsing and a checking-out shopper, a few requests a second each, until stopped."""
 
+    join_timeout_s = 20.0
+
     def __init__(self, url: str) -> None:
+        super().__init__(self._browse, self._checkout)
         self.url = url.rstrip("/")
-        self.stop = threading.Event()
         self.requests = 0
         self.errors = 0
-        self.threads = [threading.Thread(target=self._browse), threading.Thread(target=self._checkout)]
-
-    def __enter__(self) -> _LightLoad:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=20)
 
     def _count(self, ok: bool) -> None:
         self.requests += 1
@@ -150,50 +117,34 @@ def _measure(name: str, journal: dict[str, Any], client: RuntimeClient) -> str:
     return ""
 
 
-def _reap(data_dir: Path) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        state = json.loads((data_dir / "runtime.json").read_text())
-        for pid in [state.get("pid"), *(p.get("pid") for p in state.get("pods", []))]:
-            with contextlib.suppress(psutil.Error):
-                if pid:
-                    psutil.Process(int(pid)).send_signal(signal.SIGKILL)
-
-
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-chaos-") as tmp:
-        data_dir, runs = Path(tmp) / "shop", Path(tmp) / "runs"
-        up = _doorbuster("up", "--data-dir", str(data_dir), "--port", "0", "--timeout", "240", "--ttl", "30m")
-        try:
-            if up.returncode != 0:
-                print(f"doorbuster up failed ({up.returncode}):\n{up.stderr}", file=sys.stderr)
-                return 1
-            client = RuntimeClient(data_dir)
-            url = client.status()["storefront_url"]
+    try:
+        with bench_shop("bench-chaos-", ttl="30m", env=_env()) as shop, _LightLoad(shop.url) as load:
+            client = RuntimeClient(shop.data_dir)
             print(f"fault {FAULT_S} s, {ROUNDS} round(s); light load: a browsing and a checking-out shopper")
-            with _LightLoad(url) as load:
-                for round_ in range(ROUNDS):
-                    for name in EXPERIMENTS:
-                        run_dir = runs / f"{round_}-{name}"
-                        started = time.monotonic()
-                        result = _doorbuster(
-                            "chaos", "run", name, "--data-dir", str(data_dir), "--run-dir", str(run_dir),
-                            "--var", f"fault_s={FAULT_S}", "--var", "window_s=1", "--var", "settle_s=5",
-                            timeout=600,
-                        )  # fmt: skip
-                        took = time.monotonic() - started
-                        verdict = json.loads((run_dir / "chaos" / f"{name}.verdict.json").read_text())
-                        journal = json.loads((run_dir / "chaos" / f"{name}.journal.json").read_text())
-                        window = verdict.get("fault") or {}
-                        fault = f"{window['end'] - window['start']:5.2f} s" if window else "    -"
-                        print(
-                            f"  {name:<28} {verdict['verdict']:<8} (exit {result.returncode}) run {took:5.1f} s, "
-                            f"fault window {fault}  {_measure(name, journal, client)}",
-                            flush=True,
-                        )
-            print(f"light load: {load.requests} requests, {load.errors} failed")
-        finally:
-            _doorbuster("down", "--data-dir", str(data_dir), timeout=120)
-            _reap(data_dir)
+            for round_ in range(ROUNDS):
+                for name in EXPERIMENTS:
+                    run_dir = shop.tmp / "runs" / f"{round_}-{name}"
+                    started = time.monotonic()
+                    result = doorbuster(
+                        "chaos", "run", name, "--data-dir", str(shop.data_dir), "--run-dir", str(run_dir),
+                        "--var", f"fault_s={FAULT_S}", "--var", "window_s=1", "--var", "settle_s=5",
+                        env=_env(), timeout=600,
+                    )  # fmt: skip
+                    took = time.monotonic() - started
+                    verdict = json.loads((run_dir / "chaos" / f"{name}.verdict.json").read_text())
+                    journal = json.loads((run_dir / "chaos" / f"{name}.journal.json").read_text())
+                    window = verdict.get("fault") or {}
+                    fault = f"{window['end'] - window['start']:5.2f} s" if window else "    -"
+                    print(
+                        f"  {name:<28} {verdict['verdict']:<8} (exit {result.returncode}) run {took:5.1f} s, "
+                        f"fault window {fault}  {_measure(name, journal, client)}",
+                        flush=True,
+                    )
+    except ShopDidNotStart as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"light load: {load.requests} requests, {load.errors} failed")
     return 0
 
 

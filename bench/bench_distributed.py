@@ -18,8 +18,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,15 +25,14 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
+from bench._drive import ShopDidNotStart, bench_shop
+from doorbuster.background import Background
+
 ROOT = Path(__file__).resolve().parent.parent
 HOLD_S = float(os.environ.get("BENCH_DISTRIBUTED_HOLD", "15"))
 RAMP_S = 3.0
 SERVICES = "gateway,catalog,inventory,orders,payments,legacy"
 MERGED = ("requests.parquet", "iterations.csv", "planned_rate.csv", "generator.csv", "locust_stats.csv", "meta.json")
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "doorbuster.cli", *args]
 
 
 def _free_port() -> int:
@@ -52,18 +49,19 @@ def _locust(host: str, run_dir: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-class CpuSampler:
+class CpuSampler(Background):
     """The summed CPU seconds of some processes and their children, sampled twice a second."""
 
+    join_timeout_s = 5.0
+
     def __init__(self, roots: Callable[[], list[psutil.Process]]) -> None:
+        super().__init__(self._run)
         self.roots = roots
         self.samples: list[tuple[float, float]] = []
         self.seen: dict[int, float] = {}  # the last CPU time of every process seen, so exits keep theirs
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stop.is_set():
             for root in self.roots():
                 try:
                     for proc in [root, *root.children(recursive=True)]:
@@ -72,15 +70,7 @@ class CpuSampler:
                 except psutil.Error:
                     continue
             self.samples.append((time.time(), sum(self.seen.values())))
-            self._stop.wait(0.5)
-
-    def __enter__(self) -> CpuSampler:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self.thread.join(timeout=5)
+            self.stop.wait(0.5)
 
     def between(self, start: float, end: float) -> float:
         frame = pd.DataFrame(self.samples, columns=["ts", "cpu"])
@@ -168,23 +158,13 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-distributed-") as tmp_name:
-        tmp = Path(tmp_name)
-        shop_dir = tmp / "shop"
-        up = subprocess.run(
-            _cli("up", "--data-dir", str(shop_dir), "--port", "0", "--ttl", "20m", "--services", SERVICES,
-                 "--timeout", "240"),
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        try:
-            if up.returncode != 0:
-                print(f"the shop did not start: {up.stderr[-800:]}", file=sys.stderr)
-                return 1
-            host = json.loads((shop_dir / "runtime.json").read_text())["storefront_url"].rstrip("/")
+    try:
+        with bench_shop("bench-distributed-", SERVICES) as shop:
             print(f"ramp 1x → 5x → 10x of the default profile (1x = 40 req/s), {HOLD_S:g} s a step, top step:")
-            rows = [_run(name, host, tmp) for name in ("one process", "--processes 2", "master + 2 workers")]
-        finally:
-            subprocess.run(_cli("down", "--data-dir", str(shop_dir)), capture_output=True, timeout=120, check=False)
+            rows = [_run(name, shop.url, shop.tmp) for name in ("one process", "--processes 2", "master + 2 workers")]
+    except ShopDidNotStart as exc:
+        print(exc, file=sys.stderr)
+        return 1
     table = pd.DataFrame(rows).drop(columns="log")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     for row in rows:

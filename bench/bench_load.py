@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.parse
@@ -24,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 import psutil
+
+from bench._drive import ShopDidNotStart, bench_shop
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
@@ -77,10 +78,6 @@ PACED = textwrap.dedent(
             self.client.get(PATHS[self.rng.randrange(len(PATHS))])
     """
 )
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "doorbuster.cli", *args]
 
 
 def _get(host: str, path: str) -> Any:
@@ -243,28 +240,18 @@ def _ramp(host: str, tmp: Path) -> pd.DataFrame:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name:
-        tmp = Path(tmp_name)
-        shop_dir = tmp / "shop"
-        up = subprocess.run(
-            _cli("up", "--data-dir", str(shop_dir), "--port", "0", "--ttl", "20m", "--services", SERVICES,
-                 "--timeout", "240"),
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        try:
-            if up.returncode != 0:
-                print(f"the shop did not start: {up.stderr[-800:]}", file=sys.stderr)
-                return 1
-            host = json.loads((shop_dir / "runtime.json").read_text())["storefront_url"].rstrip("/")
+    try:
+        with bench_shop("bench-load-", SERVICES) as shop:
             print(f"CPU per request at {RATE:g} req/s, {WINDOW_S:g} s windows:")
-            journeys_ms, bare_ms = _cost(host, tmp, RATE)
+            journeys_ms, bare_ms = _cost(shop.url, shop.tmp, RATE)
             if HIGH_RATE:
                 print(f"\nCPU per request at {HIGH_RATE:g} req/s, {WINDOW_S:g} s windows:")
-                _cost(host, tmp, HIGH_RATE)
+                _cost(shop.url, shop.tmp, HIGH_RATE)
             print(f"\nramp 1x → 5x → 10x of the default profile (1x = 40 req/s), {HOLD_S:g} s a step:")
-            _ramp(host, tmp)
-        finally:
-            subprocess.run(_cli("down", "--data-dir", str(shop_dir)), capture_output=True, timeout=120, check=False)
+            _ramp(shop.url, shop.tmp)
+    except ShopDidNotStart as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0 if journeys_ms / bare_ms <= 1.3 else 1
 
 

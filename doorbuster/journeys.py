@@ -63,15 +63,20 @@ def check_json(resp: Any, status: int = 200, *keys: str) -> Any:
     return body
 
 
-def check_text(resp: Any, *needles: str, status: int = 200) -> str | None:
-    """The text of an answer with this status that shows every needle, or None (request failed)."""
+def check_text(resp: Any, *needles: str, status: int = 200, page: str | None = None) -> str | None:
+    """The text of an answer with this status that shows every needle, or None (request failed).
+    With `page`, it must also be that kind of page (`data-page="<page>"`), and a failure names it."""
+    where = f"{page} page: " if page else ""
     if resp.status_code != status:
-        resp.failure(f"status {resp.status_code}, expected {status}")
+        resp.failure(f"{where}status {resp.status_code}, expected {status}")
         return None
     text = text_of(resp)
+    if page and f'data-page="{page}"' not in text:
+        resp.failure(f'{where}body is not a {page} page (no data-page="{page}")')
+        return None
     for needle in needles:
         if needle not in text:
-            resp.failure(f"body lacks {needle!r}")
+            resp.failure(f"{where}body lacks {needle!r}")
             return None
     resp.success()
     return text

@@ -69,7 +69,12 @@ def _stairs(ax: Axes, timeline: pd.DataFrame, values: pd.Series, t0: float, **st
     ax.plot(xs, ys, **style)  # type: ignore[arg-type]
 
 
-def _finish(ax: Axes, ylabel: str, timeline: pd.DataFrame | None = None, t0: float = 0.0) -> None:
+def _finish(ax: Axes, title: str, ylabel: str, timeline: pd.DataFrame, faults: Sequence[Fault], t0: float) -> None:
+    """What every chart over the run has: the fault windows shaded, a zero floor, a title, the time
+    axis in buckets, a grid and a legend."""
+    shade_faults(ax, faults, t0)
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
     if timeline is not None and len(timeline):
         ax.set_xlim(0, float(_edges(timeline, t0)[-1]))
     bucket = float(timeline[SPAN].iloc[0]) if timeline is not None and len(timeline) else None
@@ -87,10 +92,7 @@ def plot_latency(ax: Axes, timeline: pd.DataFrame, faults: Sequence[Fault], t0: 
             _stairs(ax, timeline, timeline[column], t0, linestyle=style, label=column, linewidth=1.4)
     if target_ms is not None:
         ax.axhline(target_ms, color="black", linestyle="--", linewidth=1, label=f"p95 target {target_ms:g} ms")
-    shade_faults(ax, faults, t0)
-    ax.set_ylim(bottom=0)
-    ax.set_title("Latency percentiles")
-    _finish(ax, "ms", timeline, t0)
+    _finish(ax, "Latency percentiles", "ms", timeline, faults, t0)
 
 
 def plot_throughput(
@@ -102,10 +104,7 @@ def plot_throughput(
         edges = np.append(segments[c.TS].to_numpy(dtype=float), float(segments["end"].iloc[-1])) - t0
         xs, ys = _step_xy(segments[c.PLANNED_RPS].to_numpy(dtype=float), edges)
         ax.plot(xs, ys, color="black", linestyle="--", linewidth=1, label="planned req/s")
-    shade_faults(ax, faults, t0)
-    ax.set_ylim(bottom=0)
-    ax.set_title("Throughput: planned vs achieved")
-    _finish(ax, "requests / s", timeline, t0)
+    _finish(ax, "Throughput: planned vs achieved", "requests / s", timeline, faults, t0)
 
 
 def plot_errors(
@@ -113,9 +112,6 @@ def plot_errors(
 ) -> None:
     """Error rate per bucket and, where raw requests exist, availability per minute."""
     _stairs(ax, timeline, timeline["error_rate"] * 100, t0, color=FAULT_COLOUR, label="error rate %", linewidth=1.4)
-    shade_faults(ax, faults, t0)
-    ax.set_ylim(bottom=0)
-    ax.set_title("Errors and availability")
     if minutes is not None and len(minutes):
         twin = ax.twinx()
         edges = np.append(minutes["minute"].to_numpy(dtype=float), float(minutes["minute"].iloc[-1]) + 60) - t0
@@ -124,7 +120,7 @@ def plot_errors(
         twin.set_ylabel("success % per minute")
         twin.set_ylim(min(90.0, float(minutes["ok_ratio"].min()) * 100 - 1), 100.5)
         twin.legend(loc="upper right", fontsize="small")
-    _finish(ax, "error rate %", timeline, t0)
+    _finish(ax, "Errors and availability", "error rate %", timeline, faults, t0)
 
 
 def plot_headroom(ax: Axes, head: Headroom) -> None:

@@ -8,12 +8,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from doorbuster.reports.errors import ReportError
 from doorbuster.reports.slo_schema import LOAD_PHASES, PERCENTILE_METRIC, PHASES, SLOFileIn
+from doorbuster.yamlfile import read_yaml
 
 __all__ = [
     "DEFAULT_SLO_FILE",
@@ -114,17 +114,7 @@ class SLOFile:
 def load_slo_file(path: str | Path | None = None) -> SLOFile:
     """Read and validate an SLO file (default: fixtures/slo.yaml); ReportError names the bad key."""
     source = Path(path) if path is not None else DEFAULT_SLO_FILE
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ReportError(f"SLO file {source} does not exist") from None
-    except OSError as exc:
-        raise ReportError(f"SLO file {source} cannot be read: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ReportError(f"SLO file {source} is not valid YAML: {exc}") from exc
-    return parse_slo(data, str(source))
+    return parse_slo(read_yaml(source, "SLO file", ReportError), str(source))
 
 
 def _location(data: Any, loc: tuple[int | str, ...]) -> str:

@@ -72,6 +72,16 @@ def _v(r: Result, value: float | None) -> str:
     return fmt_value(value, r.metric)
 
 
+# A breach of these metrics in business terms; the others need more than a sentence to fill in.
+_BREACH_PHRASES = {
+    "latency_mean_ms": "{subject} too slow (average {value}, target {target})",
+    "latency_max_ms": "{subject} too slow (slowest {value}, target {target})",
+    "error_rate": "{value} of {subject} failed",
+    "availability": "{subject} up in only {value} of minutes (target {target})",
+    "achieved_ratio": "{subject} took only {value} of the planned load (target {target})",
+}
+
+
 def breach_phrase(r: Result) -> str:
     """What a breach means to the business, in a few words."""
     value, target, subject = _v(r, r.measured), _v(r, r.target), r.subject or "requests"
@@ -83,16 +93,8 @@ def breach_phrase(r: Result) -> str:
         return f"{value} of requests failed during {subject} (budget {target})"
     if r.metric.startswith("latency_p"):
         return f"{subject} too slow (p{r.metric[9:-3]} {value}, target {target})"
-    if r.metric == "latency_mean_ms":
-        return f"{subject} too slow (average {value}, target {target})"
-    if r.metric == "latency_max_ms":
-        return f"{subject} too slow (slowest {value}, target {target})"
-    if r.metric == "error_rate":
-        return f"{value} of {subject} failed"
-    if r.metric == "availability":
-        return f"{subject} up in only {value} of minutes (target {target})"
-    if r.metric == "achieved_ratio":
-        return f"{subject} took only {value} of the planned load (target {target})"
+    if r.metric in _BREACH_PHRASES:
+        return _BREACH_PHRASES[r.metric].format(subject=subject, value=value, target=target)
     if r.metric == "sustained_multiplier":
         held = "no load step" if not r.measured else f"only {value} peak"
         return f"{subject} held {held} within its targets (target {target})"

@@ -21,7 +21,7 @@ from typing import Any
 
 import gevent.lock
 
-from doorbuster.journeys import text_of
+from doorbuster.journeys import check_text
 
 __all__ = ["MISSES", "NEXT_RE", "SKU_RE", "TOTAL_RE", "ShopData", "check_page", "shop_data", "skewed", "typo"]
 
@@ -124,16 +124,4 @@ def typo(rng: random.Random, term: str) -> str:
 
 def check_page(resp: Any, kind: str, *needles: str) -> str | None:
     """The text of a 200 page of this kind that shows every needle, or None (request failed)."""
-    if resp.status_code != 200:
-        resp.failure(f"{kind} page: status {resp.status_code}, expected 200")
-        return None
-    text = text_of(resp)
-    if f'data-page="{kind}"' not in text:
-        resp.failure(f'{kind} page: body is not a {kind} page (no data-page="{kind}")')
-        return None
-    for needle in needles:
-        if needle not in text:
-            resp.failure(f"{kind} page: body lacks {needle!r}")
-            return None
-    resp.success()
-    return text
+    return check_text(resp, *needles, page=kind)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
 
-from doorbuster.chaos.arguments import choice, expiry_s, names, seconds, whole
+from doorbuster.chaos.arguments import choice, names, seconds, whole
+from doorbuster.chaos.faults import hold_fault
 from doorbuster.chaos.interrupts import activity, shielded
 from doorbuster.chaos.platforms import platform_for
 
@@ -37,18 +37,19 @@ def partition_link(
     if not wanted:
         raise ActivityFailed("argument link names no link")
     platform = platform_for(configuration)
-    started = time.monotonic()
     cut: list[str] = []
-    try:
+
+    def cut_all(expires_in_s: float) -> None:
         for name in wanted:
             cut.append(name)  # before the call: a cut that answered late is healed too
-            platform.cut_link(name, mode, expires_in_s=expiry_s(duration, configuration))
-        time.sleep(duration)
-    finally:
-        with shielded():
-            for name in cut:
-                platform.heal_link(name)
-    return {"links": wanted, "mode": mode, "cut_s": round(time.monotonic() - started, 3)}
+            platform.cut_link(name, mode, expires_in_s=expires_in_s)
+
+    def heal_cut() -> None:
+        for name in cut:
+            platform.heal_link(name)
+
+    cut_s = hold_fault(duration, configuration, cut_all, heal_cut)
+    return {"links": wanted, "mode": mode, "cut_s": cut_s}
 
 
 @activity
@@ -67,14 +68,11 @@ def slow_link(
     duration = seconds(duration_s, "duration_s", minimum=0.1)
     latency = whole(latency_ms, "latency_ms", minimum=1, maximum=60_000)
     platform = platform_for(configuration)
-    started = time.monotonic()
-    try:
-        platform.slow_link(link, latency, expires_in_s=expiry_s(duration, configuration))
-        time.sleep(duration)
-    finally:
-        with shielded():
-            platform.heal_link(link)
-    return {"link": link, "latency_ms": latency, "slow_s": round(time.monotonic() - started, 3)}
+    slow_s = hold_fault(
+        duration, configuration, lambda expires: platform.slow_link(link, latency, expires_in_s=expires),
+        lambda: platform.heal_link(link),
+    )  # fmt: skip
+    return {"link": link, "latency_ms": latency, "slow_s": slow_s}
 
 
 @activity

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from doorbuster.chaos.arguments import expiry_s, names, seconds
+from doorbuster.chaos.arguments import names, seconds
+from doorbuster.chaos.faults import hold_fault
 from doorbuster.chaos.interrupts import activity, shielded
 from doorbuster.chaos.platforms import platform_for
 from doorbuster.chaos.selection import select_pods
@@ -67,14 +67,16 @@ def freeze_pods(
     duration = seconds(duration_s, "duration_s", minimum=0.1)
     platform = platform_for(configuration)
     chosen = select_pods(platform.pods(service), service=service, qty=qty, mode=mode, rand=rand, all=all)
-    try:
+
+    def freeze_chosen(expires_in_s: float) -> None:
         for pod in chosen:
-            platform.freeze_pod(pod, expires_in_s=expiry_s(duration, configuration))
-        time.sleep(duration)
-    finally:
-        with shielded():
-            for pod in chosen:
-                platform.thaw_pod(pod)
+            platform.freeze_pod(pod, expires_in_s=expires_in_s)
+
+    def thaw_chosen() -> None:
+        for pod in chosen:
+            platform.thaw_pod(pod)
+
+    hold_fault(duration, configuration, freeze_chosen, thaw_chosen)
     return [pod.name for pod in chosen]
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from doorbuster.chaos.arguments import expiry_s, fraction, seconds, whole
+from doorbuster.chaos.arguments import fraction, seconds, whole
+from doorbuster.chaos.faults import hold_fault
 from doorbuster.chaos.interrupts import activity, shielded
 from doorbuster.chaos.platforms import platform_for
 
@@ -33,14 +33,11 @@ def provider_fault(
     latency = whole(latency_ms, "latency_ms", maximum=60_000)
     rate = fraction(failure_rate, "failure_rate")
     platform = platform_for(configuration)
-    started = time.monotonic()
-    try:
-        platform.set_provider_fault(latency, rate, expires_in_s=expiry_s(duration, configuration))
-        time.sleep(duration)
-    finally:
-        with shielded():
-            platform.clear_provider_fault()
-    return {"latency_ms": latency, "failure_rate": rate, "fault_s": round(time.monotonic() - started, 3)}
+    fault_s = hold_fault(
+        duration, configuration, lambda expires: platform.set_provider_fault(latency, rate, expires_in_s=expires),
+        platform.clear_provider_fault,
+    )  # fmt: skip
+    return {"latency_ms": latency, "failure_rate": rate, "fault_s": fault_s}
 
 
 @activity

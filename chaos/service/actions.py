@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chaoslib.types import Configuration, Secrets
 
-from doorbuster.chaos.arguments import expiry_s, names, seconds
+from doorbuster.chaos.arguments import names, seconds
+from doorbuster.chaos.faults import hold_fault
 from doorbuster.chaos.interrupts import activity, shielded
 from doorbuster.chaos.platforms import platform_for
 
@@ -42,14 +42,11 @@ def stop_service(
     """
     duration = seconds(duration_s, "duration_s", minimum=0.1)
     platform = platform_for(configuration)
-    started = time.monotonic()
-    try:
-        platform.stop_service(service, expires_in_s=expiry_s(duration, configuration))
-        time.sleep(duration)
-    finally:
-        with shielded():
-            platform.start_service(service)
-    return {"service": service, "down_s": round(time.monotonic() - started, 3)}
+    down_s = hold_fault(
+        duration, configuration, lambda expires: platform.stop_service(service, expires_in_s=expires),
+        lambda: platform.start_service(service),
+    )  # fmt: skip
+    return {"service": service, "down_s": down_s}
 
 
 @activity

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
 from doorbuster import fixtures
 from doorbuster.load.errors import ProfileError
+from doorbuster.yamlfile import read_yaml
 
 __all__ = ["PROFILES_DIR", "Profile", "load_profile", "profile_from_dict"]
 
@@ -119,15 +119,7 @@ def load_profile(ref: str | os.PathLike[str] | None = None) -> Profile:
     `default`)."""
     ref = ref or os.environ.get(PROFILE_ENV) or "default"
     path = _resolve(str(ref))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"profile {path}: cannot read it ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"profile {path}: not valid YAML ({exc})") from exc
-    return profile_from_dict(data, source=str(path))
+    return profile_from_dict(read_yaml(path, "profile", ProfileError), source=str(path))
 
 
 def _resolve(ref: str) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from retailflow.audit import run_audit
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
-from tests.support.audit_stores import DAMAGE, Stores, built_stores
+from tests.support.audit_stores import Stores, assert_audit_breaks_only, broken, built_stores, each_damage
 from tests.support.servers import fresh_mariadb, fresh_postgres
 
 pytestmark = pytest.mark.services
@@ -45,21 +45,14 @@ def stores(servers: tuple[str, str], tmp_path: Path) -> Iterator[Stores]:
     assert not list(tmp_path.glob("*.db")), "the services profile must not touch SQLite files"
 
 
-def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
-    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
-
-
 def test_stores_on_postgresql_and_mariadb_pass_every_invariant(stores: Stores) -> None:
     audit = run_audit(stores.config, stores.ledger)
     assert broken(audit) == {}
     assert audit["ok"] is True
 
 
-@pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+@each_damage
 def test_each_kind_of_damage_breaks_exactly_its_invariant_on_the_services_profile(
     stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
 ) -> None:
-    damage(stores)
-    audit = run_audit(stores.config, stores.ledger)
-    assert list(broken(audit)) == [invariant]
-    assert broken(audit)[invariant][0] == detail
+    assert_audit_breaks_only(stores, damage, invariant, detail)

@@ -7,7 +7,6 @@ The embedded profile runs everywhere; the services profile runs against the loca
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from retailflow.seed.catalog import generate
+from tests.support.fuzz import assert_no_server_error
 from tests.support.processes import ServiceProcess, run_service, seed_service
 from tests.support.servers import fresh_postgres, require_server
 
@@ -171,37 +171,11 @@ def test_schemathesis_finds_no_server_error_in_the_openapi_document(
     service: ServiceProcess = request.getfixturevalue(profile)
     # Not negative_data_rejection: empty form fields (`sort=&page=`, as a storefront form sends them)
     # mean "the default" on purpose, where the schema would call them invalid.
-    st = shutil.which("st") or shutil.which("schemathesis")
-    command = [st] if st else [sys.executable, "-m", "schemathesis.cli"]
-    result = subprocess.run(
-        [
-            *command,
-            "run",
-            service.url + "/openapi.json",
-            "--checks",
-            "not_a_server_error,positive_data_acceptance",
-            "--max-examples",
-            "25",
-            "--workers",
-            "1",
-            "--seed",
-            "20261125",
-            "--no-color",
-            "--generation-database",
-            "none",
-            "--suppress-health-check",
-            "all",
-            "--request-timeout",
-            "10",
-            "--report-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "No issues found" in result.stdout
+    printed = assert_no_server_error(
+        service.url + "/openapi.json", checks="not_a_server_error,positive_data_acceptance", max_examples=25,
+        seed=20261125, suppress_health_checks=True, report_dir=tmp_path,
+    )  # fmt: skip
+    assert "No issues found" in printed
 
 
 def test_a_sku_no_store_could_hold_is_unknown_not_an_error(embedded: ServiceProcess) -> None:

@@ -7,6 +7,7 @@ its namespace, Deployments and NetworkPolicies, and pods made from the pod templ
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ CHAOS = "/apis/chaos-mesh.org/v1alpha1/namespaces/retailflow/networkchaos"
 CONFIG = {"platform": "kubernetes"}
 
 
-@pytest.fixture()
-def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatedCluster]:
-    with emulated_cluster(chaos_mesh=False) as emulated:
+@contextmanager
+def seeded_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, chaos_mesh: bool) -> Iterator[EmulatedCluster]:
+    """The emulated cluster holding the shop, the kubeconfig pointing at it, its request log empty."""
+    with emulated_cluster(chaos_mesh=chaos_mesh) as emulated:
         emulated.use_kubeconfig(tmp_path / "kubeconfig", monkeypatch)
         seed(emulated)
         emulated.forget()
@@ -40,11 +42,14 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulate
 
 
 @pytest.fixture()
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatedCluster]:
+    with seeded_cluster(tmp_path, monkeypatch, chaos_mesh=False) as emulated:
+        yield emulated
+
+
+@pytest.fixture()
 def mesh_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatedCluster]:
-    with emulated_cluster(chaos_mesh=True) as emulated:
-        emulated.use_kubeconfig(tmp_path / "kubeconfig", monkeypatch)
-        seed(emulated)
-        emulated.forget()
+    with seeded_cluster(tmp_path, monkeypatch, chaos_mesh=True) as emulated:
         yield emulated
 
 

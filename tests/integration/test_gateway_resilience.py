@@ -168,21 +168,9 @@ def fake_upstream(
             pod_port = free_port()
             log = tmp / f"fake-{port}-{replica}.log"
             with open(log, "ab") as out:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tests.integration.test_gateway_resilience",
-                        "--port",
-                        str(port),
-                        "--pod-port",
-                        str(pod_port),
-                    ],
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                argv = [sys.executable, "-m", "tests.integration.test_gateway_resilience", "--port", str(port),
+                        "--pod-port", str(pod_port)]  # fmt: skip
+                proc = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             started.append(
                 ServiceProcess("fake", proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pod_port}", log)
             )
@@ -198,16 +186,22 @@ def fake_upstream(
             stop(sp.proc)
 
 
-def gateway_env(catalog: str, inventory: str, orders: str, **extra: str) -> dict[str, str]:
-    return {
-        "RF_CATALOG_URL": catalog,
-        "RF_INVENTORY_URL": inventory,
-        "RF_ORDERS_URL": orders,
+@contextmanager
+def gateway_over(
+    tmp: Path, catalog: ServiceProcess, inventory: ServiceProcess, orders: ServiceProcess, **extra: str
+) -> Iterator[ServiceProcess]:
+    """A gateway whose catalog, inventory and orders are these (fake) upstreams, `extra` in its environment."""
+    env = {
+        "RF_CATALOG_URL": catalog.url,
+        "RF_INVENTORY_URL": inventory.url,
+        "RF_ORDERS_URL": orders.url,
         # no caching: every request must reach an upstream for these tests to mean anything
         "RF_GATEWAY_CACHE_TTL_S": "0",
         "RF_GATEWAY_STOCK_TTL_S": "0",
         **extra,
     }
+    with run_service("gateway", tmp, env, seed=False) as (gateway,):
+        yield gateway
 
 
 def dead_url() -> str:
@@ -221,9 +215,7 @@ def test_a_replica_killed_under_load_does_not_surface_as_an_error_to_clients(tmp
     with (
         fake_upstream(tmp_path, replicas=2) as catalog,
         fake_upstream(tmp_path) as rest,
-        run_service("gateway", tmp_path, gateway_env(catalog[0].url, rest[0].url, rest[0].url), seed=False) as (
-            gateway,
-        ),
+        gateway_over(tmp_path, catalog[0], rest[0], rest[0]) as gateway,
     ):
         url = gateway.url + "/api/products/SKU-1"
         stopping = threading.Event()
@@ -266,13 +258,10 @@ def test_a_dead_upstream_opens_its_circuit_and_the_gateway_answers_503_fast(tmp_
     with (
         fake_upstream(tmp_path) as catalog,
         fake_upstream(tmp_path) as rest,
-        run_service(
-            "gateway",
-            tmp_path,
-            # the cool-down outlasts the four calls below on a busy machine, and the recovery is waited for
-            gateway_env(catalog[0].url, rest[0].url, rest[0].url, RF_BREAKER_FAILURES="3", RF_BREAKER_COOLDOWN_S="5"),
-            seed=False,
-        ) as (gateway,),
+        # the cool-down outlasts the four calls below on a busy machine, and the recovery is waited for
+        gateway_over(
+            tmp_path, catalog[0], rest[0], rest[0], RF_BREAKER_FAILURES="3", RF_BREAKER_COOLDOWN_S="5"
+        ) as gateway,
     ):
         api = gateway.url
         assert requests.get(api + "/api/categories", timeout=5).status_code == 200
@@ -316,20 +305,16 @@ def test_a_frozen_upstream_times_out_then_its_circuit_opens(tmp_path: Path) -> N
     with (
         fake_upstream(tmp_path) as catalog,
         fake_upstream(tmp_path) as rest,
-        run_service(
-            "gateway",
+        gateway_over(
             tmp_path,
-            gateway_env(
-                rest[0].url,
-                catalog[0].url,
-                rest[0].url,
-                RF_BREAKER_FAILURES="2",
-                RF_BREAKER_COOLDOWN_S="60",  # still open for the fast call and the page, however slow the machine
-                RF_INVENTORY_TIMEOUT_S=str(FROZEN_TIMEOUT_S),
-                RF_UPSTREAM_RETRIES="0",
-            ),
-            seed=False,
-        ) as (gateway,),
+            rest[0],
+            catalog[0],  # the frozen one is inventory
+            rest[0],
+            RF_BREAKER_FAILURES="2",
+            RF_BREAKER_COOLDOWN_S="60",  # still open for the fast call and the page, however slow the machine
+            RF_INVENTORY_TIMEOUT_S=str(FROZEN_TIMEOUT_S),
+            RF_UPSTREAM_RETRIES="0",
+        ) as gateway,
     ):
         os.kill(catalog[0].proc.pid, signal.SIGSTOP)  # inventory now accepts connections and never answers
         try:
@@ -356,7 +341,7 @@ def test_a_frozen_upstream_times_out_then_its_circuit_opens(tmp_path: Path) -> N
 def test_business_answers_idempotency_keys_and_request_ids_pass_through(tmp_path: Path) -> None:
     with (
         fake_upstream(tmp_path) as fake,
-        run_service("gateway", tmp_path, gateway_env(fake[0].url, fake[0].url, fake[0].url), seed=False) as (gateway,),
+        gateway_over(tmp_path, fake[0], fake[0], fake[0]) as gateway,
     ):
         order = gateway.url + "/api/orders"
         body = {"cart_id": "cart-1", "payment_token": "tok_visa"}
@@ -383,12 +368,7 @@ def test_business_answers_idempotency_keys_and_request_ids_pass_through(tmp_path
 def test_a_client_over_the_rate_limit_gets_429_with_retry_after_and_probes_are_exempt(tmp_path: Path) -> None:
     with (
         fake_upstream(tmp_path) as fake,
-        run_service(
-            "gateway",
-            tmp_path,
-            gateway_env(fake[0].url, fake[0].url, fake[0].url, RF_RATE_LIMIT_RPS="2", RF_RATE_LIMIT_BURST="5"),
-            seed=False,
-        ) as (gateway,),
+        gateway_over(tmp_path, fake[0], fake[0], fake[0], RF_RATE_LIMIT_RPS="2", RF_RATE_LIMIT_BURST="5") as gateway,
         requests.Session() as s,
     ):
         start = time.monotonic()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +16,7 @@ import pytest
 import requests
 
 from retailflow.seed.catalog import generate
+from tests.support.fuzz import assert_no_server_error
 from tests.support.processes import ServiceProcess, run_service
 
 pytestmark = pytest.mark.slow
@@ -217,40 +216,12 @@ def test_a_browser_adds_to_cart_and_checks_out_through_forms(gateway: ServicePro
 
 
 def test_schemathesis_finds_no_server_error(gateway: ServiceProcess, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            gateway.url + "/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "25",
-            "--workers",
-            "2",
-            "--seed",
-            "20261125",
-            "--no-color",
-            "--generation-database",
-            "none",
-            "--suppress-health-check",
-            "all",
-            "--request-timeout",
-            "60",
-            "--report-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    failures = result.stdout.find("FAILURES")
-    report = result.stdout[failures : failures + 8000] if failures >= 0 else result.stdout[-6000:]
-    assert result.returncode == 0, report + result.stderr[-2000:]
-    assert "Server error" not in result.stdout, result.stdout[-6000:]
-    assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-3000:]
+    printed = assert_no_server_error(
+        gateway.url + "/openapi.json", max_examples=25, workers=2, seed=20261125, request_timeout=60,
+        suppress_health_checks=True, report_dir=tmp_path,
+    )  # fmt: skip
+    assert "Server error" not in printed, printed[-6000:]
+    assert re.search(r"\b\d+ passed", printed), printed[-3000:]
 
 
 def shown_stock(gateway: ServiceProcess, sku: str) -> int:

@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 
 from retailflow.common.config import ServiceConfig
+from retailflow.common.db import Database
 from retailflow.inventory import audit_view
 from retailflow.runtime.linkproxy import LinkProxy
 from tests.support.fuzz import assert_no_server_error
@@ -23,22 +25,24 @@ from tests.support.processes import ServiceProcess, free_port, run_service, seed
 from tests.support.servers import fresh_postgres
 
 DOORBUSTER = "DB-0001"  # 20 units in the fixtures
+T = TypeVar("T")
+
+
+def read_inventory_store(env: dict[str, str], data_dir: Path, read: Callable[[Database], T]) -> T:
+    """`read` (an audit_view query) over the inventory store the service with `env` writes."""
+    db = audit_view.connect(ServiceConfig.from_env("inventory", {**env, "RF_DATA_DIR": str(data_dir)}))
+    try:
+        return read(db)
+    finally:
+        db.close()
 
 
 def stock_of(env: dict[str, str], data_dir: Path) -> list[dict[str, int]]:
-    db = audit_view.connect(ServiceConfig.from_env("inventory", {**env, "RF_DATA_DIR": str(data_dir)}))
-    try:
-        return audit_view.stock_rows(db)
-    finally:
-        db.close()
+    return read_inventory_store(env, data_dir, audit_view.stock_rows)
 
 
 def open_holds(env: dict[str, str], data_dir: Path) -> list[dict[str, object]]:
-    db = audit_view.connect(ServiceConfig.from_env("inventory", {**env, "RF_DATA_DIR": str(data_dir)}))
-    try:
-        return audit_view.open_reservations(db)
-    finally:
-        db.close()
+    return read_inventory_store(env, data_dir, audit_view.open_reservations)
 
 
 PROFILES = ["embedded", pytest.param("postgresql", marks=pytest.mark.services)]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import textwrap
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.support.processes import communicate_or_kill
 
 pytestmark = pytest.mark.slow
 
@@ -81,12 +86,7 @@ def run_locust(
         "--loglevel", "WARNING", "--only-summary",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    _, err = communicate_or_kill(proc, timeout=120)
     assert proc.returncode == exit_code, err[-3000:]
     assert (run_dir / "meta.json").exists(), err[-3000:]
     return err
@@ -153,46 +153,31 @@ def test_checkout_confirms_orders_that_exist_in_the_shop_as_the_ledger_says(
     assert set(checkout[checkout.name == "POST /api/orders"].status) <= {201, 402, 409}
 
 
-WRONG_BODY_SERVER = textwrap.dedent(
-    """
-    import sys
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def do_GET(self):
-            body = b"<html><body>maintenance page</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-    print("ready", flush=True)
-    server.serve_forever()
-    """
-)
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """The standard library's file server over `folder`, in this process: its URL."""
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=str(folder))) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
 
 
 def test_a_200_with_the_wrong_body_is_recorded_as_a_failed_check(tmp_path: Path) -> None:
-    script = tmp_path / "server.py"
-    script.write_text(WRONG_BODY_SERVER)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.PIPE)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
-        run_dir = tmp_path / "run"
-        profile = dict(PROFILE, mix={"browse": 1})
-        run_locust(f"http://127.0.0.1:{port}", run_dir, profile, 3, "BrowseShopper", exit_code=1)
-    finally:
-        server.kill()
-        server.wait(timeout=10)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html><body>maintenance page</body></html>")  # a 200 that is no home page
+    run_dir = tmp_path / "run"
+    with serving(site) as url:
+        run_locust(url, run_dir, dict(PROFILE, mix={"browse": 1}), 3, "BrowseShopper", exit_code=1)
     requests = pd.read_parquet(run_dir / "requests.parquet")
     assert len(requests) > 0
     assert (requests.status == 200).all() and not requests.ok.any()
@@ -207,8 +192,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def web_ui(run_dir: Path, profile: dict[str, object], *extra: str) -> tuple[subprocess.Popen[str], str]:
-    """Plain `locust -f locustfile.py` with its web UI, no --host: the form names the shop."""
+@contextmanager
+def web_ui(run_dir: Path, profile: dict[str, object], *extra: str) -> Iterator[str]:
+    """Plain `locust -f locustfile.py` with its web UI, no --host (the form names the shop): its URL.
+    Stopped in order (SIGTERM) when the block ends, killed should it not quit within a minute."""
     prof = run_dir.parent / f"{run_dir.name}-profile.json"
     prof.write_text(json.dumps(profile))
     port = free_port()
@@ -223,11 +210,17 @@ def web_ui(run_dir: Path, profile: dict[str, object], *extra: str) -> tuple[subp
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             urllib.request.urlopen(url + "/", timeout=2).close()
-            return proc, url
+            break
         except OSError:
             time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"Locust's web UI did not come up: {proc.communicate(timeout=10)[1][-2000:]}")
+    else:
+        proc.kill()
+        raise AssertionError(f"Locust's web UI did not come up: {proc.communicate(timeout=10)[1][-2000:]}")
+    try:
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
+        communicate_or_kill(proc, timeout=60)
 
 
 def post(url: str, form: dict[str, object] | None = None) -> dict[str, object]:
@@ -246,8 +239,7 @@ def test_the_web_ui_without_a_shape_swarms_the_journeys_with_the_users_from_its_
     shop: str, tmp_path: Path, slash: str
 ) -> None:
     run_dir = tmp_path / "run"
-    proc, url = web_ui(run_dir, PROFILE)
-    try:
+    with web_ui(run_dir, PROFILE) as url:
         answer = post(url + "/swarm", {"user_count": 4, "spawn_rate": 4, "host": shop + slash})
         assert answer["success"] is True and answer["message"] == "Swarming started", answer
         deadline = time.monotonic() + 60
@@ -262,14 +254,6 @@ def test_the_web_ui_without_a_shape_swarms_the_journeys_with_the_users_from_its_
         assert total["num_failures"] == 0, stats["errors"]
         assert stats["user_count"] == 4, "the form's user count is the run's"
         assert post(url + "/stop")["success"] is True
-    finally:
-        proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
-        try:
-            proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["model"] == "closed" and meta["shape"] is None and meta["status"] == "completed"
     assert meta["target"] == shop
@@ -281,22 +265,13 @@ def test_the_web_ui_without_a_shape_swarms_the_journeys_with_the_users_from_its_
 
 def test_the_web_ui_with_a_shape_runs_the_shape(shop: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    proc, url = web_ui(run_dir, PROFILE, "--shape", "steady", "--shape-args", "duration=4")
-    try:
+    with web_ui(run_dir, PROFILE, "--shape", "steady", "--shape-args", "duration=4") as url:
         answer = post(url + "/swarm", {"user_count": 1, "spawn_rate": 1, "host": shop + "/"})
         assert answer["message"] == "Swarming started using shape class 'PlannedShape'", answer
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and requests_stats(url)["state"] != "stopped":
             time.sleep(0.5)
         assert requests_stats(url)["state"] == "stopped", "the shape did not end the run"
-    finally:
-        proc.send_signal(signal.SIGTERM)  # Locust quits in order on SIGTERM
-        try:
-            proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["model"] == "open" and meta["status"] == "completed"
     requests = pd.read_parquet(run_dir / "requests.parquet")

@@ -22,6 +22,7 @@ from retailflow.common.config import ServiceConfig
 from retailflow.orders import audit_view as orders_view
 from retailflow.payments import audit_view as payments_view
 from tests.support.fuzz import assert_no_server_error
+from tests.support.orders import CONFIRMED_HISTORY
 from tests.support.processes import run_service, wait_until
 from tests.support.servers import fresh_postgres, require_server
 
@@ -118,14 +119,7 @@ def test_a_checkout_confirms_the_order_sells_the_stock_and_captures_the_payment_
     stored = requests.get(shop.url("orders", f"/orders/{order_id}"), timeout=T).json()
     assert (stored["status"], stored["total_cents"]) == ("confirmed", order["total_cents"])
     events = requests.get(shop.url("orders", f"/orders/{order_id}/events"), timeout=T).json()
-    assert [e["type"] for e in events] == [
-        "OrderPlaced",
-        "StockReserved",
-        "PaymentAuthorized",
-        "StockCommitted",
-        "PaymentCaptured",
-        "OrderConfirmed",
-    ]
+    assert [e["type"] for e in events] == CONFIRMED_HISTORY
     after = shop.stock(sku)
     assert (after["sold"] - before["sold"], after["available"] - before["available"]) == (2, -2)
     payment = requests.get(shop.url("payments", f"/payments/{order_id}"), timeout=T).json()

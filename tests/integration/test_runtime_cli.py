@@ -14,34 +14,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
 from retailflow.runtime.state import is_alive, read_state
 from tests.support.processes import wait_until
-from tests.support.shop import _reap, _started_processes
+from tests.support.shop import _reap, _started_processes, doorbuster, shop_env
 
 pytestmark = pytest.mark.slow
-
-UP_TIMEOUT_S = 180.0
-
-
-def shop_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RF_") and k != "DOORBUSTER_DATA_DIR"}
-    env.update({"RF_PRODUCTS": "2000", "RF_LOG_LEVEL": "WARNING", **extra})
-    return env
-
-
-def doorbuster(*args: str, env: dict[str, str] | None = None, timeout: float = UP_TIMEOUT_S) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "doorbuster.cli", *args],
-        env=env or shop_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def processes_of(data_dir: Path) -> list[psutil.Process]:
@@ -130,24 +111,10 @@ def test_up_that_is_not_ready_in_time_exits_4_naming_the_pods(data_dir: Path) ->
 
 def test_the_supervisor_stops_by_itself_when_its_time_to_live_is_over(data_dir: Path) -> None:
     # The supervisor alone (what `up` detaches): its TTL runs whether or not the pods got ready.
+    argv = [sys.executable, "-m", "retailflow.runtime.supervisor", "--data-dir", str(data_dir), "--port", "0",
+            "--services", "legacy", "--ttl", "12s"]  # fmt: skip
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "retailflow.runtime.supervisor",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            "0",
-            "--services",
-            "legacy",
-            "--ttl",
-            "12s",
-        ],
-        env=shop_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+        argv, env=shop_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     seen: set[tuple[int, float]] = set()
     try:
@@ -199,20 +166,10 @@ def test_a_supervisor_killed_with_sigkill_takes_its_replicas_with_it(data_dir: P
 
 
 def test_up_in_the_foreground_prints_the_url_and_stops_everything_on_sigterm(data_dir: Path) -> None:
+    argv = [sys.executable, "-m", "doorbuster.cli", "up", "--foreground", "--data-dir", str(data_dir), "--port", "0",
+            "--services", "legacy"]  # fmt: skip
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "doorbuster.cli",
-            "up",
-            "--foreground",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            "0",
-            "--services",
-            "legacy",
-        ],
+        argv,
         env=shop_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -4,9 +4,7 @@ so cutting `legacy->mariadb` takes the legacy pod's readiness down and healing b
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,22 +15,15 @@ import requests
 from retailflow.runtime.client import RuntimeClient
 from tests.support.processes import wait_until
 from tests.support.servers import fresh_mariadb
-from tests.support.shop import _reap, _started_processes
+from tests.support.shop import _reap, _started_processes, doorbuster, shop_env
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-
-
-def doorbuster(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "doorbuster.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture
 def legacy_on_mariadb(tmp_path: Path) -> Iterator[RuntimeClient]:
     with fresh_mariadb() as url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RF_") and k != "DOORBUSTER_DATA_DIR"}
-        env.update({"RF_PRODUCTS": "2000", "RF_LOG_LEVEL": "WARNING", "RF_LEGACY_DB_URL": url})
+        env = shop_env(RF_LEGACY_DB_URL=url)
         seen: list[psutil.Process] = []
         try:
             up = doorbuster("up", "--data-dir", str(tmp_path), "--port", "0", "--services", "legacy", env=env)

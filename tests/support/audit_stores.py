@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from retailflow.audit import LedgerEntry
+import pytest
+
+from retailflow.audit import LedgerEntry, run_audit
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
 from retailflow.inventory.adapters.repository import StockRepository
@@ -25,10 +27,15 @@ from retailflow.orders.domain.model import Order
 from retailflow.payments.adapters.store import PaymentStore
 from retailflow.payments.domain.model import Payment
 
-__all__ = ["DAMAGE", "Stores", "built_stores"]
+__all__ = ["DAMAGE", "Stores", "assert_audit_breaks_only", "broken", "built_stores", "each_damage"]
 
 PRICES = {"DB-1": 1999, "SKU-2": 500, "SKU-3": 250}
 INITIAL = {"DB-1": 20, "SKU-2": 10, "SKU-3": 5}
+
+
+def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
+    """The audit's broken invariants, each with its details."""
+    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
 
 
 def _db(config: ServiceConfig, service: str) -> Database:
@@ -226,3 +233,16 @@ DAMAGE: list[tuple[Callable[[Stores], None], str, dict[str, Any]]] = [
     (drift_projection, "projection_replay",
      {"order_id": "o-3", "problem": "projection differs from the event-log replay"}),
 ]  # fmt: skip
+
+# Each kind of damage, once per test: `@each_damage` gives a test `damage`, `invariant` and `detail`.
+each_damage = pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+
+
+def assert_audit_breaks_only(stores: Stores, damage: Callable[[Stores], None], invariant: str,
+                             detail: dict[str, Any]) -> None:  # fmt: skip
+    """Damage the stores one way and audit them: exactly `invariant` is broken, `detail` first."""
+    damage(stores)
+    audit = run_audit(stores.config, stores.ledger)
+    assert audit["ok"] is False
+    assert list(broken(audit)) == [invariant]
+    assert broken(audit)[invariant][0] == detail

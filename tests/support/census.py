@@ -9,10 +9,11 @@ may reap an orphan seconds late.
 from __future__ import annotations
 
 import contextlib
-import threading
 from pathlib import Path
 
 import psutil
+
+from doorbuster.background import Background
 
 __all__ = ["FamilyWatch", "naming"]
 
@@ -37,31 +38,24 @@ def naming(folder: Path) -> list[psutil.Process]:
     return found
 
 
-class FamilyWatch:
-    """Polls the descendants of `pid` until stopped; `survivors()` are those still alive."""
+class FamilyWatch(Background):
+    """Polls the descendants of `pid` while the block runs; `survivors()` are those still alive."""
+
+    join_timeout_s = 5.0
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(self._poll)
         self.root = psutil.Process(pid)
         self.seen: dict[tuple[int, float], psutil.Process] = {}
-        self._stop = threading.Event()
         self._interval = interval
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def __enter__(self) -> FamilyWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
     def _poll(self) -> None:
-        while not self._stop.is_set():
+        while not self.stop.is_set():
             with contextlib.suppress(psutil.Error):
                 for child in self.root.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
                         self.seen.setdefault((child.pid, child.create_time()), child)
-            self._stop.wait(self._interval)
+            self.stop.wait(self._interval)
 
     def survivors(self) -> list[psutil.Process]:
         return [p for p in self.seen.values() if _alive(p)]

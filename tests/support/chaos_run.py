@@ -7,7 +7,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from typing import Any
 
 import psutil
 import requests
+
+from doorbuster.background import Background
 
 __all__ = ["ChaosOutcome", "Load", "Watcher", "chaos_argv", "run_chaos", "stop_tree"]
 
@@ -89,29 +90,17 @@ def stop_tree(proc: subprocess.Popen[Any]) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
-class Load:
+class Load(Background):
     """The test's light load: a browsing shopper and a checking-out shopper, a few requests a second."""
 
+    join_timeout_s = 15.0
+
     def __init__(self, url: str, *, browse: bool = True, checkout: bool = True, shoppers: int = 1) -> None:
+        loops = ([self._browse] if browse else []) + [self._checkout] * (shoppers if checkout else 0)
+        super().__init__(*loops)
         self.url = url.rstrip("/")
-        self.stop = threading.Event()
         self.requests = 0
         self.errors: list[str] = []
-        self.threads = []
-        if browse:
-            self.threads.append(threading.Thread(target=self._browse, daemon=True))
-        if checkout:
-            self.threads += [threading.Thread(target=self._checkout, daemon=True) for _ in range(shoppers)]
-
-    def __enter__(self) -> Load:
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=15)
 
     def _get(self, http: requests.Session, path: str) -> requests.Response | None:
         try:
@@ -158,7 +147,7 @@ class Load:
 
 
 @dataclass
-class Watcher:
+class Watcher(Background):
     """Polls the runtime's /status every 0.1 s while an experiment runs; `check(status)` may add notes."""
 
     client: Any
@@ -167,19 +156,10 @@ class Watcher:
     notes: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Watcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        super().__init__(self._run)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stop.is_set():
             try:
                 status = self.client.status()
             except Exception:
@@ -192,7 +172,7 @@ class Watcher:
                         self.check(status)
                     except Exception as exc:  # the test reads the notes
                         self.notes.append(("check failed", repr(exc)))
-            self._stop.wait(0.1)
+            self.stop.wait(0.1)
 
     def links(self, name: str) -> set[str]:
         return {link["state"] for s in self.seen for link in s["links"] if link["name"] == name}

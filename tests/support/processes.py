@@ -5,13 +5,14 @@ benchmarks use it too; tests import it from here along with `wait_until`."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from retailflow.runtime.standalone import ServiceProcess, free_port, run_service, seed_service, stop
 
-__all__ = ["ServiceProcess", "free_port", "run_service", "seed_service", "stop", "wait_until"]
+__all__ = ["ServiceProcess", "communicate_or_kill", "free_port", "run_service", "seed_service", "stop", "wait_until"]
 
 T = TypeVar("T")
 
@@ -29,3 +30,13 @@ def wait_until(check: Callable[[], T], *, timeout: float = 30.0, interval: float
             last_exc = exc
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: {last_exc!r}")
+
+
+def communicate_or_kill(proc: subprocess.Popen[Any], timeout: float) -> tuple[Any, Any]:
+    """`proc`'s output once it exits; killed and reaped should it outlast `timeout` s (or the wait fail)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -21,7 +21,7 @@ import pytest
 
 from retailflow.common.config import SERVICES
 
-__all__ = ["Shop", "missing_shop_parts", "running_shop"]
+__all__ = ["Shop", "doorbuster", "missing_shop_parts", "running_shop", "shop_env"]
 
 UP_TIMEOUT_S = 240.0  # seeding 7 stores and starting 11 processes on 2 busy cores
 
@@ -67,17 +67,22 @@ class Shop:
         return "\n".join(out)
 
 
-def _shop_env(extra: Mapping[str, str]) -> dict[str, str]:
-    # The embedded profile unless a test asks otherwise; a small catalog seeds in seconds.
+def shop_env(**extra: str) -> dict[str, str]:
+    """A test shop's environment: none of this machine's RF_* settings, a small catalog that seeds
+    in seconds, the embedded profile unless `extra` asks otherwise."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RF_") and k != "DOORBUSTER_DATA_DIR"}
     env.update({"RF_PRODUCTS": "2000", "RF_LOG_LEVEL": "WARNING", **extra})
     return env
 
 
-def _doorbuster(args: list[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def doorbuster(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = UP_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """`doorbuster ARGS` from this checkout, its output captured, in `env` (default: `shop_env()`)."""
     return subprocess.run(
-        [sys.executable, "-m", "doorbuster.cli", *args], env=dict(env), capture_output=True, text=True, timeout=timeout
-    )
+        [sys.executable, "-m", "doorbuster.cli", *args], env=dict(env or shop_env()), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
 
 
 def _started_processes(data_dir: Path) -> list[psutil.Process]:
@@ -108,14 +113,13 @@ def running_shop(data_dir: Path, env: Mapping[str, str] | None = None, *, args: 
     skip_unless_shop_is_built()
     from retailflow.runtime.client import RuntimeClient
 
-    shop_env = _shop_env(env or {})
+    environment = shop_env(**(env or {}))
     seen: list[psutil.Process] = []
     try:
-        up = _doorbuster(
-            ["up", "--data-dir", str(data_dir), "--port", "0", "--ttl", "20m", "--timeout", str(UP_TIMEOUT_S), *args],
-            shop_env,
-            UP_TIMEOUT_S,
-        )
+        up = doorbuster(
+            "up", "--data-dir", str(data_dir), "--port", "0", "--ttl", "20m", "--timeout", str(UP_TIMEOUT_S), *args,
+            env=environment,
+        )  # fmt: skip
         seen += _started_processes(data_dir)
         assert up.returncode == 0, f"doorbuster up failed ({up.returncode}):\n{up.stdout}\n{up.stderr}"
         client = RuntimeClient(str(data_dir))
@@ -125,5 +129,5 @@ def running_shop(data_dir: Path, env: Mapping[str, str] | None = None, *, args: 
     finally:
         seen += _started_processes(data_dir)  # pods restarted since have new PIDs
         with contextlib.suppress(subprocess.TimeoutExpired):
-            _doorbuster(["down", "--data-dir", str(data_dir)], shop_env, 60)
+            doorbuster("down", "--data-dir", str(data_dir), env=environment, timeout=60)
         _reap(seen)

@@ -13,17 +13,13 @@ import pytest
 from doorbuster.cli import main
 from retailflow.audit import LedgerEntry, StoreUnreachable, run_audit
 from retailflow.common.config import ServiceConfig
-from tests.support.audit_stores import DAMAGE, Stores, built_stores, leak_stock
+from tests.support.audit_stores import Stores, assert_audit_breaks_only, broken, built_stores, each_damage, leak_stock
 
 
 @pytest.fixture
 def stores(tmp_path: Path) -> Iterator[Stores]:
     with built_stores(ServiceConfig("gateway", data_dir=tmp_path)) as stores:
         yield stores
-
-
-def broken(audit: dict[str, Any]) -> dict[str, list[Any]]:
-    return {inv["name"]: inv["details"] for inv in audit["invariants"] if not inv["ok"]}
 
 
 def test_stores_filled_by_real_checkouts_pass_every_invariant(stores: Stores) -> None:
@@ -34,15 +30,11 @@ def test_stores_filled_by_real_checkouts_pass_every_invariant(stores: Stores) ->
     assert stock["details"] == [{"note": "1 orders still in flight (neither confirmed nor failed)"}]
 
 
-@pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+@each_damage
 def test_each_kind_of_damage_to_the_stores_breaks_exactly_its_invariant(
     stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
 ) -> None:
-    damage(stores)
-    audit = run_audit(stores.config, stores.ledger)
-    assert audit["ok"] is False
-    assert list(broken(audit)) == [invariant]
-    assert broken(audit)[invariant][0] == detail
+    assert_audit_breaks_only(stores, damage, invariant, detail)
 
 
 def test_settling_looks_again_until_the_legacy_dual_write_has_caught_up(stores: Stores) -> None:

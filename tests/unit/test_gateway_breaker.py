@@ -25,6 +25,21 @@ def fail(b: CircuitBreaker, times: int) -> None:
         b.record_failure()
 
 
+def opened(clock: Clock) -> CircuitBreaker:
+    """A breaker on `clock` (threshold 3, cool-down 5 s) that 3 consecutive failures have just opened."""
+    b = breaker(clock)
+    fail(b, 3)
+    return b
+
+
+def probing(clock: Clock, after_s: float = 5.0) -> CircuitBreaker:
+    """An opened breaker `after_s` later, its cool-down over and its one probe call admitted."""
+    b = opened(clock)
+    clock.now += after_s
+    b.before_call()
+    return b
+
+
 def test_the_circuit_stays_closed_below_the_threshold_of_consecutive_failures() -> None:
     b = breaker(Clock())
     fail(b, 2)
@@ -44,8 +59,7 @@ def test_a_success_resets_the_count_so_only_consecutive_failures_open_the_circui
 
 def test_consecutive_failures_open_the_circuit_and_calls_are_refused_naming_the_upstream() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
+    b = opened(clock)
     assert b.state is BreakerState.OPEN
     with pytest.raises(CircuitOpen) as refused:
         b.before_call()
@@ -58,8 +72,7 @@ def test_consecutive_failures_open_the_circuit_and_calls_are_refused_naming_the_
 
 def test_after_the_cooldown_exactly_one_probe_is_admitted() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
+    b = opened(clock)
     clock.now += 4.9
     assert b.state is BreakerState.OPEN
     assert b.retry_in() == pytest.approx(0.1)
@@ -72,10 +85,7 @@ def test_after_the_cooldown_exactly_one_probe_is_admitted() -> None:
 
 def test_a_successful_probe_closes_the_circuit() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
-    clock.now += 5
-    b.before_call()
+    b = probing(clock)
     b.record_success()
     assert b.state is BreakerState.CLOSED
     b.before_call()
@@ -84,10 +94,7 @@ def test_a_successful_probe_closes_the_circuit() -> None:
 
 def test_a_failed_probe_opens_the_circuit_for_a_full_new_cooldown() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
-    clock.now += 6
-    b.before_call()
+    b = probing(clock, after_s=6)
     b.record_failure()
     assert b.state is BreakerState.OPEN
     assert b.opened_total == 2
@@ -99,10 +106,7 @@ def test_a_failed_probe_opens_the_circuit_for_a_full_new_cooldown() -> None:
 
 def test_an_abandoned_probe_frees_the_slot_for_the_next_caller() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
-    clock.now += 5
-    b.before_call()
+    b = probing(clock)
     b.record_abandoned()
     assert b.state is BreakerState.HALF_OPEN
     b.before_call()  # admitted as the new probe
@@ -110,8 +114,7 @@ def test_an_abandoned_probe_frees_the_slot_for_the_next_caller() -> None:
 
 def test_the_snapshot_reports_state_and_time_to_the_next_probe() -> None:
     clock = Clock()
-    b = breaker(clock)
-    fail(b, 3)
+    b = opened(clock)
     clock.now += 2
     snap = b.snapshot()
     assert snap["state"] == "open"

@@ -8,6 +8,7 @@ from retailflow.orders.domain import events as ev
 from retailflow.orders.domain.cart import Cart
 from retailflow.orders.domain.errors import CartCheckedOut, CartLimitExceeded, CartLineNotFound, InvalidTransition
 from retailflow.orders.domain.model import Order, fold
+from tests.support.orders import CONFIRMED_HISTORY
 
 ITEMS = (
     {"sku": "SKU-1", "qty": 2, "price_cents": 1500, "name": "Lamp"},
@@ -33,14 +34,7 @@ def test_the_happy_path_folds_to_confirmed_and_replays_to_the_same_state() -> No
     order.commit_stock()
     order.capture()
     order.confirm()
-    assert [e.type for e in order.pending] == [
-        "OrderPlaced",
-        "StockReserved",
-        "PaymentAuthorized",
-        "StockCommitted",
-        "PaymentCaptured",
-        "OrderConfirmed",
-    ]
+    assert [e.type for e in order.pending] == CONFIRMED_HISTORY
     replayed = fold("o-1", order.pending)
     assert replayed == order.state
     assert replayed.status == "confirmed" and replayed.version == 6 and replayed.payment_id == "o-1"

@@ -54,13 +54,13 @@ def test_an_slo_file_that_is_not_yaml_says_so(tmp_path: Path) -> None:
     path.write_text("slos: [unclosed\n", encoding="utf-8")
     with pytest.raises(ReportError) as caught:
         load_slo_file(path)
-    assert f"SLO file {path} is not valid YAML" in str(caught.value)
+    assert f"SLO file {path}: not valid YAML" in str(caught.value)
 
 
 def test_a_missing_slo_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ReportError) as caught:
         load_slo_file(tmp_path / "nope.yaml")
-    assert str(caught.value) == f"SLO file {tmp_path / 'nope.yaml'} does not exist"
+    assert str(caught.value) == f"SLO file {tmp_path / 'nope.yaml'}: cannot read it (No such file or directory)"
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from doorbuster.cli import main
-from doorbuster.reports.checks import integrity_phrase
+from doorbuster.reports.checks import integrity_phrase, integrity_results
 from doorbuster.reports.evaluate import evaluate
 from doorbuster.reports.load import load_run
 from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS, TOO_FEW, LoadCheck, Result
@@ -38,55 +39,29 @@ def _slo(verdict: str, *, name: str = "checkout-p95", requests: int = 200, measu
 
 
 def _integrity(verdict: str) -> Result:
-    return Result(
-        name="integrity: no_negative_stock",
-        kind="integrity",
-        metric="violations",
-        scope="shop stores",
-        measured=None if verdict == NO_DATA else (2.0 if verdict == FAIL else 0.0),
-        target=0.0,
-        direction="max",
-        warn=None,
-        verdict=verdict,
-        source="audit.json",
-        note="no audit.json" if verdict == NO_DATA else "",
-        subject="2 SKUs oversold" if verdict == FAIL else "",
-    )
+    """The no_negative_stock invariant as the report reads it from audit.json: intact, 2 SKUs oversold, unaudited."""
+    ok = verdict == PASS
+    invariant = {"name": "no_negative_stock", "ok": ok, "violations": 0 if ok else 2}
+    (result,) = integrity_results(None if verdict == NO_DATA else {"invariants": [invariant]}, ("no_negative_stock",))
+    assert result.verdict == verdict
+    return result
+
+
+def _whole_run_slo(name: str, metric: str, **fields: Any) -> Result:
+    """An SLO on the whole run against its plan: load-limited, so a plan never offered is not a breach."""
+    return Result(name=name, kind="slo", metric=metric, scope="all requests", direction="min", warn=None,
+                  load_limited=True, **fields)  # fmt: skip
 
 
 def _not_applicable() -> Result:
-    return Result(
-        name="sustained-5x",
-        kind="slo",
-        metric="sustained_multiplier",
-        scope="all requests",
-        measured=None,
-        target=5.0,
-        direction="min",
-        warn=None,
-        verdict=NOT_APPLICABLE,
-        source="planned_rate.csv",
-        note="the plan never held 5x (its highest step: 1x)",
-        load_limited=True,
-    )
+    return _whole_run_slo("sustained-5x", "sustained_multiplier", measured=None, target=5.0, verdict=NOT_APPLICABLE,
+                          source="planned_rate.csv", note="the plan never held 5x (its highest step: 1x)")  # fmt: skip
 
 
 def _throughput(verdict: str) -> Result:
-    return Result(
-        name="throughput",
-        kind="slo",
-        metric="achieved_ratio",
-        scope="all requests",
-        measured=0.88 if verdict == FAIL else 0.99,
-        target=0.9,
-        direction="min",
-        warn=None,
-        verdict=verdict,
-        source="requests + planned_rate.csv",
-        requests=8800,
-        load_limited=True,
-        subject="the shop",
-    )
+    measured = 0.88 if verdict == FAIL else 0.99
+    return _whole_run_slo("throughput", "achieved_ratio", measured=measured, target=0.9, verdict=verdict,
+                          source="requests + planned_rate.csv", requests=8800, subject="the shop")  # fmt: skip
 
 
 def _check(key: str, ok: bool | None, blame: str = "") -> LoadCheck:

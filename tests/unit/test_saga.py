@@ -21,6 +21,7 @@ from retailflow.orders.service_layer import ports
 from retailflow.orders.service_layer.handlers import Checkout, KeyReused
 from retailflow.orders.service_layer.recovery import recover_stale_orders
 from retailflow.orders.service_layer.saga import CheckoutSaga
+from tests.support.orders import CONFIRMED_HISTORY
 
 
 class FakeInventory(ports.Inventory):
@@ -133,14 +134,7 @@ def test_a_successful_checkout_reserves_authorizes_commits_captures_and_confirms
     assert outcome.status == 201
     order_id = outcome.body["order_id"]
     assert outcome.body["status"] == "confirmed" and outcome.body["total_cents"] == 2000
-    assert world.event_types(order_id) == [
-        "OrderPlaced",
-        "StockReserved",
-        "PaymentAuthorized",
-        "StockCommitted",
-        "PaymentCaptured",
-        "OrderConfirmed",
-    ]
+    assert world.event_types(order_id) == CONFIRMED_HISTORY
     assert world.inventory.committed == {order_id} and world.payments.captures == [order_id]
     assert world.orders.projection(order_id)["status"] == "confirmed"
     assert audit_view.confirmations(world.db) == {order_id: 1}
