@@ -57,10 +57,62 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--run-time", type=duration_arg("--run-time"), default=None, help="interrupt the run after this long (e.g. 5m)"
     )
+    add_platform_options(run)
     run.set_defaults(func=cmd_run)
     listing = commands.add_parser("list", help="list the experiments in chaos/experiments/")
     listing.set_defaults(func=cmd_list)
     chaos.set_defaults(func=lambda args: (chaos.print_help(), EXIT_BAD_INPUT)[1])
+
+
+def add_platform_options(parser: argparse.ArgumentParser) -> None:
+    """--platform, --namespace and --selectors: where the faults go (also `doorbuster gameday`'s)."""
+    parser.add_argument(
+        "--platform",
+        choices=("local", "kubernetes"),
+        default=None,
+        help="the platform the faults act on (default: the experiment's, local: the embedded shop)",
+    )
+    parser.add_argument(
+        "--namespace", default=None, help="kubernetes: the shop's namespace (labelled doorbuster.io/chaos=allowed)"
+    )
+    parser.add_argument("--selectors", default=None, metavar="FILE",
+                        help="kubernetes: a YAML mapping of service: label selector, for a shop whose pods do not "
+                        "carry RetailFlow's labels; every service the experiment acts on must be in it")  # fmt: skip
+
+
+def platform_vars(
+    args: argparse.Namespace, experiments: dict[str, dict[str, Any]], given: dict[str, str] | None = None
+) -> dict[str, str]:
+    """--platform/--namespace/--selectors as `--var`s over `given` (the --var ones), the selector
+    mapping checked against every experiment (`name -> document`) before anything starts; a
+    DoorbusterError (exit 2) naming what is wrong otherwise."""
+    import json
+
+    from doorbuster.chaos.selectors import SelectorError, check_selectors, read_selectors
+
+    variables = dict(given or {})
+    if args.platform:
+        variables["platform"] = args.platform
+    if (args.namespace or args.selectors) and variables.get("platform") != "kubernetes":
+        option = "--namespace" if args.namespace else "--selectors"
+        raise DoorbusterError(f"{option} is a Kubernetes setting: add --platform kubernetes", exit_code=EXIT_BAD_INPUT)
+    if args.namespace:
+        variables["namespace"] = args.namespace
+    source = args.selectors or "--var selectors"
+    try:
+        if args.selectors:
+            variables["selectors"] = json.dumps(read_selectors(args.selectors))
+        if variables.get("platform") == "kubernetes" and variables.get("selectors"):
+            selectors = json.loads(variables["selectors"])
+            if not isinstance(selectors, dict):
+                raise SelectorError(f"{source}: expected a JSON object of service: label selector")
+            for name, experiment in experiments.items():
+                check_selectors(experiment, selectors, name, source)
+    except json.JSONDecodeError as exc:
+        raise DoorbusterError(f"{source}: not a JSON object ({exc.msg})", exit_code=EXIT_BAD_INPUT) from None
+    except SelectorError as exc:
+        raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
+    return variables
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -111,6 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         variables = parse_vars(args.var)
     except ExperimentError as exc:
         raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
+    variables = platform_vars(args, {path.stem: experiment}, variables)
     data_dir = Path(args.data_dir or os.environ.get("DOORBUSTER_DATA_DIR") or ".doorbuster").resolve()
     run_dir = Path(args.run_dir or os.environ.get(RUN_DIR_ENV) or new_run_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
