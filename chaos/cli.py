@@ -80,6 +80,13 @@ def add_platform_options(parser: argparse.ArgumentParser) -> None:
                         "carry RetailFlow's labels; every service the experiment acts on must be in it")  # fmt: skip
 
 
+def check_kubernetes_options(args: argparse.Namespace, platform: str | None) -> None:
+    """--namespace and --selectors only go with the Kubernetes platform."""
+    if (args.namespace or args.selectors) and platform != "kubernetes":
+        option = "--namespace" if args.namespace else "--selectors"
+        raise DoorbusterError(f"{option} is a Kubernetes setting: add --platform kubernetes", exit_code=EXIT_BAD_INPUT)
+
+
 def platform_vars(
     args: argparse.Namespace, experiments: dict[str, dict[str, Any]], given: dict[str, str] | None = None
 ) -> dict[str, str]:
@@ -93,9 +100,7 @@ def platform_vars(
     variables = dict(given or {})
     if args.platform:
         variables["platform"] = args.platform
-    if (args.namespace or args.selectors) and variables.get("platform") != "kubernetes":
-        option = "--namespace" if args.namespace else "--selectors"
-        raise DoorbusterError(f"{option} is a Kubernetes setting: add --platform kubernetes", exit_code=EXIT_BAD_INPUT)
+    check_kubernetes_options(args, variables.get("platform"))
     if args.namespace:
         variables["namespace"] = args.namespace
     source = args.selectors or "--var selectors"

@@ -44,10 +44,14 @@ def check_chaos_platform(args: argparse.Namespace, profile: GamedayProfile, time
     """The chaos options checked against the shop and the schedule; the `doorbuster chaos run`
     arguments every experiment of the schedule gets. GamedayError (exit 2) when a part that was
     asked for cannot run."""
-    from doorbuster.chaos.cli import platform_vars
+    from doorbuster.chaos.cli import check_kubernetes_options, platform_vars
     from doorbuster.chaos.runner import ExperimentError, read_experiment
 
     own = is_own_shop(args)
+    try:
+        check_kubernetes_options(args, args.platform)
+    except DoorbusterError as exc:
+        raise GamedayError(str(exc)) from None
     if args.platform == "kubernetes" and not args.namespace:
         raise GamedayError("--platform kubernetes needs --namespace NS (the namespace your shop runs in, labelled "
                            "doorbuster.io/chaos=allowed)")  # fmt: skip
@@ -69,7 +73,7 @@ def check_chaos_platform(args: argparse.Namespace, profile: GamedayProfile, time
     for s in timeline.experiments:
         path = experiment_path(s.entry.experiment)
         try:
-            documents[s.label] = read_experiment(path) if path else {}
+            documents[Path(s.entry.experiment).stem] = read_experiment(path) if path else {}
         except ExperimentError as exc:
             raise GamedayError(str(exc)) from None
     try:
