@@ -29,10 +29,9 @@ def read_selectors(path: str | Path) -> dict[str, str]:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SelectorError(f"selector mapping {path}: cannot read it ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SelectorError(f"selector mapping {path}: not valid YAML ({exc})") from None
+    except (OSError, yaml.YAMLError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else f"not valid YAML: {exc}"
+        raise SelectorError(f"selector mapping {path}: cannot read it ({why})") from None
     if not isinstance(data, Mapping) or not data:
         raise SelectorError(f"selector mapping {path}: expected a mapping of service: label selector, e.g. "
                             "'gateway: app=web'")  # fmt: skip

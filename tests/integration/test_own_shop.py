@@ -45,16 +45,19 @@ def shop_files(tmp_path: Path) -> dict[str, Path]:
     return profile_and_slo(tmp_path)
 
 
-def load_and_report(host: str, files: dict[str, Path], run_dir: Path) -> subprocess.CompletedProcess[str]:
-    """Our ramp with the tea shop's journeys and its audit command, then the report; the report's result."""
+def load_and_report(
+    host: str, files: dict[str, Path], run_dir: Path, *, verdict: int, audit: str
+) -> subprocess.CompletedProcess[str]:
+    """Our ramp with the tea shop's journeys and its audit command, then the report, which must
+    exit `verdict` after the load printed `audit`; the report's result."""
     result = doorbuster(
         "load", "--host", host, "--locustfile", str(LOCUSTFILE), "--profile", str(files["profile"]),
         "--shape", "ramp", "--shape-args", "steps=1/2,hold=3s,ramp=0", "--run-dir", str(run_dir),
         "--audit-cmd", AUDIT_CMD,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0 and audit in result.stdout, result.stdout + result.stderr[-2000:]
     report = doorbuster("report", str(run_dir), "--slo", str(files["slo"]))
-    report.stdout = result.stdout + report.stdout  # the audit's line, then the verdict
+    assert report.returncode == verdict, report.stdout + report.stderr
     return report
 
 
@@ -66,9 +69,7 @@ def test_the_tea_shop_gets_our_shapes_run_folder_report_and_its_own_audit_in_the
     tea_shop: str, shop_files: dict[str, Path], tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    report = load_and_report(tea_shop, shop_files, run_dir)
-    assert report.returncode == 0, report.stdout + report.stderr
-    assert "audit OK" in report.stdout
+    load_and_report(tea_shop, shop_files, run_dir, verdict=0, audit="audit OK")
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["model"] == "open" and meta["shape"]["name"] == "ramp" and meta["status"] == "completed"
     planned = pd.read_csv(run_dir / "planned_rate.csv")
@@ -98,9 +99,7 @@ def test_a_sabotaged_tea_shop_that_loses_confirmed_orders_is_a_no_go(
     tea_shop: str, shop_files: dict[str, Path], tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    report = load_and_report(tea_shop, shop_files, run_dir)
-    assert report.returncode == 1, report.stdout + report.stderr
-    assert "audit FAILED (orders_kept)" in report.stdout
+    report = load_and_report(tea_shop, shop_files, run_dir, verdict=1, audit="audit FAILED (orders_kept)")
     assert "integrity: orders_kept breached" in report.stdout
     audit = json.loads((run_dir / "audit.json").read_text())
     lost = next(i for i in audit["invariants"] if i["name"] == "orders_kept")

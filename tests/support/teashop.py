@@ -84,17 +84,9 @@ def teashop(*flags: str) -> Iterator[str]:
 
 
 def doorbuster(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`doorbuster ARGS` as the user runs it, killed by PID if it outlives `timeout`."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "doorbuster.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    """`doorbuster ARGS` as the user runs it; killed (by subprocess.run) if it outlives `timeout`."""
+    argv = [sys.executable, "-m", "doorbuster.cli", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def no_process_with(marker: str) -> bool:
