@@ -182,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as exc:  # the report says so; the runtime's expiry still heals
             return [f"could not heal every fault: {exc}"]
 
-    request = RunRequest(path, run_dir, variables, timeout_s=args.run_time)
+    request = RunRequest(_declaring(path, experiment, variables, run_dir), run_dir, variables, timeout_s=args.run_time)
     print(f"doorbuster: chaos {path.stem} → {request.journal}", flush=True)
     verdict = run_experiment(request, heal)
     print(f"doorbuster: chaos {path.stem}: {verdict.verdict.upper()}")
@@ -191,6 +191,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in verdict.healed_after:
         print(f"  healed: {line}")
     return EXIT_BY_VERDICT.get(verdict.verdict, EXIT_NOGO)
+
+
+def _declaring(path: Path, experiment: dict[str, Any], variables: dict[str, str], run_dir: Path) -> Path:
+    """The experiment file Chaos Toolkit runs. Its `--var` only overrides a key the experiment's
+    configuration declares and drops any other without a word, so a setting the file does not
+    declare (`selectors` for another shop, say) is declared in a copy in the run folder's chaos/
+    (same name: the journal's name is the file's)."""
+    import json
+
+    from doorbuster.runfolder import CHAOS_DIR
+
+    declared = experiment.get("configuration") or {}
+    undeclared = [_base_key(key) for key in variables if _base_key(key) not in declared]
+    if not undeclared:
+        return path
+    copy = {**experiment, "configuration": {**declared, **dict.fromkeys(undeclared, "")}}
+    target = run_dir / CHAOS_DIR / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(copy, indent=2) + "\n", encoding="utf-8")  # JSON is YAML too
+    return target
 
 
 def _check_reachable(config: dict[str, Any]) -> None:

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.census import naming
-from tests.support.teashop import AUDIT_CMD, LOCUSTFILE, doorbuster, profile_and_slo, teashop
+from tests.support.teashop import (
+    AUDIT_CMD,
+    EXAMPLES,
+    LOCUSTFILE,
+    doorbuster,
+    profile_and_slo,
+    teashop,
+    teashop_cluster,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +29,18 @@ NO_PLATFORM = "no chaos platform (--platform) for a shop that is not the embedde
 SHORT = ("--run-time", "6s", "--no-chaos")  # a few seconds of the load alone
 
 
-def gameday(host: str, files: dict[str, Path], run_dir: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
-    """The quick game day on the tea shop; exit code, output, summary."""
+def gameday(
+    host: str,
+    files: dict[str, Path],
+    run_dir: Path,
+    *extra: str,
+    name: str = "smoke",
+    env: dict[str, str] | None = None,
+) -> tuple[int, str, dict[str, object]]:
+    """A game day (the quick one unless `name` says) on the tea shop; exit code, output, summary."""
     result = doorbuster(
-        "gameday", "smoke", "--host", host, "--locustfile", str(LOCUSTFILE), "--profile", str(files["profile"]),
-        "--slo", str(files["slo"]), "--run-dir", str(run_dir), *extra,
+        "gameday", name, "--host", host, "--locustfile", str(LOCUSTFILE), "--profile", str(files["profile"]),
+        "--slo", str(files["slo"]), "--run-dir", str(run_dir), *extra, env=env, timeout=300,
     )  # fmt: skip
     summary = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
     return result.returncode, result.stdout + result.stderr, summary
@@ -106,3 +121,21 @@ def test_a_part_asked_for_that_cannot_run_is_refused_before_anything_starts(
         assert "--no-chaos" in output, "the refusal says how to run the load alone"
     assert not run_dir.exists(), "refused before the run folder, the load or the ledger"
     assert naming(tmp_path) == [], "refused before any process started"
+
+
+def test_the_tea_shops_own_game_day_kills_its_pod_on_its_cluster_by_its_selectors(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    cluster_options = ("--platform", "kubernetes", "--namespace", "teashop", "--selectors",
+                       str(EXAMPLES / "teashop_selectors.yaml"), "--shape-args", "steps=1/2,hold=5,ramp=0")  # fmt: skip
+    with teashop_cluster(tmp_path) as (cluster, env), teashop() as url:
+        rc, output, summary = gameday(
+            url, profile_and_slo(tmp_path), run_dir, "--audit-cmd", AUDIT_CMD, *cluster_options,
+            name=str(EXAMPLES / "teashop_gameday.yaml"), env=env,
+        )  # fmt: skip
+        killed = [path for method, path in cluster.calls("DELETE") if "/pods/" in path]
+    assert summary.get("verdict") == "GO" and rc == 0, output[-3000:]
+    assert len(killed) == 1 and "/namespaces/teashop/pods/teashop-7c9-" in killed[0], output[-3000:]
+    experiments = {x["journal"]: x for x in summary["experiments"]}  # type: ignore[attr-defined]
+    assert list(experiments) == ["teashop_kill_web.journal.json"], experiments
+    assert experiments["teashop_kill_web.journal.json"]["status"] == "completed"
+    assert not any("chaos" in line for line in summary["not_measured"]), "the chaos schedule ran: nothing to excuse"

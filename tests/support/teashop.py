@@ -9,15 +9,20 @@ time, so the rare tea sells out within seconds; load limits a shared machine can
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from tests.support.processes import free_port
+
+if TYPE_CHECKING:
+    from tests.support.kube_api import EmulatedCluster
 
 __all__ = [
     "AUDIT_CMD",
@@ -83,10 +88,39 @@ def teashop(*flags: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def doorbuster(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`doorbuster ARGS` as the user runs it; killed (by subprocess.run) if it outlives `timeout`."""
+def _pod(name: str, labels: dict[str, str]) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "teashop", "labels": labels},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+@contextmanager
+def teashop_cluster(folder: Path) -> Iterator[tuple[EmulatedCluster, dict[str, str]]]:
+    """The emulated API server holding the tea shop's namespace (chaos allowed), two pods labelled as
+    docs/examples/teashop_selectors.yaml says (`teashop-7c9-0`, `-1`) and a decoy `web-decoy` with
+    RetailFlow's default labels for service `web`; the cluster and the environment that reaches it."""
+    from tests.support.kube_api import emulated_cluster
+
+    with emulated_cluster() as cluster:
+        cluster.write_kubeconfig(folder / "kubeconfig")
+        allowed = {"doorbuster.io/chaos": "allowed"}
+        cluster.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "teashop", "labels": allowed}})
+        for i in range(2):
+            cluster.add(_pod(f"teashop-7c9-{i}", {"app.kubernetes.io/name": "teashop"}))
+        cluster.add(_pod("web-decoy", {"app.kubernetes.io/name": "web", "app.kubernetes.io/part-of": "retailflow"}))
+        cluster.forget()
+        yield cluster, {"KUBECONFIG": str(folder / "kubeconfig"), "PYTHONPATH": str(EXAMPLES.parents[1])}
+
+
+def doorbuster(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`doorbuster ARGS` as the user runs it (with `env` added to ours); killed by subprocess.run
+    if it outlives `timeout`."""
     argv = [sys.executable, "-m", "doorbuster.cli", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=environ)
 
 
 def no_process_with(marker: str) -> bool:
