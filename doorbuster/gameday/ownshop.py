@@ -52,6 +52,11 @@ def check_chaos_platform(args: argparse.Namespace, profile: GamedayProfile, time
         check_kubernetes_options(args, args.platform)
     except DoorbusterError as exc:
         raise GamedayError(str(exc)) from None
+    if args.platform == "kubernetes" and not args.host:
+        raise GamedayError(
+            "--platform kubernetes acts on a shop already up on your cluster: name it with --host URL "
+            "(without --host the game day starts the embedded shop, whose platform is local)"
+        )
     if args.platform == "kubernetes" and not args.namespace:
         raise GamedayError("--platform kubernetes needs --namespace NS (the namespace your shop runs in, labelled "
                            "doorbuster.io/chaos=allowed)")  # fmt: skip

@@ -139,3 +139,11 @@ def test_the_tea_shops_own_game_day_kills_its_pod_on_its_cluster_by_its_selector
     assert list(experiments) == ["teashop_kill_web.journal.json"], experiments
     assert experiments["teashop_kill_web.journal.json"]["status"] == "completed"
     assert not any("chaos" in line for line in summary["not_measured"]), "the chaos schedule ran: nothing to excuse"
+
+
+def test_a_cluster_platform_for_the_embedded_shop_is_refused_before_it_starts(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = doorbuster("gameday", "smoke", "--platform", "kubernetes", "--namespace", "tea", "--run-dir", str(run_dir))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--platform kubernetes acts on a shop already up on your cluster: name it with --host" in result.stderr
+    assert not run_dir.exists() and naming(tmp_path) == []
