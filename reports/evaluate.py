@@ -157,6 +157,9 @@ def decide(ev: Evaluation) -> None:
             f"warning: the load script raised {fmt_count(counts.sum())} exception(s) (locust_exceptions.csv); "
             f"most frequent: {top[:200]}",
         )
+    why = ev.run.not_asked.get("fault")  # a game day that did not run its chaos schedule says so
+    if why and not any(r.kind == "fault" for r in ev.results):
+        extra += (f"not measured: chaos experiments: {why}",)
     ev.banner = judge_run(
         ev.results,
         ev.load_checks,

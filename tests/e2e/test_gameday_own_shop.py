@@ -77,6 +77,7 @@ def test_the_tea_shops_game_day_is_judged_by_its_own_audit(
     chaos = junit_cases(run_dir)["chaos experiments"]
     assert NO_PLATFORM in chaos.find("skipped").get("message", "")  # type: ignore[union-attr]
     assert NO_PLATFORM in (run_dir / "report.html").read_text().replace("&#39;", "'")
+    assert any(NO_PLATFORM in reason for reason in summary["reasons"]), "the banner says it too"  # type: ignore[attr-defined]
 
 
 def test_without_an_audit_command_integrity_is_not_measured_and_never_a_pass(tmp_path: Path) -> None:
