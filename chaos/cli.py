@@ -57,10 +57,67 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--run-time", type=duration_arg("--run-time"), default=None, help="interrupt the run after this long (e.g. 5m)"
     )
+    add_platform_options(run)
     run.set_defaults(func=cmd_run)
     listing = commands.add_parser("list", help="list the experiments in chaos/experiments/")
     listing.set_defaults(func=cmd_list)
     chaos.set_defaults(func=lambda args: (chaos.print_help(), EXIT_BAD_INPUT)[1])
+
+
+def add_platform_options(parser: argparse.ArgumentParser) -> None:
+    """--platform, --namespace and --selectors: where the faults go (also `doorbuster gameday`'s)."""
+    parser.add_argument(
+        "--platform",
+        choices=("local", "kubernetes"),
+        default=None,
+        help="the platform the faults act on (default: the experiment's, local: the embedded shop)",
+    )
+    parser.add_argument(
+        "--namespace", default=None, help="kubernetes: the shop's namespace (labelled doorbuster.io/chaos=allowed)"
+    )
+    parser.add_argument("--selectors", default=None, metavar="FILE",
+                        help="kubernetes: a YAML mapping of service: label selector, for a shop whose pods do not "
+                        "carry RetailFlow's labels; every service the experiment acts on must be in it")  # fmt: skip
+
+
+def check_kubernetes_options(args: argparse.Namespace, platform: str | None) -> None:
+    """--namespace and --selectors only go with the Kubernetes platform."""
+    if (args.namespace or args.selectors) and platform != "kubernetes":
+        option = "--namespace" if args.namespace else "--selectors"
+        raise DoorbusterError(f"{option} is a Kubernetes setting: add --platform kubernetes", exit_code=EXIT_BAD_INPUT)
+
+
+def platform_vars(
+    args: argparse.Namespace, experiments: dict[str, dict[str, Any]], given: dict[str, str] | None = None
+) -> dict[str, str]:
+    """--platform/--namespace/--selectors as `--var`s over `given` (the --var ones), the selector
+    mapping checked against every experiment (`name -> document`) before anything starts; a
+    DoorbusterError (exit 2) naming what is wrong otherwise."""
+    import json
+
+    from doorbuster.chaos.selectors import SelectorError, check_selectors, read_selectors
+
+    variables = dict(given or {})
+    if args.platform:
+        variables["platform"] = args.platform
+    check_kubernetes_options(args, variables.get("platform"))
+    if args.namespace:
+        variables["namespace"] = args.namespace
+    source = args.selectors or "--var selectors"
+    try:
+        if args.selectors:
+            variables["selectors"] = json.dumps(read_selectors(args.selectors))
+        if variables.get("platform") == "kubernetes" and variables.get("selectors"):
+            selectors = json.loads(variables["selectors"])
+            if not isinstance(selectors, dict):
+                raise SelectorError(f"{source}: expected a JSON object of service: label selector")
+            for name, experiment in experiments.items():
+                check_selectors(experiment, selectors, name, source)
+    except json.JSONDecodeError as exc:
+        raise DoorbusterError(f"{source}: not a JSON object ({exc.msg})", exit_code=EXIT_BAD_INPUT) from None
+    except SelectorError as exc:
+        raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
+    return variables
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -111,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         variables = parse_vars(args.var)
     except ExperimentError as exc:
         raise DoorbusterError(str(exc), exit_code=EXIT_BAD_INPUT) from None
+    variables = platform_vars(args, {path.stem: experiment}, variables)
     data_dir = Path(args.data_dir or os.environ.get("DOORBUSTER_DATA_DIR") or ".doorbuster").resolve()
     run_dir = Path(args.run_dir or os.environ.get(RUN_DIR_ENV) or new_run_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except Exception as exc:  # the report says so; the runtime's expiry still heals
             return [f"could not heal every fault: {exc}"]
 
-    request = RunRequest(path, run_dir, variables, timeout_s=args.run_time)
+    request = RunRequest(_declaring(path, experiment, variables, run_dir), run_dir, variables, timeout_s=args.run_time)
     print(f"doorbuster: chaos {path.stem} → {request.journal}", flush=True)
     verdict = run_experiment(request, heal)
     print(f"doorbuster: chaos {path.stem}: {verdict.verdict.upper()}")
@@ -133,6 +191,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in verdict.healed_after:
         print(f"  healed: {line}")
     return EXIT_BY_VERDICT.get(verdict.verdict, EXIT_NOGO)
+
+
+def _declaring(path: Path, experiment: dict[str, Any], variables: dict[str, str], run_dir: Path) -> Path:
+    """The experiment file Chaos Toolkit runs. Its `--var` only overrides a key the experiment's
+    configuration declares and drops any other without a word, so a setting the file does not
+    declare (`selectors` for another shop, say) is declared in a copy in the run folder's chaos/
+    (same name: the journal's name is the file's)."""
+    import json
+
+    from doorbuster.runfolder import CHAOS_DIR
+
+    declared = experiment.get("configuration") or {}
+    undeclared = [_base_key(key) for key in variables if _base_key(key) not in declared]
+    if not undeclared:
+        return path
+    copy = {**experiment, "configuration": {**declared, **dict.fromkeys(undeclared, "")}}
+    target = run_dir / CHAOS_DIR / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(copy, indent=2) + "\n", encoding="utf-8")  # JSON is YAML too
+    return target
 
 
 def _check_reachable(config: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "LOCUST_PREFIX",
     "LOGS_DIR",
     "META",
+    "NOT_MEASURED",
     "PLANNED_RATE",
     "PLANNED_RATE_COLUMNS",
     "REQUESTS_CSV",
@@ -53,6 +54,7 @@ CHAOS_VERDICT = "{name}.verdict.json"  # inside CHAOS_DIR: `doorbuster chaos run
 CHAOS_LOG = "{name}.log"  # inside CHAOS_DIR: Chaos Toolkit's log of the run
 AUDIT = "audit.json"
 STOP = "stop.json"  # a game day stopped early: a stop condition fired, or an interrupt
+NOT_MEASURED = "not_measured.json"  # parts a game day did not run, and why: {"integrity": "...", "fault": "..."}
 SHOP_DIR = "shop"
 LOGS_DIR = "logs"  # the game day's stages and experiment runners: logs/<stage>.log, logs/chaos-<name>.log
 REPORT_HTML = "report.html"

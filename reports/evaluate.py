@@ -3,7 +3,7 @@ then one honest verdict (GO, NO-GO, INCONCLUSIVE) with its reasons (doorbuster.r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from doorbuster.reports.faults import fault_results
 from doorbuster.reports.formatting import fmt_count
 from doorbuster.reports.load import RunData
 from doorbuster.reports.metrics import locust_measure, measure
-from doorbuster.reports.results import NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
+from doorbuster.reports.results import NO_DATA, NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
 from doorbuster.reports.slo import LOAD_PHASES, SLOFile
 from doorbuster.reports.verdict import GO, INCONCLUSIVE, NO_GO, NOT_EVALUATED, Banner, judge_run
 
@@ -157,6 +157,9 @@ def decide(ev: Evaluation) -> None:
             f"warning: the load script raised {fmt_count(counts.sum())} exception(s) (locust_exceptions.csv); "
             f"most frequent: {top[:200]}",
         )
+    why = ev.run.not_asked.get("fault")  # a game day that did not run its chaos schedule says so
+    if why and not any(r.kind == "fault" for r in ev.results):
+        extra += (f"not measured: chaos experiments: {why}",)
     ev.banner = judge_run(
         ev.results,
         ev.load_checks,
@@ -205,7 +208,9 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
         t_end,
         t0,
     )
-    results += integrity_results(run.audit, slo.integrity)
+    why = run.not_asked.get("integrity") if run.audit is None else None
+    results += [replace(r, note=why) if why and r.verdict == NO_DATA else r
+                for r in integrity_results(run.audit, slo.integrity)]  # fmt: skip
     sent = total if digest is None else None
     checks = load_checks(run, segments, settings, total_requests=total, sent_total=sent)
     ev = Evaluation(

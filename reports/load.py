@@ -93,6 +93,7 @@ class RunData:
     experiments: list[Experiment] = field(default_factory=list)
     audit: dict[str, Any] | None = None
     not_measured: list[str] = field(default_factory=list)  # sections the run folder lacks
+    not_asked: dict[str, str] = field(default_factory=dict)  # result kind -> why it was not run (not_measured.json)
 
 
 def _read_csv(path: Path, required: tuple[str, ...], **kwargs: Any) -> pd.DataFrame:
@@ -270,7 +271,7 @@ def _load_chaos(run: RunData) -> None:
     folder = run.run_dir / rf.CHAOS_DIR
     journals = sorted(folder.glob("*.journal.json")) if folder.is_dir() else []
     if not journals:
-        run.not_measured.append("chaos experiments (chaos/*.journal.json)")
+        run.not_measured.append(_why("chaos experiments (chaos/*.journal.json)", run.not_asked.get("fault")))
     for path in journals:
         experiment, fault = _load_journal(path)
         run.experiments.append(experiment)
@@ -318,6 +319,7 @@ def load_run(run_dir: str | Path) -> RunData:
             f"{rf.LOCUST_PREFIX}_stats.csv: nothing to evaluate"
         )
     _load_optional_csvs(run)
+    run.not_asked = _load_not_asked(path)
     _load_chaos(run)
     if (path / rf.AUDIT).exists():
         audit = _load_json(path / rf.AUDIT)
@@ -325,5 +327,19 @@ def load_run(run_dir: str | Path) -> RunData:
             raise ReportError(f"{path / rf.AUDIT}: expected an object with an 'invariants' list")
         run.audit = audit
     else:
-        run.not_measured.append("integrity audit (audit.json)")
+        run.not_measured.append(_why("integrity audit (audit.json)", run.not_asked.get("integrity")))
     return run
+
+
+def _why(part: str, reason: str | None) -> str:
+    return f"{part}: {reason}" if reason else part
+
+
+def _load_not_asked(path: Path) -> dict[str, str]:
+    """not_measured.json: the parts a game day was not asked to run (or could not), with the reason."""
+    if not (path / rf.NOT_MEASURED).exists():
+        return {}
+    data = _load_json(path / rf.NOT_MEASURED)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ReportError(f"{path / rf.NOT_MEASURED}: expected an object of part: reason (strings)")
+    return {str(k): v for k, v in data.items()}

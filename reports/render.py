@@ -160,6 +160,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "source": ev.run.requests_file or "Locust CSVs",
         "slo_path": ev.slo.path,
         "not_measured": ev.run.not_measured,
+        "not_asked": ev.run.not_asked,
         "results": [r for r in ev.results if r.kind != "integrity"],
         "integrity": [r for r in ev.results if r.kind == "integrity"],
         "load_checks": ev.load_checks,
@@ -228,6 +229,9 @@ def summary(ev: Evaluation) -> dict[str, Any]:
     return cleaned
 
 
+_NOT_ASKED = {"fault": "chaos experiments", "integrity": "integrity audit"}
+
+
 def junit(ev: Evaluation) -> bytes:
     """JUnit XML: one test case per SLO (a breach fails, no data errors) and per load check."""
     suite = ET.Element("testsuite", name=f"doorbuster SLOs ({ev.verdict})")
@@ -253,6 +257,12 @@ def junit(ev: Evaluation) -> bytes:
             counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = text + (" (warning level reached)" if r.verdict == WARN else "")
+    for kind, why in ev.run.not_asked.items():
+        if not any(r.kind == kind for r in ev.results):  # a part the game day did not run: said, not passed
+            case = ET.SubElement(suite, "testcase", classname=f"doorbuster.{kind}", name=_NOT_ASKED.get(kind, kind))
+            ET.SubElement(case, "skipped", message=f"not measured: {why}")
+            counts["tests"] += 1
+            counts["skipped"] += 1
     for x in ev.load_checks:
         case = ET.SubElement(suite, "testcase", classname="doorbuster.load", name=x.name)
         counts["tests"] += 1

@@ -165,7 +165,7 @@ def _judge_results(results: list[Result], breaches: _Lines, unproven: _Lines, *,
     # One line for the audit: eight invariants without audit.json are one missing file.
     for note, names in missing_integrity.items():
         unproven.add(
-            "the integrity audit is missing" if note == "no audit.json" else "integrity was not fully audited",
+            "integrity was not fully audited" if note == "not in audit.json" else "the integrity audit is missing",
             f"integrity not measured: {note} ({', '.join(names)}; an SLO without data is not a pass)",
         )
     return warnings

@@ -3,8 +3,12 @@
 Not RetailFlow: its own routes, its own checkout (POST /orders with an Order-Key header) and
 its own answers (409 out_of_stock, 402 card_declined). `/admin/export` is what its audit
 reads. Standard library only; state lives in memory.
+
+`--sabotage` makes it lose every third order it confirms (the client gets its 201, the books
+never see it): only the shop's own audit can tell, and the game day's verdict is then NO-GO.
 """
 
+import itertools
 import json
 import sys
 import threading
@@ -14,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STOCK = {"sencha": 500, "assam": 500, "gyokuro": 10}  # gyokuro: the rare one everybody wants
 PRICE_CENTS = {"sencha": 900, "assam": 700, "gyokuro": 4200}
+SABOTAGE = "--sabotage" in sys.argv
+confirmations = itertools.count(1)
 left = dict(STOCK)
 orders: dict[str, dict[str, object]] = {}
 answers: dict[str, tuple[int, dict[str, object]]] = {}  # Order-Key -> first answer (idempotent)
@@ -64,7 +70,10 @@ class TeaShop(BaseHTTPRequestHandler):
                         "total_cents": PRICE_CENTS[code] * qty,
                         "at": datetime.now(UTC).isoformat(),
                     }
-                    orders[str(order["order"])] = order
+                    if SABOTAGE and next(confirmations) % 3 == 0:  # confirmed to the client, never kept
+                        left[code] += qty
+                    else:
+                        orders[str(order["order"])] = order
                     answers[key] = (201, order)
             status, answer = answers[key]
         self.reply(status, answer)
@@ -74,7 +83,8 @@ class TeaShop(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 8090), TeaShop)
+    port = next((int(arg) for arg in sys.argv[1:] if arg.isdigit()), 8090)
+    server = ThreadingHTTPServer(("127.0.0.1", port), TeaShop)
     server.daemon_threads = True
-    print(f"tea shop on http://127.0.0.1:{server.server_port}", flush=True)
+    print(f"tea shop on http://127.0.0.1:{server.server_port}" + (" (sabotaged)" if SABOTAGE else ""), flush=True)
     server.serve_forever()

@@ -13,14 +13,22 @@ import uuid
 from doorbuster.journeys import PacedUser, business_answer, check_json, check_text, confirmed_order
 
 
-class TeaBrowser(PacedUser):
-    journey = "browse"
+class TeaJourney(PacedUser):
+    abstract = True  # not a journey of its own: what both journeys share
     requests_per_iteration = 2
     think_pauses = 1
 
-    def run_journey(self) -> None:
+    def teas(self) -> list[dict[str, object]] | None:
+        """Every journey opens the list of teas; None when the shop did not answer it properly."""
         with self.client.get("/teas", name="GET /teas", catch_response=True) as resp:
-            teas = check_json(resp, 200)
+            return check_json(resp, 200)
+
+
+class TeaBrowser(TeaJourney):
+    journey = "browse"
+
+    def run_journey(self) -> None:
+        teas = self.teas()
         if not teas:
             return
         self.think()
@@ -29,15 +37,12 @@ class TeaBrowser(PacedUser):
             check_text(resp, f'data-tea="{code}"')  # a 200 with the wrong page is a failure
 
 
-class TeaBuyer(PacedUser):
+class TeaBuyer(TeaJourney):
     journey = "buy"
-    requests_per_iteration = 2
-    think_pauses = 1
 
     def run_journey(self) -> None:
-        with self.client.get("/teas", name="GET /teas", catch_response=True) as resp:
-            if check_json(resp, 200) is None:
-                return
+        if self.teas() is None:
+            return
         self.think()
         tea = self.rng.choice(["sencha", "assam", "gyokuro"])
         card = "tok_declined" if self.rng.random() < 0.05 else "tok_ok"

@@ -2,7 +2,8 @@
 
 Everything is validated before the shop starts (profile, shape, schedule, experiments, port,
 dependencies, target), so a bad input is one sentence and exit 2 (4: the named shop does not
-answer; 5: a target the safety rules refuse), and nothing is left running.
+answer; 5: a target the safety rules refuse), and nothing is left running. A shop that is not
+RetailFlow is told apart and checked in ownshop.py.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from doorbuster.chaos.cli import add_platform_options
 from doorbuster.durations import DURATION_HELP, duration_arg
 from doorbuster.gameday.errors import GamedayError
+from doorbuster.gameday.ownshop import check_chaos_platform, not_measured
 from doorbuster.gameday.preflight import check_dependencies, check_experiments, check_port_free, check_target
 from doorbuster.gameday.profile import available_gamedays, load_gameday
 from doorbuster.gameday.progress import make_progress
@@ -37,6 +40,9 @@ def _name(args: argparse.Namespace) -> str:
 def prepare(args: argparse.Namespace) -> GamedayRun:
     """Every check that can fail before anything starts; the validated run."""
     profile = load_gameday(_name(args))
+    if args.locustfile and not Path(args.locustfile).is_file():
+        raise GamedayError(f"--locustfile {args.locustfile}: no such file")
+    unmeasured = not_measured(args, profile)
     updates: dict[str, Any] = {}
     if args.shape:
         updates["shape"] = args.shape
@@ -55,9 +61,10 @@ def prepare(args: argparse.Namespace) -> GamedayRun:
     traffic = args.profile or profile.traffic_profile
     timeline = build_timeline(profile, traffic_profile=traffic, run_time=args.run_time)
     check_experiments(profile)
+    chaos_argv = check_chaos_platform(args, profile, timeline)
     check_dependencies(profile, dict(os.environ))
     data_dir = Path(args.data_dir) if args.data_dir else None
-    target = check_target(args.host, data_dir, args.allow_host, profile, timeline)
+    target = check_target(args.host, data_dir, args.allow_host, profile, timeline, args.platform)
     if target is None:
         if args.port is not None and not 0 <= args.port <= 65535:
             raise GamedayError(f"--port {args.port} is not a TCP port (0-65535; 0 = any free one)")
@@ -77,6 +84,10 @@ def prepare(args: argparse.Namespace) -> GamedayRun:
         slo=args.slo or profile.slo,
         baseline=args.baseline,
         chaos=not args.no_chaos,
+        locustfile=args.locustfile,
+        audit_cmd=args.audit_cmd,
+        chaos_argv=chaos_argv,
+        not_measured=unmeasured,
     )
 
 
@@ -99,7 +110,9 @@ def register(subparsers: Any) -> None:
         "gameday",
         help="a game day: shop up → load + chaos schedule + stop conditions → audit → report",
         description=(__doc__ or "").split("\n\n")[0],
-        epilog=f"Game days in fixtures/gamedays/: {', '.join(available_gamedays())}. Exit codes: 0 GO, 1 NO-GO "
+        epilog=f"Game days in fixtures/gamedays/: {', '.join(available_gamedays())}. A shop of your own: --host "
+        "URL with --locustfile (and --audit-cmd, --slo); its chaos schedule needs --platform kubernetes --namespace "
+        "NS, or --no-chaos. Exit codes: 0 GO, 1 NO-GO "
         "(an SLO breached or a stop condition fired), 2 bad input, 3 INCONCLUSIVE, 4 shop unreachable, "
         "5 refused target, 130 interrupted.",
     )
@@ -108,9 +121,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK!r} game day (under a minute)")
     parser.add_argument("--list", action="store_true", help="list the game days and exit")
     parser.add_argument("--host", default=None,
-                        help="a RetailFlow shop already up (its storefront URL); add --data-dir for chaos and audit")
+                        help="a shop already up (its storefront URL): RetailFlow (add --data-dir for chaos and "
+                        "audit), or a shop of your own when --locustfile or --audit-cmd comes without --data-dir")
     parser.add_argument("--data-dir", default=None,
                         help="the folder of a RetailFlow shop already up (its control API and stores)")
+    parser.add_argument("--locustfile", default=None, metavar="FILE",
+                        help="your own journeys (a locustfile), as `doorbuster load --locustfile`; with --host and "
+                        "no --data-dir it makes --host a shop of your own")
+    parser.add_argument("--audit-cmd", default=None, metavar="COMMAND",
+                        help="your shop's audit command, run after the load as `doorbuster integrity RUN --host URL "
+                        "--audit-cmd COMMAND`; without it (or --data-dir) integrity is 'not measured', never a pass")
     parser.add_argument("--allow-host", action="append", default=[], help="a non-loopback host the load may reach")
     parser.add_argument("--profile", default=None, help="traffic profile (fixtures/profiles name or YAML path)")
     parser.add_argument("--run-time", type=duration_arg("--run-time"), default=None,
@@ -118,6 +138,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--shape", default=None, help="override the game day's shape (steady, ramp, spike, ...)")
     parser.add_argument("--shape-args", default=None, help="override the shape's arguments, e.g. 'step_s=15'")
     parser.add_argument("--no-chaos", action="store_true", help="the load alone, without the chaos schedule")
+    add_platform_options(parser)
     parser.add_argument("--port", type=int, default=None, help="storefront port of the embedded shop (default any)")
     parser.add_argument("--products", type=int, default=None, help="catalog size of the embedded shop")
     parser.add_argument("--slo", default=None, help="SLO file (default fixtures/slo.yaml)")

@@ -149,16 +149,17 @@ def _status(data_dir: Path) -> dict[str, object]:
 
 
 def check_target(host: str | None, data_dir: Path | None, allow_host: list[str], profile: GamedayProfile,
-                 timeline: LoadTimeline) -> Target | None:
+                 timeline: LoadTimeline, platform: str | None = None) -> Target | None:
     """None: the game day starts its own shop. Otherwise the running shop it was pointed at,
-    checked: allowed by the safety rules, answering, and with the control API the schedule needs."""
+    checked: allowed by the safety rules, answering, and with the control API the schedule needs
+    (the local platform's; a --platform reaches the shop by itself)."""
     from doorbuster.gameday.loadengine import check_target as safe_target
 
     if host is None and data_dir is None:
         return None
     if data_dir is None:
         needs = []
-        if timeline.experiments:
+        if timeline.experiments and not platform:
             needs.append(f"its {len(timeline.experiments)} experiment(s)")
         if any(isinstance(c, IntegrityStop) for c in profile.stop_conditions):
             needs.append("the integrity stop condition")

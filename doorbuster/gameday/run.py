@@ -2,6 +2,9 @@
 
     shop up (unless --host/--data-dir) → load ∥ chaos schedule ∥ stop conditions → audit → shop down → report
 
+The audit is RetailFlow's (`doorbuster audit`) or, with --audit-cmd, the shop's own command run
+as `doorbuster integrity`; the parts not run are in not_measured.json for the report (ownshop.py).
+
 Locust and every experiment are separate processes (gevent and chaoslib do not share one),
 each in its own process group, stopped by PID; they meet only in the run folder. Whatever
 happens (a stop condition, Ctrl-C, SIGTERM, a stage that dies) the experiments in flight are
@@ -27,6 +30,7 @@ from typing import Any
 
 from doorbuster.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE
 from doorbuster.gameday.feed import LiveFeed
+from doorbuster.gameday.ownshop import write_not_measured
 from doorbuster.gameday.preflight import Target
 from doorbuster.gameday.profile import GamedayProfile, IntegrityStop
 from doorbuster.gameday.progress import PlainProgress, ProgressView, RichProgress
@@ -72,6 +76,10 @@ class GamedayRun:
     slo: str | None = None
     baseline: str | None = None
     chaos: bool = True
+    locustfile: str | None = None  # the user's journeys; None: RetailFlow's
+    audit_cmd: str | None = None  # the shop's own audit command; None: RetailFlow's audit, given --data-dir
+    chaos_argv: list[str] = field(default_factory=list)  # --var platform=... for every experiment
+    not_measured: dict[str, str] = field(default_factory=dict)  # result kind -> why it is not measured
     progress: PlainProgress | RichProgress | None = None
 
 
@@ -185,13 +193,18 @@ class _Game:
                 "--shape", profile.shape, "--run-time", f"{self.run.timeline.duration_s:g}s"]
         if profile.shape_args:
             argv += ["--shape-args", profile.shape_args_text]
+        if self.run.locustfile:
+            argv += ["--locustfile", self.run.locustfile]
         for host in self.run.allow_host:
             argv += ["--allow-host", host]
         return _cli(*argv)
 
     def launch(self, s: ScheduledExperiment) -> None:
-        assert self.shop_dir is not None
-        argv = ["chaos", "run", s.entry.experiment, "--data-dir", str(self.shop_dir), "--run-dir", str(self.run_dir)]
+        argv = ["chaos", "run", s.entry.experiment, "--run-dir", str(self.run_dir), *self.run.chaos_argv]
+        if self.shop_dir is not None:
+            argv += ["--data-dir", str(self.shop_dir)]
+        elif self.url:
+            argv += ["--var", f"storefront_url={self.url}"]  # a platform's default is the in-cluster name
         for key, value in s.entry.vars.items():
             argv += ["--var", f"{key}={str(value).lower() if isinstance(value, bool) else value}"]
         # chaos/<stem>.log is Chaos Toolkit's own log; the runner's output goes beside the stages'.
@@ -346,6 +359,9 @@ class _Game:
     # -- after the load -------------------------------------------------------------------------
 
     def audit(self) -> None:
+        if self.run.audit_cmd:
+            self.audit_command(self.run.audit_cmd)
+            return
         if self.shop_dir is None or not (self.shop_dir / "runtime.json").exists():
             self.say("audit: skipped (no shop folder: pass --data-dir to audit a running shop)")
             return
@@ -353,6 +369,17 @@ class _Game:
         self.stage("audit", _cli("audit", "--data-dir", str(self.shop_dir), "--ledger",
                                  str(self.run_dir / LEDGER), "--out", str(self.run_dir / AUDIT)),
                    timeout=AUDIT_TIMEOUT_S, show_failure=False)
+
+    def audit_command(self, command: str) -> None:
+        """The shop's own audit, by the code `doorbuster integrity RUN --host URL --audit-cmd` runs."""
+        argv = _cli("integrity", str(self.run_dir), "--host", self.url, "--audit-cmd", command,
+                    "--audit-timeout", f"{AUDIT_TIMEOUT_S:.0f}s")  # fmt: skip
+        rc = self.stage("audit", argv, timeout=AUDIT_TIMEOUT_S + 30, show_failure=False)
+        if rc not in (0, 1):  # 0 clean, 1 an invariant broken: both are the audit's verdict
+            log = self.logs / "audit.log"
+            self.say(f"the audit command failed (exit {rc}); last lines of {log}:\n{_tail(log)}")
+            self.run.not_measured["integrity"] = f"the audit command failed (exit {rc}): see {LOGS_DIR}/audit.log"
+            write_not_measured(self.run_dir, self.run.not_measured)
 
     def shop_down(self) -> None:
         if self.own_shop and self.shop_dir is not None and (self.shop_dir / "runtime.json").exists():
@@ -376,6 +403,7 @@ def run_gameday(run: GamedayRun) -> int:
     game = _Game(run)
     run.run_dir.mkdir(parents=True, exist_ok=True)
     (run.run_dir / LOGS_DIR).mkdir(exist_ok=True)
+    write_not_measured(run.run_dir, run.not_measured)
     print(f"doorbuster: game day {run.profile.name} → {run.run_dir}", flush=True)
     interrupted: Interrupted | None = None
     up_failed = False
