@@ -40,7 +40,7 @@ def _payment_id(request: Request) -> str:
     return value
 
 
-def _answer(store: PaymentStore, payment: Payment, status: int = 200) -> Response:
+def _payment_json(store: PaymentStore, payment: Payment, status: int = 200) -> Response:
     return JSON({**payment.to_json(), "captured_at": store.captured_at(payment.payment_id)}, status_code=status)
 
 
@@ -89,7 +89,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
                 },
                 status_code=402,
             )
-        return _answer(store, payment, 201)
+        return _payment_json(store, payment, 201)
 
     async def capture(request: Request) -> Response:
         """Capture an authorized payment; capturing again answers the same, never charges twice.
@@ -105,7 +105,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
           409:
             description: the payment is voided or was declined
         """
-        return _answer(store, await handlers.capture(store, provider, _payment_id(request)))
+        return _payment_json(store, await handlers.capture(store, provider, _payment_id(request)))
 
     async def void(request: Request) -> Response:
         """Release an authorization that will not be captured (idempotent).
@@ -121,7 +121,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
           409:
             description: already captured
         """
-        return _answer(store, await handlers.void(store, provider, _payment_id(request)))
+        return _payment_json(store, await handlers.void(store, provider, _payment_id(request)))
 
     async def get_payment(request: Request) -> Response:
         """One payment.
@@ -138,7 +138,7 @@ def routes(store: PaymentStore, provider: SimulatedProvider) -> list[Route]:
         payment = store.get(_payment_id(request))
         if payment is None:
             raise NotFound(f"no payment {request.path_params['payment_id']!r}", code="payment_not_found")
-        return _answer(store, payment)
+        return _payment_json(store, payment)
 
     async def get_provider(request: Request) -> Response:
         """The simulated provider's latency and failure rate.
