@@ -135,17 +135,19 @@ def integrity_audit(
     finish. The ledger of confirmed orders is `ledger_path`, else `<run_dir>/ledger.csv` when
     the configuration names a `run_dir`.
 
-    Returns `{"ok", "broken": [invariant, ...], "violations", "problems", "ledger", "seconds"}`;
-    `problems` lists the last look's first violations (the SKU or order and what is wrong), so a
-    journal says what broke, not just which invariant.
+    Returns `{"ok", "broken": [invariant, ...], "violations", "problems", "looks", "ledger",
+    "seconds"}`; `problems` lists the last look's first violations (the SKU or order and what
+    is wrong), so a journal says what broke, not just which invariant; `looks` counts the audits.
     """
     settle = seconds(settle_s, "settle_s", maximum=600)
     timeout = seconds(timeout_s, "timeout_s", minimum=1, maximum=3600)
     platform = platform_for(configuration)
     rows, source = _ledger(ledger_path, configuration)
     started = time.monotonic()
+    looks = 0
     while True:
         audit = platform.audit(rows, timeout_s=timeout)
+        looks += 1
         broken = {i["name"]: int(i["violations"]) for i in audit.get("invariants", []) if not i.get("ok")}
         if not broken or time.monotonic() - started >= settle:
             return {
@@ -153,6 +155,7 @@ def integrity_audit(
                 "broken": sorted(broken),
                 "violations": sum(broken.values()),
                 "problems": _problems(audit),
+                "looks": looks,
                 "ledger": source,
                 "orders_in_ledger": len(rows),
                 "seconds": round(time.monotonic() - started, 3),

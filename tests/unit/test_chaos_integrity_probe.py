@@ -63,4 +63,4 @@ def test_a_violation_that_heals_while_settling_leaves_a_clean_answer(platform: l
     result = probes.integrity_audit(settle_s=5)
     assert result["ok"] is True
     assert result["problems"] == []
-    assert platform[0].calls == 2
+    assert result["looks"] == platform[0].calls == 2
