@@ -27,6 +27,8 @@ __all__ = ["experiment_applies", "integrity_audit", "legacy_converged", "notific
 # Chaos Toolkit gives an activity no way to read an earlier one's output; one experiment runs
 # per process, so the process is the right scope.
 CONFIRMED_BY_PROBES: list[str] = []
+# How many of an audit's violations `integrity_audit` keeps in the journal.
+MAX_PROBLEMS = 10
 # `{page}` and `{per_page}` vary per request, so that caches do not answer for a service that is down.
 DEFAULT_PATHS = [
     "/",
@@ -133,26 +135,44 @@ def integrity_audit(
     finish. The ledger of confirmed orders is `ledger_path`, else `<run_dir>/ledger.csv` when
     the configuration names a `run_dir`.
 
-    Returns `{"ok", "broken": [invariant, ...], "violations", "ledger", "seconds"}`.
+    Returns `{"ok", "broken": [invariant, ...], "violations", "problems", "looks", "ledger",
+    "seconds"}`; `problems` lists the last look's first violations (the SKU or order and what
+    is wrong), so a journal says what broke, not just which invariant; `looks` counts the audits.
     """
     settle = seconds(settle_s, "settle_s", maximum=600)
     timeout = seconds(timeout_s, "timeout_s", minimum=1, maximum=3600)
     platform = platform_for(configuration)
     rows, source = _ledger(ledger_path, configuration)
     started = time.monotonic()
+    looks = 0
     while True:
         audit = platform.audit(rows, timeout_s=timeout)
+        looks += 1
         broken = {i["name"]: int(i["violations"]) for i in audit.get("invariants", []) if not i.get("ok")}
         if not broken or time.monotonic() - started >= settle:
             return {
                 "ok": not broken,
                 "broken": sorted(broken),
                 "violations": sum(broken.values()),
+                "problems": _problems(audit),
+                "looks": looks,
                 "ledger": source,
                 "orders_in_ledger": len(rows),
                 "seconds": round(time.monotonic() - started, 3),
             }
         time.sleep(0.5)
+
+
+def _problems(audit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The first violations the audit lists (its notes left out), each naming its invariant."""
+    found = [
+        {"invariant": inv.get("name"), **detail}
+        for inv in audit.get("invariants", [])
+        if not inv.get("ok")
+        for detail in inv.get("details", [])
+        if isinstance(detail, dict) and "note" not in detail
+    ]
+    return found[:MAX_PROBLEMS]
 
 
 @activity

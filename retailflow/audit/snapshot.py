@@ -67,3 +67,8 @@ class ShopSnapshot:
     legacy: list[StockRow]
     projection_mismatches: list[dict[str, object]]  # orders whose projection differs from its replay
     reservations: list[Reservation] | None = None  # open (held) reservations; None when unknown
+    # Each SKU's sold units as inventory held them before the orders were read (`stock` is read
+    # after them); None when the reader looked once. Under load a sale can complete between the
+    # two stores' reads: inventory commits first, the order records it a moment later, so the
+    # units bought by orders can only lie between the two looks (invariants.stock_conservation).
+    sold_before: dict[str, int] | None = None

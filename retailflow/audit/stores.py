@@ -2,8 +2,13 @@
 `audit_view` module (its stable read interface), so the audit sees what is stored rather than
 what a service says.
 
-Reads go in an order that keeps a busy shop from looking broken: payments before orders
-(a capture read first finds its order, confirmed since), orders before inventory.
+A busy shop keeps changing while the audit reads, so that it does not look broken:
+- each store's views are read in one read-only transaction, one instant of that store (stock
+  rows and the reservations holding them agree; so do an order's projection and its events);
+- the stores are read in the order the saga writes them, so that a step completing between two
+  reads shows up as "done in the store read later", which the invariants allow for: payments
+  before orders (a capture read first finds its order, confirmed since), and inventory's sold
+  units both before the orders and after them (see `invariants._sold_problem`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,32 @@ def _store(service: str, connect: Callable[[], Database]) -> Iterator[Database]:
         db.close()
 
 
+# A read-only transaction that sees one instant of the store: SQLite's snapshot starts at the
+# first read (WAL: writers go on), PostgreSQL's needs REPEATABLE READ. (MariaDB holds only the
+# legacy store, which the audit reads on its own.)
+READ_ONE_INSTANT = {"sqlite": "BEGIN", "postgresql": "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"}
+
+
+@contextmanager
+def _one_instant(service: str, db: Database) -> Iterator[None]:
+    """Make the reads inside see the store as it was at one instant, not a moment apart each."""
+    begin = READ_ONE_INSTANT.get(db.dialect)
+    if begin is None:
+        yield  # a dialect without a known snapshot read: each read sees its own moment
+        return
+    try:
+        db.execute(begin)
+    except DatabaseError as exc:
+        raise StoreUnreachable(f"starting a read of the {service} store failed: {exc}") from None
+    try:
+        yield
+    finally:
+        try:
+            db.execute("ROLLBACK")  # nothing was written: ending the read is all it does
+        except DatabaseError:
+            db.close()
+
+
 def _read(service: str, what: str, fn: Callable[[], Any], convert: Callable[[Any], T]) -> T:
     """Rows of one view, converted; a store failure or rows of an unexpected shape are named."""
     try:
@@ -81,6 +112,10 @@ def _stock(rows: list[dict[str, Any]]) -> list[StockRow]:
     return [StockRow(r["sku"], r["available"], r["reserved"], r["sold"], r["initial"], r["version"]) for r in rows]
 
 
+def _sold(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {r["sku"]: int(r["sold"]) for r in rows}
+
+
 def _reservations(rows: list[dict[str, Any]]) -> list[Reservation]:
     # One entry per SKU held: a reservation spans a whole cart.
     return [Reservation(r["reservation_id"], i["sku"], int(i["qty"])) for r in rows for i in r["items"]]
@@ -98,17 +133,20 @@ def read_snapshot(config: ServiceConfig) -> ShopSnapshot:
     """Read every store the invariants need; raises StoreUnreachable naming the store at fault."""
     _check_embedded_stores(config)
     payments, orders, inventory = _view("payments"), _view("orders"), _view("inventory")
+    with _store("inventory", lambda: inventory.connect(config)) as db:
+        sold_before = _read("inventory", "stock", lambda: inventory.stock_rows(db), _sold)
     with _store("payments", lambda: payments.connect(config)) as db:
         captures = _read("payments", "captures", lambda: payments.captures(db), _captures)
-    with _store("orders", lambda: orders.connect(config)) as db:
+    with _store("orders", lambda: orders.connect(config)) as db, _one_instant("orders", db):
         placed = _read("orders", "orders", lambda: orders.orders(db), _orders)
         confirmations = _read("orders", "confirmations", lambda: orders.confirmations(db), dict)
         mismatches = _read("orders", "the replay", lambda: orders.replay_matches_projection(db), _mismatches)
-    with _store("inventory", lambda: inventory.connect(config)) as db:
+    with _store("inventory", lambda: inventory.connect(config)) as db, _one_instant("inventory", db):
         stock = _read("inventory", "stock", lambda: inventory.stock_rows(db), _stock)
         held = _read("inventory", "reservations", lambda: inventory.open_reservations(db), _reservations)
     return ShopSnapshot(stock=stock, orders=placed, confirmations=confirmations, captures=captures,
-                        legacy=_read_legacy(config), projection_mismatches=mismatches, reservations=held)  # fmt: skip
+                        legacy=_read_legacy(config), projection_mismatches=mismatches, reservations=held,
+                        sold_before=sold_before)  # fmt: skip
 
 
 def _read_legacy(config: ServiceConfig) -> list[StockRow]:

@@ -12,7 +12,15 @@ import pytest
 from retailflow.audit import run_audit
 from retailflow.common.config import ServiceConfig
 from retailflow.common.db import Database
-from tests.support.audit_stores import Stores, assert_audit_breaks_only, broken, built_stores, each_damage
+from tests.support.audit_stores import (
+    Stores,
+    assert_audit_breaks_only,
+    broken,
+    built_stores,
+    each_damage,
+    sale_completes_after_the_orders_are_read,
+    stock_reserved_after_each_stock_read,
+)
 from tests.support.servers import fresh_mariadb, fresh_postgres
 
 pytestmark = pytest.mark.services
@@ -56,3 +64,24 @@ def test_each_kind_of_damage_breaks_exactly_its_invariant_on_the_services_profil
     stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
 ) -> None:
     assert_audit_breaks_only(stores, damage, invariant, detail)
+
+
+def test_a_busy_shop_on_postgresql_does_not_look_broken_to_the_audit(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sale completes after the orders were read; a checkout reserves between inventory's reads.
+    sale_completes_after_the_orders_are_read(stores, monkeypatch)
+    stock_reserved_after_each_stock_read(stores, monkeypatch)
+    assert "stock_conservation" not in broken(run_audit(stores.config, stores.ledger))
+
+
+def test_a_failed_order_keeping_its_stock_is_caught_on_postgresql_while_sales_complete(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stores.failed_keeping_stock("o-7", [("DB-1", 1)])
+    sale_completes_after_the_orders_are_read(stores, monkeypatch)
+    details = broken(run_audit(stores.config, stores.ledger))["stock_conservation"]
+    assert details[0] == {
+        "sku": "DB-1",
+        "problem": "sold 4 before the orders were read and 5 after, but 3 units bought by orders",
+    }

@@ -7,6 +7,7 @@ MariaDB (legacy), as `ServiceConfig.store_url` names them.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,17 @@ from retailflow.orders.domain.model import Order
 from retailflow.payments.adapters.store import PaymentStore
 from retailflow.payments.domain.model import Payment
 
-__all__ = ["DAMAGE", "Stores", "assert_audit_breaks_only", "broken", "built_stores", "each_damage"]
+__all__ = [
+    "DAMAGE",
+    "DAMAGE_IDS",
+    "Stores",
+    "assert_audit_breaks_only",
+    "broken",
+    "built_stores",
+    "each_damage",
+    "sale_completes_after_the_orders_are_read",
+    "stock_reserved_after_each_stock_read",
+]
 
 PRICES = {"DB-1": 1999, "SKU-2": 500, "SKU-3": 250}
 INITIAL = {"DB-1": 20, "SKU-2": 10, "SKU-3": 5}
@@ -118,9 +129,31 @@ class Stores:
         order.fail("payment_declined")
         self.orders.save(order)
 
+    def failed_keeping_stock(self, order_id: str, items: list[tuple[str, int]]) -> None:
+        """The defect the audit must catch: a declined order whose units stay sold (inventory
+        committed them, the order failed all the same)."""
+        order = self._place(order_id, items)
+        self.commit_stock(order_id)
+        order.fail("payment_declined")
+        self.orders.save(order)
+
     def holding(self, order_id: str, items: list[tuple[str, int]]) -> None:
         """A checkout still in its saga: stock held, nothing paid yet."""
         self.orders.save(self._place(order_id, items))
+
+    def authorize_held(self, order_id: str) -> None:
+        """The saga's next step for an order `holding` placed: its payment is authorized."""
+        order = self.orders.get(order_id)
+        assert order is not None
+        self.payments.authorize(order_id, order.state.total_cents)
+        order.authorize(order_id)
+        self.orders.save(order)
+
+    def commit_stock(self, order_id: str) -> None:
+        """The saga's commit in inventory (relayed to legacy), the order not yet told: the moment
+        between inventory selling the units and orders recording it."""
+        self.inventory.commit(CommitReservation(order_id))
+        self.relay_legacy()
 
 
 @contextmanager
@@ -149,6 +182,40 @@ def built_stores(config: ServiceConfig) -> Iterator[Stores]:
     finally:
         for db in [*dbs.values(), *([payments.db] if payments else [])]:
             db.close()
+
+
+# -- a shop busy while the audit reads it: the saga's steps between two of the audit's reads -----
+
+
+def sale_completes_after_the_orders_are_read(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make in-flight o-4's sale complete in inventory right after the audit has read the orders,
+    as the saga does it: inventory commits the units, the order records it a moment later."""
+    import retailflow.orders.audit_view as orders_view
+
+    stores.authorize_held("o-4")
+    read = orders_view.orders
+
+    def read_then_sell(db: Database) -> list[dict[str, Any]]:
+        rows = read(db)
+        stores.commit_stock("o-4")
+        return rows
+
+    monkeypatch.setattr(orders_view, "orders", read_then_sell)
+
+
+def stock_reserved_after_each_stock_read(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a checkout reserve a unit of SKU-3 right after each read of inventory's stock rows:
+    between them and the read of the reservations that hold them."""
+    import retailflow.inventory.audit_view as inventory_view
+
+    read, placed = inventory_view.stock_rows, itertools.count(10)
+
+    def read_then_reserve(db: Database) -> list[dict[str, Any]]:
+        rows = read(db)
+        stores.holding(f"o-{next(placed)}", [("SKU-3", 1)])
+        return rows
+
+    monkeypatch.setattr(inventory_view, "stock_rows", read_then_reserve)
 
 
 # -- damage: each breaks one invariant, and only that one ---------------------------------------
@@ -196,6 +263,10 @@ def leak_stock(s: Stores) -> None:
     s.sql("legacy", "UPDATE legacy_stock SET qty_available = qty_available + 1 WHERE sku = 'SKU-3'")
 
 
+def fail_keeping_stock(s: Stores) -> None:
+    s.failed_keeping_stock("o-7", [("SKU-3", 1)])
+
+
 def go_negative(s: Stores) -> None:
     # Below zero yet conserved (initial moved with it): only the sign is wrong.
     s.sql(
@@ -225,6 +296,7 @@ DAMAGE: list[tuple[Callable[[Stores], None], str, dict[str, Any]]] = [
     (capture_without_order, "no_capture_without_order",
      {"payment_id": "o-99", "order_id": "o-99", "problem": "no such order"}),
     (leak_stock, "stock_conservation", {"sku": "SKU-3", "problem": "initial 5 != available 6 + reserved 0 + sold 0"}),
+    (fail_keeping_stock, "stock_conservation", {"sku": "SKU-3", "problem": "sold 1 != 0 units bought by orders"}),
     (go_negative, "no_negative_stock",
      {"store": "inventory", "sku": "SKU-3", "available": -1, "problem": "available is -1"}),
     (diverge_legacy, "legacy_convergence",
@@ -235,7 +307,8 @@ DAMAGE: list[tuple[Callable[[Stores], None], str, dict[str, Any]]] = [
 ]  # fmt: skip
 
 # Each kind of damage, once per test: `@each_damage` gives a test `damage`, `invariant` and `detail`.
-each_damage = pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=[d[1] for d in DAMAGE])
+DAMAGE_IDS = [damage.__name__ for damage, _, _ in DAMAGE]
+each_damage = pytest.mark.parametrize(("damage", "invariant", "detail"), DAMAGE, ids=DAMAGE_IDS)
 
 
 def assert_audit_breaks_only(stores: Stores, damage: Callable[[Stores], None], invariant: str,

@@ -264,3 +264,32 @@ def test_a_capture_for_an_order_not_yet_past_its_stock_commit_is_without_order()
     snap.orders.append(Order("o-7", "authorized", 1000, (("SKU-2", 1),), "k-7"))
     snap.captures.append(Capture("o-7", "o-7", 1000))
     assert broken(audit_snapshot(snap, ledger())) == ["no_capture_without_order"]
+
+
+@pytest.mark.parametrize(
+    ("sold_before", "sold", "bought", "problem"),
+    [
+        # A unit sold between the two looks at inventory, its order not yet marked: in flight.
+        (3, 4, 3, None),
+        # The same sale, recorded by its order before the orders were read.
+        (3, 4, 4, None),
+        # A unit sold before the audit began that no order bought: a failed order kept its stock.
+        (4, 5, 3, "sold 4 before the orders were read and 5 after, but 3 units bought by orders"),
+        # Orders bought more than inventory had sold even after they were read: oversold.
+        (2, 3, 4, "sold 2 before the orders were read and 3 after, but 4 units bought by orders"),
+        # Nothing sold while the audit read: the two looks agree and must match the orders exactly.
+        (4, 4, 3, "sold 4 != 3 units bought by orders"),
+        (3, 3, 4, "sold 3 != 4 units bought by orders"),
+    ],
+)
+def test_units_bought_must_lie_between_inventory_before_and_after_the_orders_were_read(
+    sold_before: int, sold: int, bought: int, problem: str | None
+) -> None:
+    snap = clean_shop()  # DB-1: 3 units bought by o-1 and o-2
+    if bought > 3:
+        snap.orders.append(Order("o-5", "stock_committed", 1000, (("DB-1", bought - 3),), "k-5"))
+    snap.stock[0] = StockRow("DB-1", 19 - sold, 1, sold, initial=20)
+    snap.sold_before = {"DB-1": sold_before, "SKU-2": 1}
+    inv = verdict(audit_snapshot(snap, ledger()), "stock_conservation")
+    violations = [d for d in inv["details"] if "note" not in d]
+    assert violations == ([] if problem is None else [{"sku": "DB-1", "problem": problem}])

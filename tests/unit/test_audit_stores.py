@@ -13,7 +13,16 @@ import pytest
 from doorbuster.cli import main
 from retailflow.audit import LedgerEntry, StoreUnreachable, run_audit
 from retailflow.common.config import ServiceConfig
-from tests.support.audit_stores import Stores, assert_audit_breaks_only, broken, built_stores, each_damage, leak_stock
+from tests.support.audit_stores import (
+    Stores,
+    assert_audit_breaks_only,
+    broken,
+    built_stores,
+    each_damage,
+    leak_stock,
+    sale_completes_after_the_orders_are_read,
+    stock_reserved_after_each_stock_read,
+)
 
 
 @pytest.fixture
@@ -35,6 +44,35 @@ def test_each_kind_of_damage_to_the_stores_breaks_exactly_its_invariant(
     stores: Stores, damage: Callable[[Stores], None], invariant: str, detail: dict[str, Any]
 ) -> None:
     assert_audit_breaks_only(stores, damage, invariant, detail)
+
+
+def test_a_sale_completing_while_the_audit_reads_the_stores_is_not_a_violation(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inventory sold o-4's unit after the audit read the orders (o-4 still "authorized" there).
+    sale_completes_after_the_orders_are_read(stores, monkeypatch)
+    assert broken(run_audit(stores.config, stores.ledger)) == {}
+
+
+def test_a_failed_order_keeping_its_stock_is_caught_while_a_sale_of_the_same_sku_completes(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stores.failed_keeping_stock("o-7", [("DB-1", 1)])
+    sale_completes_after_the_orders_are_read(stores, monkeypatch)
+    details = broken(run_audit(stores.config, stores.ledger))
+    assert list(details) == ["stock_conservation"]
+    assert [d for d in details["stock_conservation"] if "note" not in d] == [
+        {"sku": "DB-1", "problem": "sold 4 before the orders were read and 5 after, but 3 units bought by orders"}
+    ]
+
+
+def test_stock_reserved_between_the_audit_reads_of_inventory_is_not_a_violation(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stock_reserved_after_each_stock_read(stores, monkeypatch)
+    audit = run_audit(stores.config, stores.ledger)
+    assert "stock_conservation" not in broken(audit)
+    assert stores.inventory.stock("SKU-3").reserved == 2  # both checkouts did reserve meanwhile
 
 
 def test_settling_looks_again_until_the_legacy_dual_write_has_caught_up(stores: Stores) -> None:
@@ -160,7 +198,7 @@ def test_a_database_server_that_does_not_answer_exits_4_naming_the_store(
     monkeypatch.setenv("RF_LEGACY_DB_URL", "mysql://root@127.0.0.1:1/legacy")
     assert audit_cli("--data-dir", tmp_path) == 4
     err = capsys.readouterr().err
-    assert "the payments store is unreachable: cannot connect to postgresql://postgres@127.0.0.1:1/shop" in err
+    assert "the inventory store is unreachable: cannot connect to postgresql://postgres@127.0.0.1:1/shop" in err
 
 
 def test_a_services_profile_shop_without_its_database_urls_exits_2_saying_which(

@@ -19,7 +19,7 @@ from doorbuster.reports.results import FAIL, NO_DATA, PASS
 from retailflow import contracts
 from retailflow.audit import run_audit
 from retailflow.common.config import ServiceConfig
-from tests.support.audit_stores import DAMAGE, Stores, built_stores
+from tests.support.audit_stores import DAMAGE, DAMAGE_IDS, Stores, built_stores
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PACKAGES = ("retailflow", "doorbuster", "reports", "scenarios", "chaos", "fixtures", "bench")
@@ -52,7 +52,7 @@ def test_the_real_audit_writes_exactly_the_invariants_the_report_judges(stores: 
     assert verdicts(None) == dict.fromkeys(written, NO_DATA)
 
 
-@pytest.mark.parametrize(("damage", "invariant"), [d[:2] for d in DAMAGE], ids=[d[1] for d in DAMAGE])
+@pytest.mark.parametrize(("damage", "invariant"), [d[:2] for d in DAMAGE], ids=DAMAGE_IDS)
 def test_a_broken_invariant_in_the_real_audit_is_a_failed_verdict_in_the_report(
     stores: Stores, tmp_path: Path, damage: Callable[[Stores], None], invariant: str
 ) -> None:
