@@ -117,6 +117,7 @@ def test_the_condition_crossed_stops_the_game_day_early_heals_the_fault_and_is_n
 ) -> None:
     rc, out, took = _run(tmp_path, case, case.fires)
     run = tmp_path / "run"
+    assert (run / "stop.json").is_file(), f"the game day was not stopped early:\n{out[-4000:]}"
     assert rc == 1, out[-4000:]
     stop = json.loads((run / "stop.json").read_text())
     assert (stop["kind"], stop["condition"], stop["metric"]) == ("stop_condition", case.condition, case.metric), stop
