@@ -21,9 +21,10 @@ __all__ = ["CsvTail", "LiveFeed", "Sample", "Snapshot"]
 
 HISTORY = f"{LOCUST_PREFIX}_stats_history.csv"
 _KEEP_S = 900.0  # samples older than this are dropped: stop conditions look back less than that
-# Locust's p95 covers the requests answered in its last ~10 s: when none was, it writes 0 (its
-# calculate_response_time_percentile of an empty window). Silence while the plan had at least this
-# many requests due is a stall, not a lull: the requests in flight are at least as old as it.
+# Locust's p95 covers the requests answered in its last ~10 s: when none was, it goes on writing
+# the p95 of an older window (its cache looks up to 18 s back), then 0 (an empty window), never
+# the requests still in flight. Silence while the plan had at least this many requests due is a
+# stall, not a lull: the requests in flight are at least as old as it.
 STALL_DUE = 5.0
 
 
@@ -167,8 +168,8 @@ class LiveFeed:
         return [self.p95_of(s) for s in self.samples if s.ts >= last - window_s]
 
     def p95_of(self, sample: Sample) -> float | None:
-        """Locust's p95, or during a stall (nothing answered while requests were due) the stall's
-        length: Locust reads 0 ms when nothing was answered, which would pass any limit."""
+        """Locust's p95, or during a stall (nothing answered while requests were due) at least the
+        stall's length: Locust then reads an old p95 or 0 ms, which would pass any limit."""
         if sample.silent_s > 0 and (self.planned_rps or 0.0) * sample.silent_s >= STALL_DUE:
             return max(sample.p95_ms or 0.0, sample.silent_s * 1000.0)
         return sample.p95_ms
