@@ -21,6 +21,11 @@ __all__ = ["CsvTail", "LiveFeed", "Sample", "Snapshot"]
 
 HISTORY = f"{LOCUST_PREFIX}_stats_history.csv"
 _KEEP_S = 900.0  # samples older than this are dropped: stop conditions look back less than that
+# Locust's p95 covers the requests answered in its last ~10 s: when none was, it goes on writing
+# the p95 of an older window (its cache looks up to 18 s back), then 0 (an empty window), never
+# the requests still in flight. Silence while the plan had at least this many requests due is a
+# stall, not a lull: the requests in flight are at least as old as it.
+STALL_DUE = 5.0
 
 
 class CsvTail:
@@ -67,6 +72,7 @@ class Sample:
     failures: int
     rps: float
     p95_ms: float | None
+    silent_s: float = 0.0  # since the last sample in which a request was answered
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class LiveFeed:
         self.planned_rps: float | None = None
         self.stage = ""
         self.samples: deque[Sample] = deque()
+        self._answered_ts: float | None = None  # the last sample whose request count rose
 
     def poll(self, now: float) -> Snapshot:
         for row in self._planned.read():
@@ -111,13 +118,17 @@ class LiveFeed:
             ts = _number(row.get("Timestamp"))
             if ts is None:
                 continue
+            requests = int(_number(row.get("Total Request Count")) or 0)
+            if requests > (self.samples[-1].requests if self.samples else 0):
+                self._answered_ts = ts
             self.samples.append(
                 Sample(
                     ts=ts,
-                    requests=int(_number(row.get("Total Request Count")) or 0),
+                    requests=requests,
                     failures=int(_number(row.get("Total Failure Count")) or 0),
                     rps=_number(row.get("Requests/s")) or 0.0,
                     p95_ms=_number(row.get("95%")),
+                    silent_s=0.0 if self._answered_ts is None else ts - self._answered_ts,
                 )
             )
         while self.samples and self.samples[0].ts < now - _KEEP_S:
@@ -150,8 +161,15 @@ class LiveFeed:
         return (failures / requests if requests > 0 else None), requests
 
     def p95_over(self, window_s: float) -> list[float | None]:
-        """Locust's p95 of each sample in the last `window_s` seconds (empty until they cover it)."""
+        """The p95 of each sample in the last `window_s` seconds (empty until they cover it)."""
         if not self.samples or self.samples[-1].ts - self.samples[0].ts < window_s:
             return []
         last = self.samples[-1].ts
-        return [s.p95_ms for s in self.samples if s.ts >= last - window_s]
+        return [self.p95_of(s) for s in self.samples if s.ts >= last - window_s]
+
+    def p95_of(self, sample: Sample) -> float | None:
+        """Locust's p95, or during a stall (nothing answered while requests were due) at least the
+        stall's length: Locust then reads an old p95 or 0 ms, which would pass any limit."""
+        if sample.silent_s > 0 and (self.planned_rps or 0.0) * sample.silent_s >= STALL_DUE:
+            return max(sample.p95_ms or 0.0, sample.silent_s * 1000.0)
+        return sample.p95_ms

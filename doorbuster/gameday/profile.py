@@ -109,7 +109,8 @@ class ChaosEntry(_Model):
 
 
 class ErrorRateStop(_Model):
-    """Stop when the error rate stays above `above` for `for` seconds (k6's abortOnFail, an FIS alarm)."""
+    """Stop when more than `above` of the requests answered in the last `for` seconds failed (k6's
+    abortOnFail, an FIS alarm): a share of a sliding window, not a rate that must hold for `for` s."""
 
     kind: Literal["error_rate"]
     name: str = "error-rate"

@@ -155,7 +155,7 @@ class StopWatch:
 
     def _latency(self, c: LatencyStop, now: float) -> tuple[Margin, StopRecord | None]:
         values = self.feed.p95_over(c.for_s)
-        last = self.feed.samples[-1].p95_ms if self.feed.samples else None
+        last = self.feed.p95_of(self.feed.samples[-1]) if self.feed.samples else None
         limit = f"≤ {c.above_ms:g} ms for {c.for_s:g} s"
         measured = "—" if last is None else f"{last:,.0f} ms"
         if not values:
@@ -164,6 +164,9 @@ class StopWatch:
         if known and len(known) == len(values) and min(known) > c.above_ms:
             detail = (f"p95 latency stayed above {c.above_ms:g} ms for {c.for_s:g} s "
                       f"(lowest {min(known):,.0f} ms, last {known[-1]:,.0f} ms)")
+            silent = self.feed.samples[-1].silent_s
+            if silent * 1000 >= known[-1]:
+                detail += f"; no request answered for the last {silent:g} s"
             return Margin(c.name, measured, limit, "fired"), self._record(
                 c, now, min(known), c.above_ms, "latency_p95_ms", detail
             )

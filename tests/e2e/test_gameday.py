@@ -8,54 +8,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from retailflow.runtime.state import is_alive
 from tests.support.census import FamilyWatch, naming
+from tests.support.gameday import reap_gameday, shop_goes_down, shop_is_down, start_gameday
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def _gameday(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "doorbuster.cli", "gameday", "--quick", "--run-dir", str(tmp_path / "run"), *args],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-
-
-def _shop_is_down(run: Path) -> bool:
-    """Judged as the runtime judges it: a zombie is gone (PID 1 may reap an orphan seconds late),
-    and a PID reused since is not the supervisor."""
-    path = run / "shop" / "runtime.json"
-    if not path.is_file():
-        return True  # no shop was started
-    state = json.loads(path.read_text())
-    return not is_alive(int(state["pid"]), state.get("create_time"))
-
-
-def _shop_goes_down(run: Path, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while not _shop_is_down(run):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def _reap(proc: subprocess.Popen[str], run: Path, family: FamilyWatch | None = None) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if not _shop_is_down(run):  # a failed test leaves no shop behind
-        subprocess.run([sys.executable, "-m", "doorbuster.cli", "down", "--data-dir", str(run / "shop")],
-                       capture_output=True, timeout=120)  # fmt: skip
-    if family is not None:
-        family.kill_survivors()
+    return start_gameday(tmp_path, "--quick", "--run-dir", str(tmp_path / "run"), *args)
 
 
 def _status(run: Path) -> dict[str, object] | None:
@@ -73,9 +39,9 @@ def test_the_quick_game_day_with_a_pod_kill_and_a_partition_is_go_on_a_healthy_s
         status = wait_until(lambda: _status(run), timeout=240, interval=1, what="the shop to answer status")
         out, _ = proc.communicate(timeout=400)
         # The game day takes the shop down before it ends; its supervisor gets a moment to exit.
-        shop_down = _shop_goes_down(run, within_s=10)
+        shop_down = shop_goes_down(run, within_s=10)
     finally:
-        _reap(proc, run)
+        reap_gameday(proc, run)
     assert {pod["service"] for pod in status["pods"]} >= {"gateway", "orders", "inventory"}  # type: ignore[index]
     # A healthy shop meets its SLOs through a pod kill and a partition: GO, nothing else.
     assert proc.returncode == 0, out[-4000:]
@@ -112,11 +78,11 @@ def test_sigterm_mid_partition_heals_it_takes_the_shop_down_reports_and_leaves_n
             wait_until(lambda: _link_cut(run), timeout=300, interval=0.5, what="the partition to cut its link")
             os.kill(proc.pid, signal.SIGTERM)
             out, _ = proc.communicate(timeout=240)
-        shop_down = _shop_goes_down(run, within_s=60)
+        shop_down = shop_goes_down(run, within_s=60)
         left = wait_until(lambda: not naming(tmp_path) and not family.survivors(), timeout=30, interval=0.5,
                           what="every process of the game day to be gone")
     finally:
-        _reap(proc, run, family)
+        reap_gameday(proc, run, family)
     assert proc.returncode == 130, out[-3000:]
     assert shop_down and left, "a process outlived the interrupted game day"
     assert len(family.seen) >= 5  # the census saw the shop, the load and the experiments come and go
@@ -141,10 +107,10 @@ def test_ctrl_c_while_the_shop_starts_takes_it_down_and_still_writes_a_report(tm
                        what="the shop to start")
             os.kill(proc.pid, signal.SIGINT)
             out, _ = proc.communicate(timeout=180)
-        left = wait_until(lambda: _shop_is_down(run) and not naming(tmp_path) and not family.survivors(),
+        left = wait_until(lambda: shop_is_down(run) and not naming(tmp_path) and not family.survivors(),
                           timeout=60, interval=0.5, what="every process of the game day to be gone")
     finally:
-        _reap(proc, run, family)
+        reap_gameday(proc, run, family)
     assert proc.returncode == 130, out[-3000:]
     assert left
     assert json.loads((run / "stop.json").read_text())["offset_s"] is None  # before the load started

@@ -78,6 +78,37 @@ def test_the_latency_condition_needs_every_sample_of_its_window_above_the_limit(
     assert fired is not None and fired.metric == "latency_p95_ms" and fired.measured == 2500
 
 
+def test_the_latency_condition_fires_on_a_stall_that_locusts_p95_does_not_show(tmp_path: Path) -> None:
+    # Nothing answered: the counts stand still, and Locust's p95 (of the requests answered in its
+    # last 10 s) goes on showing an older window's 40 ms, then 0 ms: never what is in flight.
+    feed = _feed(tmp_path)  # the plan: 10 req/s
+    watch = StopWatch((LatencyStop(kind="latency_p95", above_ms=3000, **{"for": 5.0}),), feed)
+    _history(tmp_path, [(T0 + i, 10 * i, 0, 40) for i in range(1, 21)])
+    _history(tmp_path, [(T0 + 20 + i, 200, 0, 40 if i < 5 else 0) for i in range(1, 8)])  # 7 s, no answer
+    feed.poll(T0 + 27)
+    margins, fired = watch.check(T0 + 27)
+    assert margins[0].state == "watch" and margins[0].measured == "7,000 ms"  # not 3 s of it for 5 s yet
+    _history(tmp_path, [(T0 + 27 + i, 200, 0, 0) for i in range(1, 4)])
+    feed.poll(T0 + 30)
+    margins, fired = watch.check(T0 + 30)
+    assert fired is not None and margins[0].state == "fired", margins
+    assert fired.measured == 5000  # the lowest of the last 5 s: silent for 5 s at +25 s
+    assert fired.detail.endswith("; no request answered for the last 10 s"), fired.detail
+
+
+def test_silence_when_the_plan_sends_nothing_is_no_stall(tmp_path: Path) -> None:
+    (tmp_path / PLANNED_RATE).write_text(
+        f"ts,planned_rps,users,stage,multiplier,phase\n{T0},10,5,1x,1,steady\n{T0 + 20},0,0,0x,0,ramp-down\n"
+    )
+    feed = LiveFeed(tmp_path)
+    watch = StopWatch((LatencyStop(kind="latency_p95", above_ms=3000, **{"for": 5.0}),), feed)
+    _history(tmp_path, [(T0 + i, 10 * i, 0, 40) for i in range(1, 21)])
+    _history(tmp_path, [(T0 + 20 + i, 200, 0, 0) for i in range(1, 11)])
+    feed.poll(T0 + 30)
+    margins, fired = watch.check(T0 + 30)
+    assert fired is None and margins[0].state == "ok" and margins[0].measured == "0 ms"
+
+
 def _audit(**broken: list[str]) -> dict[str, object]:
     names = ("stock_conservation", "no_negative_stock", "legacy_convergence")
     return {"invariants": [
