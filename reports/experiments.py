@@ -27,10 +27,14 @@ def _short(text: str) -> str:
     return text if len(text) <= _PHRASE_CHARS else text[: _PHRASE_CHARS - 1].rstrip() + "…"
 
 
+def _subject(name: str) -> str:
+    return f"the {name.replace('-', ' ').replace('_', ' ')} experiment"
+
+
 def experiment_phrase(name: str, reasons: tuple[str, ...]) -> str:
     """ "the failing payment provider experiment's hypothesis failed after the fault
     (stock_conservation broken)": a failed experiment in business terms, from its first reason."""
-    subject = f"the {name.replace('-', ' ').replace('_', ' ')} experiment"
+    subject = _subject(name)
     first = reasons[0] if reasons else "no reason given"
     missed = _MISSED_CHECK.match(first)
     if missed is None:  # a failed action or rollback, no journal, an aborted run
@@ -39,6 +43,13 @@ def experiment_phrase(name: str, reasons: tuple[str, ...]) -> str:
     if what.startswith(_BROKEN):
         what = f"{what.removeprefix(_BROKEN)} broken"
     return f"{subject}'s hypothesis failed {missed['when']} ({_short(what)})"
+
+
+def _phrase(x: Experiment, verdict: str) -> str:
+    """What the banner says of it: why it failed, that it did not finish, or just its name."""
+    if verdict == FAIL:
+        return experiment_phrase(x.name, x.reasons)
+    return f"{_subject(x.name)} did not finish" if verdict == NO_DATA else _subject(x.name)
 
 
 def experiment_results(experiments: list[Experiment]) -> list[Result]:
@@ -68,7 +79,7 @@ def experiment_results(experiments: list[Experiment]) -> list[Result]:
                 source=x.judged_from,
                 description=x.title,
                 note=note,
-                subject=experiment_phrase(x.name, x.reasons) if verdict == FAIL else "",
+                subject=_phrase(x, verdict),
             )
         )
     return results

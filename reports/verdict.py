@@ -157,7 +157,7 @@ def _judge_results(results: list[Result], breaches: _Lines, unproven: _Lines, *,
         elif r.verdict == NO_DATA and r.kind == "experiment":
             # Interrupted (or no verdict at all): its hypothesis was not tested to the end.
             unproven.add(
-                f"the {r.name.removeprefix('experiment: ')} experiment did not finish",
+                r.subject,  # "the kill gateway pod experiment did not finish"
                 f"{r.name} not judged: {r.note} (a hypothesis not tested to its end is not a pass)",
             )
         elif r.verdict == NO_DATA and r.kind == "integrity":
@@ -242,9 +242,11 @@ def _go_summary(results: list[Result], total_requests: int, checks: list[LoadChe
         text += f" at the planned load ({fmt_pct(achieved.measured)} of it sent)"
     if any(r.kind == "integrity" for r in results):
         text += ", nothing lost or oversold"
-    held = [r for r in results if r.kind == "experiment" and r.verdict == PASS]
-    if held:
-        text += f", {fmt_count(len(held))} experiment {'hypothesis' if len(held) == 1 else 'hypotheses'} held"
+    held = sum(1 for r in results if r.kind == "experiment" and r.verdict == PASS)
+    skipped = sum(1 for r in results if r.kind == "experiment" and r.verdict == NOT_APPLICABLE)
+    if held or skipped:  # a skipped experiment proved nothing: said, never counted as held
+        text += f", {fmt_count(held)} experiment {'hypothesis' if held == 1 else 'hypotheses'} held"
+        text += f" ({fmt_count(skipped)} skipped: see the warnings)" if skipped else ""
     return text
 
 
