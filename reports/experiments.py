@@ -19,6 +19,8 @@ FAILED_CHECKS = "failed_checks"  # the metric: checks the experiment missed (0 =
 _VERDICTS = {"passed": PASS, "failed": FAIL, "skipped": NOT_APPLICABLE, "interrupted": NO_DATA}
 # "after the fault, nothing-lost-oversold-or-charged-twice: broken invariants stock_conservation"
 _MISSED_CHECK = re.compile(r"^(?P<when>(?:before|during|after) the fault), (?P<probe>[^:]+): (?P<what>.+)$", re.S)
+# "probe legacy-converges-after-the-heal failed: legacy did not converge within 3 s": a check of the method
+_FAILED_PROBE = re.compile(r"^probe (?P<probe>\S+) failed: (?P<what>.+)$", re.S)
 _BROKEN = "broken invariants "
 _PHRASE_CHARS = 120  # the headline keeps a reason short; the breach line below has it whole
 
@@ -36,6 +38,9 @@ def experiment_phrase(name: str, reasons: tuple[str, ...]) -> str:
     (stock_conservation broken)": a failed experiment in business terms, from its first reason."""
     subject = _subject(name)
     first = reasons[0] if reasons else "no reason given"
+    probe = _FAILED_PROBE.match(first)
+    if probe is not None:
+        return f"{subject}'s hypothesis failed ({_short(probe['what'])})"
     missed = _MISSED_CHECK.match(first)
     if missed is None:  # a failed action or rollback, no journal, an aborted run
         return f"{subject} failed ({_short(first)})"

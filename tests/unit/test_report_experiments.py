@@ -13,6 +13,7 @@ import pytest
 from doorbuster.cli import main
 from doorbuster.experiment_verdict import Verdict, outcome, read_verdict
 from doorbuster.reports.evaluate import evaluate
+from doorbuster.reports.experiments import experiment_phrase
 from doorbuster.reports.load import load_run
 from doorbuster.reports.results import FAIL, NO_DATA, NOT_APPLICABLE, PASS
 from doorbuster.reports.slo import load_slo_file
@@ -134,6 +135,24 @@ def test_report_html_summary_and_junit_show_each_experiment_the_same_way(tmp_pat
         row = chaos[chaos.index(f'<span class="muted">{name}</span>') :]
         assert row.split("</tr>")[0].count(f'<td class="{css}">{verdict}</td>') == 1, (name, row[:600])
     assert "applies to the services storage profile only" in chaos
+
+
+@pytest.mark.parametrize(
+    ("reason", "phrase"),
+    [
+        ("after the fault, nothing-lost-oversold-or-charged-twice: broken invariants stock_conservation",
+         "the cache loss experiment's hypothesis failed after the fault (stock_conservation broken)"),
+        ("during the fault, shoppers-check-out: error rate 4.0% > 0%",
+         "the cache loss experiment's hypothesis failed during the fault (error rate 4.0% > 0%)"),
+        ("probe legacy-converges-after-the-heal failed: legacy did not converge within 3 s",
+         "the cache loss experiment's hypothesis failed (legacy did not converge within 3 s)"),
+        ("rollback heal-cache failed: the platform does not answer",
+         "the cache loss experiment failed (rollback heal-cache failed: the platform does not answer)"),
+        ("x" * 200, f"the cache loss experiment failed ({'x' * 119}…)"),
+    ],
+)  # fmt: skip
+def test_a_failed_experiment_reads_in_business_terms_from_its_first_reason(reason: str, phrase: str) -> None:
+    assert experiment_phrase("cache-loss", (reason, "a second reason the breach line lists")) == phrase
 
 
 @pytest.mark.parametrize(
