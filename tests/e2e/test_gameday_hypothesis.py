@@ -52,7 +52,7 @@ def test_a_game_day_whose_experiment_fails_its_hypothesis_is_no_go_naming_it(tmp
     assert json.loads((run / "audit.json").read_text())["ok"] is True, "the shop itself must end intact"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["verdict"] == "NO-GO"
-    headline = "NO-GO: the partition inventory legacy experiment's hypothesis failed ("  # before, during, after
+    headline = "NO-GO: the partition inventory legacy experiment's hypothesis failed "  # before/after the fault, (why)
     assert summary["headline"].startswith(headline), summary["banner"]
     assert summary["banner"]["breaches"] == [f"experiment: {EXPERIMENT} failed ({verdict['title']}): "
                                              + "; ".join(verdict["reasons"])]  # fmt: skip
