@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from doorbuster.chaos.verdict import INTERRUPTED, Verdict, judge
+from doorbuster.experiment_verdict import INTERRUPTED, Verdict, judge
 from doorbuster.runfolder import CHAOS_DIR, CHAOS_JOURNAL, CHAOS_LOG, CHAOS_VERDICT
 
 __all__ = ["EXPERIMENTS_DIR", "ExperimentError", "RunRequest", "find_experiment", "list_experiments", "run_experiment"]

@@ -45,7 +45,7 @@ EXIT_CODES: dict[int, str] = {
 COMMAND_EXITS: dict[str, dict[int, str]] = {
     "gameday": {
         EXIT_OK: "GO",
-        EXIT_NOGO: "NO-GO: an SLO or an invariant breached",
+        EXIT_NOGO: "NO-GO: an SLO or an invariant breached, or an experiment's hypothesis failed",
         EXIT_INCONCLUSIVE: "INCONCLUSIVE: the planned load was not reached",
         EXIT_UNREACHABLE: "the shop did not come up or does not answer",
         EXIT_REFUSED: "a --host that is not loopback and not named by --allow-host",
@@ -68,7 +68,7 @@ COMMAND_EXITS: dict[str, dict[int, str]] = {
     },
     "report": {
         EXIT_OK: "GO",
-        EXIT_NOGO: "NO-GO: an SLO breached",
+        EXIT_NOGO: "NO-GO: an SLO breached, or an experiment's hypothesis failed",
         EXIT_INCONCLUSIVE: "INCONCLUSIVE: the planned load was not reached or the generator was overloaded",
     },
     "chaos run": {

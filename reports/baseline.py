@@ -15,7 +15,7 @@ def compare(current: Evaluation, baseline: Evaluation, baseline_dir: str) -> Eva
     out = []
     for r in current.results:
         b = before.get(r.name)
-        if b is None or r.kind == "integrity":
+        if b is None or r.kind in ("integrity", "experiment"):  # judged as they stand, not against a baseline
             continue
         objective = objectives.get(r.name)
         tol = current.slo.settings.baseline_tolerance

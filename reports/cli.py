@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
         description=(
             "Evaluate a run folder against an SLO file and write report.html, summary.json, junit.xml "
             "and charts/ into it. Exit code: 0 GO, 1 NO-GO (an SLO breached on enough requests, a fault "
-            "budget blown or an invariant broken, whatever the load), 2 could not evaluate, 3 INCONCLUSIVE "
+            "budget blown, an invariant broken or a chaos experiment's hypothesis failed, whatever the load), "
+            "2 could not evaluate, 3 INCONCLUSIVE "
             "(nothing failed, but the run cannot vouch for a GO: load not reached, generator overloaded, "
             "data missing). Example: doorbuster report runs/20261127-120000-abc123 --slo fixtures/slo.yaml"
         ),

@@ -13,6 +13,7 @@ from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
 from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
+from doorbuster.reports.experiments import experiment_results
 from doorbuster.reports.faults import fault_results
 from doorbuster.reports.formatting import fmt_count
 from doorbuster.reports.load import RunData
@@ -211,6 +212,7 @@ def evaluate(run: RunData, slo: SLOFile) -> Evaluation:
     why = run.not_asked.get("integrity") if run.audit is None else None
     results += [replace(r, note=why) if why and r.verdict == NO_DATA else r
                 for r in integrity_results(run.audit, slo.integrity)]  # fmt: skip
+    results += experiment_results(run.experiments)
     sent = total if digest is None else None
     checks = load_checks(run, segments, settings, total_requests=total, sent_total=sent)
     ev = Evaluation(

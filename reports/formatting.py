@@ -73,7 +73,7 @@ def fmt_value(value: float | None, metric: str) -> str:
         return fmt_seconds(value)
     if metric == "sustained_multiplier":
         return f"{value:g}x"
-    if metric in ("violations", "requests", "count"):
+    if metric in ("violations", "requests", "count", "failed_checks"):
         return fmt_count(value)
     if metric == "cpu_percent":
         return f"{value:.0f}%"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from doorbuster import runfolder as rf
+from doorbuster.experiment_verdict import Verdict, judge, read_verdict
 from doorbuster.reports import columns as c
 from doorbuster.reports.errors import ReportError
 from doorbuster.reports.quantiles import GroupQuantiles
@@ -49,16 +50,21 @@ class Fault:
 
 @dataclass(frozen=True)
 class Experiment:
-    """What a stakeholder reads about one chaos experiment."""
+    """What a stakeholder reads about one chaos experiment, and its verdict: chaos/<name>.verdict.json,
+    or the same judgement made from the journal when the experiment was run by hand (`chaos run`)."""
 
     title: str
-    journal: str
+    journal: str  # "" when Chaos Toolkit wrote none (the verdict says why)
     status: str
     deviated: bool
     steady_before: bool | None
     steady_after: bool | None
     actions: tuple[str, ...]
     rollbacks: int
+    name: str = ""  # the file stem: chaos/<name>.journal.json
+    verdict: str = ""  # passed, failed, skipped, interrupted (doorbuster.experiment_verdict)
+    reasons: tuple[str, ...] = ()
+    judged_from: str = ""  # the verdict file, or the journal it was judged from
 
 
 @dataclass(frozen=True)
@@ -232,14 +238,34 @@ def _steady(journal: dict[str, Any], key: str) -> bool | None:
     return None if not isinstance(state, dict) else bool(state.get("steady_state_met"))
 
 
-def _load_journal(path: Path) -> tuple[Experiment, Fault | None]:
+def _read_journal(path: Path) -> dict[str, Any]:
     try:
         journal = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path} is not a readable Chaos Toolkit journal: {exc}") from exc
     if not isinstance(journal, dict) or not isinstance(journal.get("run", []), list):
         raise ReportError(f"{path} is not a Chaos Toolkit journal: expected an object with a 'run' list")
-    title = str((journal.get("experiment") or {}).get("title") or path.stem)
+    return journal
+
+
+def _verdict(folder: Path, name: str, journal: dict[str, Any] | None) -> Verdict:
+    """The experiment's verdict.json; without one (plain `chaos run`), the same judge on its journal."""
+    path = folder / rf.CHAOS_VERDICT.format(name=name)
+    try:
+        verdict = read_verdict(path)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from exc
+    if verdict is not None:
+        return verdict
+    assert journal is not None  # the caller only asks for a stem that has a journal or a verdict
+    try:
+        return judge(journal, name)
+    except ValueError as exc:  # a timestamp the fault window cannot read
+        raise ReportError(f"{folder / rf.CHAOS_JOURNAL.format(name=name)}: {exc}") from exc
+
+
+def _load_journal(path: Path, name: str, journal: dict[str, Any]) -> tuple[Experiment, Fault | None]:
+    title = str((journal.get("experiment") or {}).get("title") or name)
     runs = [r for r in journal.get("run") or [] if isinstance(r, dict)]
     rollbacks = [r for r in journal.get("rollbacks") or [] if isinstance(r, dict)]
     actions = [r for r in runs if (r.get("activity") or {}).get("type") == "action"]
@@ -267,13 +293,29 @@ def _load_journal(path: Path) -> tuple[Experiment, Fault | None]:
     return experiment, fault
 
 
+def _load_experiment(folder: Path, name: str) -> tuple[Experiment, Fault | None]:
+    """An experiment is its journal and its verdict, or its verdict alone when Chaos Toolkit wrote no journal."""
+    path = folder / rf.CHAOS_JOURNAL.format(name=name)
+    journal = _read_journal(path) if path.exists() else None
+    experiment, fault = (None, None) if journal is None else _load_journal(path, name, journal)
+    verdict = _verdict(folder, name, journal)
+    if experiment is None:
+        experiment = Experiment(verdict.title, "", verdict.journal_status or "no journal", False, None, None, (), 0)
+    verdict_file = folder / rf.CHAOS_VERDICT.format(name=name)
+    judged_from = verdict_file.name if verdict_file.exists() else path.name
+    return replace(experiment, name=name, verdict=verdict.verdict, reasons=tuple(verdict.reasons),
+                   judged_from=judged_from), fault  # fmt: skip
+
+
 def _load_chaos(run: RunData) -> None:
     folder = run.run_dir / rf.CHAOS_DIR
-    journals = sorted(folder.glob("*.journal.json")) if folder.is_dir() else []
-    if not journals:
+    suffixes = (rf.CHAOS_JOURNAL.format(name=""), rf.CHAOS_VERDICT.format(name=""))
+    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    names = dict.fromkeys(p.name.removesuffix(x) for p in files for x in suffixes if p.name.endswith(x))
+    if not names:
         run.not_measured.append(_why("chaos experiments (chaos/*.journal.json)", run.not_asked.get("fault")))
-    for path in journals:
-        experiment, fault = _load_journal(path)
+    for name in names:
+        experiment, fault = _load_experiment(folder, name)
         run.experiments.append(experiment)
         if fault is not None:
             run.faults.append(fault)

@@ -120,6 +120,12 @@ def _error_rows(ev: Evaluation) -> list[dict[str, Any]]:
     ]
 
 
+def _experiment_rows(ev: Evaluation) -> list[tuple[Any, Any]]:
+    """Each experiment beside its check, so the table shows the verdict the banner judged."""
+    checks = {r.name: r for r in ev.results if r.kind == "experiment"}
+    return [(x, checks.get(f"experiment: {x.name}")) for x in ev.run.experiments]
+
+
 def _shape(meta: dict[str, Any]) -> str | None:
     # "ramp (steps=[1.0, 5.0, 10.0], hold=12.0), profile ci, 1x = 10 req/s"; None when unknown.
     parts = []
@@ -161,7 +167,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "slo_path": ev.slo.path,
         "not_measured": ev.run.not_measured,
         "not_asked": ev.run.not_asked,
-        "results": [r for r in ev.results if r.kind != "integrity"],
+        "results": [r for r in ev.results if r.kind not in ("integrity", "experiment")],
         "integrity": [r for r in ev.results if r.kind == "integrity"],
         "load_checks": ev.load_checks,
         "charts": embedded,
@@ -175,7 +181,7 @@ def html(ev: Evaluation, pngs: dict[str, bytes]) -> str:
         "exceptions": []
         if ev.run.locust_exceptions is None
         else ev.run.locust_exceptions.sort_values("Count", ascending=False).head(10).to_dict("records"),
-        "experiments": ev.run.experiments,
+        "experiments": _experiment_rows(ev),
         "ledger_orders": ev.run.ledger_orders,
         "regressions": ev.regressions,
         "metrics": {r.name: r.metric for r in ev.results},
@@ -233,7 +239,8 @@ _NOT_ASKED = {"fault": "chaos experiments", "integrity": "integrity audit"}
 
 
 def junit(ev: Evaluation) -> bytes:
-    """JUnit XML: one test case per SLO (a breach fails, no data errors) and per load check."""
+    """JUnit XML: one test case per SLO (a breach fails, no data errors), per chaos experiment (a
+    failed hypothesis fails, a skipped one is skipped) and per load check."""
     suite = ET.Element("testsuite", name=f"doorbuster SLOs ({ev.verdict})")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for r in ev.results:
@@ -241,8 +248,11 @@ def junit(ev: Evaluation) -> bytes:
         counts["tests"] += 1
         text = f"measured {fmt_value(r.measured, r.metric)}, target {'≤' if r.direction == 'max' else '≥'} "
         text += f"{fmt_value(r.target, r.metric)} ({r.scope})"
+        if r.kind == "experiment":  # its hypothesis, not a number: what its verdict says
+            text = f"{r.description}: {r.note}"
         if r.verdict == FAIL:
-            ET.SubElement(case, "failure", message=text, type="slo-breach").text = r.note
+            kind = "hypothesis-failed" if r.kind == "experiment" else "slo-breach"
+            ET.SubElement(case, "failure", message=text, type=kind).text = r.note
             counts["failures"] += 1
         elif r.verdict == UNOFFERED:
             # Not a breach (the shortfall may be the generator's), not a pass: it could not be judged.
@@ -253,7 +263,7 @@ def junit(ev: Evaluation) -> bytes:
             ET.SubElement(case, "error", message=why, type=r.verdict.replace(" ", "-"))
             counts["errors"] += 1
         elif r.verdict == NOT_APPLICABLE:
-            ET.SubElement(case, "skipped", message=f"not applicable: {r.note}")
+            ET.SubElement(case, "skipped", message=f"not applicable: {text if r.kind == 'experiment' else r.note}")
             counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = text + (" (warning level reached)" if r.verdict == WARN else "")

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from doorbuster import runfolder as rf
+from doorbuster.experiment_verdict import APPLIES_FUNC, judge
 from doorbuster.reports import columns as c
 from doorbuster.reports.checks import INVARIANTS
 
@@ -54,6 +55,11 @@ class FaultSpec:
     end_s: float
     action: str = "cut-inventory-legacy-link"
     title: str = "Partition the inventory dual-write"
+    # How its hypothesis came out, as `doorbuster chaos run` judges the journal: passed, failed
+    # (the after-check finds stock_conservation broken), skipped (it does not apply), interrupted.
+    outcome: str = "passed"
+    name: str = ""  # the file stem: chaos/<name>.journal.json ("" → "<i>-<action>")
+    verdict_file: bool = False  # also chaos/<name>.verdict.json, as `doorbuster chaos run` writes it
 
 
 @dataclass
@@ -186,7 +192,7 @@ class SyntheticRun:
         probe = {"type": "probe", "name": "shop-is-ready", "provider": {"type": "python"}}
         action = {"type": "action", "name": fault.action, "provider": {"type": "python"}}
         heal = {"type": "action", "name": "heal", "provider": {"type": "python"}}
-        return {
+        journal = {
             "chaoslib-version": "1.44.0",
             "experiment": {"title": fault.title, "method": [action]},
             "start": iso(fault.start_s - 1),
@@ -217,6 +223,7 @@ class SyntheticRun:
                 }
             ],
         }
+        return _with_outcome(journal, fault.outcome)
 
     def write(self, run_dir: Path, *, parquet: bool = True, chunk_rows: int | None = None) -> Path:
         """Write the whole run folder; returns it. With `chunk_rows`, the requests are drawn and
@@ -283,8 +290,13 @@ class SyntheticRun:
         if self.faults:
             (run_dir / rf.CHAOS_DIR).mkdir(exist_ok=True)
             for i, fault in enumerate(self.faults):
-                path = run_dir / rf.CHAOS_DIR / f"{i:02d}-{fault.action}.journal.json"
-                path.write_text(json.dumps(self.journal(fault), indent=1), encoding="utf-8")
+                stem = fault.name or f"{i:02d}-{fault.action}"
+                journal = self.journal(fault)
+                path = run_dir / rf.CHAOS_DIR / rf.CHAOS_JOURNAL.format(name=stem)
+                path.write_text(json.dumps(journal, indent=1), encoding="utf-8")
+                if fault.verdict_file:
+                    verdict = json.dumps(judge(journal, stem).as_dict(), indent=2)
+                    (run_dir / rf.CHAOS_DIR / rf.CHAOS_VERDICT.format(name=stem)).write_text(verdict, encoding="utf-8")
         # A failed audit breaks one invariant: no_negative_stock.
         broken = {name: not self.audit_ok and name == "no_negative_stock" for name in INVARIANTS}
         invariants = [
@@ -311,3 +323,23 @@ class SyntheticRun:
             "ended_at": datetime.fromtimestamp(self.t0 + self.duration_s, UTC).isoformat(),
         }
         (run_dir / rf.META).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _missed(name: str, output: dict[str, object], func: str = "integrity_audit") -> dict[str, object]:
+    probe = {"type": "probe", "name": name, "provider": {"type": "python", "func": func}}
+    return {"steady_state_met": False, "probes": [{"activity": probe, "output": output, "tolerance_met": False}]}
+
+
+def _with_outcome(journal: dict[str, object], outcome: str) -> dict[str, object]:
+    """The journal of an experiment whose hypothesis came out as `outcome`."""
+    if outcome == "failed":  # the fault healed, yet the after-check finds stock that does not add up
+        broken = _missed("nothing-lost-oversold-or-charged-twice", {"broken": ["stock_conservation"]})
+        states = {"before": {"steady_state_met": True}, "during": [], "after": broken}
+        return {**journal, "deviated": True, "steady_states": states}
+    if outcome == "skipped":  # the before-check says it does not apply: no fault is injected
+        why = {"applies": False, "reason": "applies to the services storage profile only"}
+        states = {"before": _missed("experiment-applies", why, APPLIES_FUNC), "during": []}
+        return {**journal, "status": "failed", "steady_states": states, "run": []}
+    if outcome == "interrupted":
+        return {**journal, "status": "interrupted"}
+    return journal

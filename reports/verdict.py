@@ -1,12 +1,14 @@
 """One verdict per run, and the banner a stakeholder reads in ten seconds.
 
 A breach is a breach: an SLO past its failing level on enough requests, a broken invariant,
-a blown fault budget makes the run NO-GO whatever else went wrong, because a latency or error
-breach under less load than planned would only be worse at full load, and a lost unit of stock
-is lost at any load. INCONCLUSIVE means nothing failed but the run cannot vouch for a GO (the
-generator fell short, data are missing, too few requests). GO needs every SLO met on the
-planned load. The banner leads with one sentence in business terms, then the breaches, then
-why the load can or cannot be trusted, then warnings.
+a blown fault budget, a chaos experiment whose hypothesis failed makes the run NO-GO whatever
+else went wrong, because a latency or error breach under less load than planned would only be
+worse at full load, and a lost unit of stock is lost at any load. INCONCLUSIVE means nothing
+failed but the run cannot vouch for a GO (the generator fell short, data are missing, too few
+requests, an experiment that did not finish). GO needs every SLO met on the planned load. A
+skipped experiment (it does not apply to this shop) is a warning with its reason, never a pass.
+The banner leads with one sentence in business terms, then the breaches, then why the load can
+or cannot be trusted, then warnings.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ _BREACH_PHRASES = {
 def breach_phrase(r: Result) -> str:
     """What a breach means to the business, in a few words."""
     value, target, subject = _v(r, r.measured), _v(r, r.target), r.subject or "requests"
+    if r.kind == "experiment":
+        return r.subject  # "the cache loss experiment's hypothesis failed after the fault (...)"
     if r.kind == "integrity":
         return r.subject or f"{r.name.removeprefix('integrity: ')} broken {_plural(r.measured or 0, 'time')}"
     if r.metric == "recovery_s":
@@ -102,6 +106,8 @@ def breach_phrase(r: Result) -> str:
 
 
 def _breach_line(r: Result) -> str:
+    if r.kind == "experiment":
+        return f"{r.name} failed ({r.description}): {r.note}"
     scope = r.scope + (f"; {fmt_count(r.requests)} requests" if r.requests else "")
     line = f"{r.name} breached: {_v(r, r.measured)}, target {SIGN[r.direction]} {_v(r, r.target)} ({scope})"
     return line + (f": {r.note}" if r.note and r.kind == "integrity" else "")
@@ -147,6 +153,12 @@ def _judge_results(results: list[Result], breaches: _Lines, unproven: _Lines, *,
                 f"{r.name} was judged on only {fmt_count(r.requests)} requests",
                 f"{r.name} at {_v(r, r.measured)} is past its target {SIGN[r.direction]} {_v(r, r.target)}, but on "
                 f"only {fmt_count(r.requests)} requests (fewer than {r.min_requests}): too few to call a breach",
+            )
+        elif r.verdict == NO_DATA and r.kind == "experiment":
+            # Interrupted (or no verdict at all): its hypothesis was not tested to the end.
+            unproven.add(
+                r.subject,  # "the kill gateway pod experiment did not finish"
+                f"{r.name} not judged: {r.note} (a hypothesis not tested to its end is not a pass)",
             )
         elif r.verdict == NO_DATA and r.kind == "integrity":
             missing_integrity.setdefault(r.note or "no data", []).append(r.name.removeprefix("integrity: "))
@@ -223,13 +235,18 @@ def _headline(verdict: str, breaches: _Lines, unproven: _Lines, go_summary: str)
 
 
 def _go_summary(results: list[Result], total_requests: int, checks: list[LoadCheck]) -> str:
-    slos = [r for r in results if r.kind != "integrity" and r.verdict != NOT_APPLICABLE]
+    slos = [r for r in results if r.kind not in ("integrity", "experiment") and r.verdict != NOT_APPLICABLE]
     text = f"all {_plural(len(slos), 'SLO')} met on {fmt_count(total_requests)} requests"
     achieved = next((x for x in checks if x.key == "achieved" and x.ok), None)
     if achieved is not None and achieved.measured is not None and math.isfinite(achieved.measured):
         text += f" at the planned load ({fmt_pct(achieved.measured)} of it sent)"
     if any(r.kind == "integrity" for r in results):
         text += ", nothing lost or oversold"
+    held = sum(1 for r in results if r.kind == "experiment" and r.verdict == PASS)
+    skipped = sum(1 for r in results if r.kind == "experiment" and r.verdict == NOT_APPLICABLE)
+    if held or skipped:  # a skipped experiment proved nothing: said, never counted as held
+        text += f", {fmt_count(held)} experiment {'hypothesis' if held == 1 else 'hypotheses'} held"
+        text += f" ({fmt_count(skipped)} skipped: see the warnings)" if skipped else ""
     return text
 
 

@@ -29,6 +29,7 @@ from types import FrameType
 from typing import Any
 
 from doorbuster.errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE
+from doorbuster.experiment_verdict import outcome, read_verdict
 from doorbuster.gameday.feed import LiveFeed
 from doorbuster.gameday.ownshop import write_not_measured
 from doorbuster.gameday.preflight import Target
@@ -43,7 +44,7 @@ from doorbuster.gameday.stops import (
     write_stop_record,
 )
 from doorbuster.processes import stop_group
-from doorbuster.runfolder import AUDIT, CHAOS_DIR, LEDGER, LOGS_DIR, SHOP_DIR
+from doorbuster.runfolder import AUDIT, CHAOS_DIR, CHAOS_VERDICT, LEDGER, LOGS_DIR, SHOP_DIR
 
 __all__ = ["GamedayRun", "run_gameday"]
 
@@ -225,10 +226,14 @@ class _Game:
                 continue
             del self.running[label]
             self.finished.append(label)
-            verdict = {0: "hypothesis held", 1: "failed: see its journal", 130: "interrupted, healed"}.get(
-                rc, f"exit {rc}: see {self.run_dir / CHAOS_DIR}"
-            )
-            self.say(f"fault {label} ended at +{self.elapsed():.0f}s ({verdict})")
+            # What the experiment's verdict.json says, never its exit code (a skip exits 0 too).
+            stem = Path(r.scheduled.entry.experiment).stem
+            try:
+                judged = read_verdict(self.run_dir / CHAOS_DIR / CHAOS_VERDICT.format(name=stem))
+                said = outcome(judged) if judged else f"exit {rc}, no verdict: see {self.run_dir / CHAOS_DIR}"
+            except ValueError as exc:
+                said = str(exc)
+            self.say(f"fault {label} ended at +{self.elapsed():.0f}s ({said})")
 
     def end_experiment(self, r: Running) -> None:
         """SIGTERM: the chaos runner rolls the fault back before it exits."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from doorbuster.chaos.verdict import fault_window, judge
+from doorbuster.experiment_verdict import fault_window, judge
 
 
 def _run(name: str, kind: str, start: str, end: str, status: str = "succeeded", **extra: Any) -> dict[str, Any]:

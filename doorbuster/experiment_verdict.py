@@ -9,18 +9,26 @@
 - skipped: the `experiment_applies` check of the before-hypothesis says the experiment does not
   apply to this shop (its reason is kept);
 - interrupted: the run was stopped (Ctrl-C, SIGTERM); its faults were healed.
+
+It lives outside chaos/ because three parts read the same judgement: `doorbuster chaos run`
+writes it to chaos/<name>.verdict.json, the game day's live progress says it, and the report
+judges a run's experiments from it (or from a journal run by hand with plain `chaos run`) while
+it may import nothing of chaos/ (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["APPLIES_FUNC", "FaultWindow", "Verdict", "fault_window", "judge"]
+__all__ = ["APPLIES_FUNC", "VERDICTS", "FaultWindow", "Verdict", "fault_window", "judge", "outcome", "read_verdict"]
 
 APPLIES_FUNC = "experiment_applies"
 PASSED, FAILED, SKIPPED, INTERRUPTED = "passed", "failed", "skipped", "interrupted"
+VERDICTS = (PASSED, FAILED, SKIPPED, INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -154,3 +162,43 @@ def judge(journal: dict[str, Any], experiment: str) -> Verdict:
     if reasons:
         verdict.verdict = FAILED
     return verdict
+
+
+def read_verdict(path: Path) -> Verdict | None:
+    """chaos/<name>.verdict.json as written by `doorbuster chaos run`; None when there is none.
+    ValueError, its message naming the file, when it is not a verdict."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable experiment verdict: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("verdict") not in VERDICTS:
+        raise ValueError(f"{path}: 'verdict' must be one of {', '.join(VERDICTS)} (docs/contracts.md, section 1)")
+    reasons = doc.get("reasons") or []
+    fault = doc.get("fault")
+    window = None
+    if isinstance(fault, dict) and all(isinstance(fault.get(k), int | float) for k in ("start", "end")):
+        window = FaultWindow(str(fault.get("action", "?")), float(fault["start"]), float(fault["end"]))
+    stem = path.name.removesuffix(".verdict.json")
+    return Verdict(
+        experiment=str(doc.get("experiment") or stem),
+        title=str(doc.get("title") or doc.get("experiment") or stem),
+        verdict=doc["verdict"],
+        reasons=[str(r) for r in reasons] if isinstance(reasons, list) else [str(reasons)],
+        journal_status=str(doc.get("journal_status") or ""),
+        fault=window,
+        healed_after=[str(h) for h in doc.get("healed_after") or []],
+    )
+
+
+def outcome(verdict: Verdict) -> str:
+    """The verdict in a few words, as the game day's progress says it."""
+    first = verdict.reasons[0] if verdict.reasons else ""
+    if verdict.verdict == FAILED:
+        return f"hypothesis FAILED: {first or 'see its journal'}"
+    if verdict.verdict == SKIPPED:
+        return f"skipped: {first or 'does not apply to this shop'}"
+    if verdict.verdict == INTERRUPTED:
+        return "interrupted, healed"
+    return "hypothesis held"
