@@ -160,12 +160,17 @@ class Pacer:
     def pressure(self) -> dict[str, Pressure]:
         return {j: Pressure(len(self._waiting[j]), len(s.backlog)) for j, s in self.schedules.items()}
 
-    def close(self, end: float) -> dict[str, list[Slot]]:
-        """Stop pacing at `end`: the starts due by then and never made, per journey."""
+    def halt(self, at: float) -> None:
+        """No start due after `at` is counted or handed out (the run is ending); starts users give
+        back are still kept, for close() to report as missed."""
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
             self._greenlet = None
-        self._count_until(end)
+        self._count_until(at)
+
+    def close(self, end: float) -> dict[str, list[Slot]]:
+        """Stop pacing at `end`: the starts due by then and never made, per journey."""
+        self.halt(end)
         for queue in self._waiting.values():
             while queue:
                 queue.popleft().set(None)

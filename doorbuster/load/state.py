@@ -32,6 +32,7 @@ class LoadState:
         self.outbox = Outbox()
         self.recorder: RunRecorder | None = None
         self.started_at: float | None = None
+        self.stopping_at: float | None = None  # when the run was asked to end (no start after it)
         self.ended_at: float | None = None
         self.final_sent = False
         self.finals: set[str] = set()
@@ -42,6 +43,7 @@ class LoadState:
         self.last_error = ""
         self.abort_reason = ""
         self.fail_grace = 10.0
+        self.stop_timeout: float | None = None  # Locust's own, while the run's end grace replaces it
 
     @property
     def open_model(self) -> bool:
