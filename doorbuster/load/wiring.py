@@ -26,13 +26,14 @@ from locust.runners import MasterRunner, WorkerRunner
 from doorbuster.durations import DurationError, parse_duration
 from doorbuster.load import options
 from doorbuster.load.closed_users import plain_user_classes
+from doorbuster.load.dispatch import journey_dispatcher
 from doorbuster.load.errors import LoadError
 from doorbuster.load.guards import PARENT_ENV, abort_if_nothing_succeeds, quit_when_orphaned, watchdog
 from doorbuster.load.locust_shape import PlannedShape
 from doorbuster.load.messages import FLUSH_S, MSG_FINAL, collect_finals, register_master, register_worker
 from doorbuster.load.meta import run_meta
 from doorbuster.load.planning import build_plan, set_weights, start_pacing, stop_pacing
-from doorbuster.load.pool import ElasticPool
+from doorbuster.load.pool import JourneyPools
 from doorbuster.load.recording import Outbox, RunRecorder
 from doorbuster.load.request_rows import request_listener
 from doorbuster.load.safety import check_target
@@ -108,8 +109,10 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     if not state.plain_users:
         set_weights(environment.user_classes, demand)  # plain users keep the weights they were given
     if plan is not None:
-        state.pool = ElasticPool(profile.max_users)
-        shape = PlannedShape(plan, state.pool, state.pressure)
+        state.pool = JourneyPools(profile.max_users)
+        if not state.plain_users:
+            environment.dispatcher_class = journey_dispatcher(state.pool)
+        shape = PlannedShape(plan, state.pool, state.journey_pressure)
         shape.runner = runner
         environment.shape_class = shape
     opts.run_dir = str(recorder.run_dir)
