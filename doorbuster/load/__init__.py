@@ -6,6 +6,7 @@ Modules, by job:
     profile       traffic profiles (fixtures/profiles/*.yaml): 1x peak, mix, think times
     plans         traffic shapes as rate plans, and the demand that sizes the user pool
     pacing        the open-model schedule of intended iteration starts
+    pool, dispatch  the elastic user pool, per journey, and which journey Locust adds users to
     user          PacedUser, the base class of every journey
     locust_shape  the Locust LoadTestShape that ticks a plan
     options, planning, messages, sampling, request_rows, guards, meta, wiring

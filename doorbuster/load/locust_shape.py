@@ -13,18 +13,20 @@ from locust import LoadTestShape
 
 from doorbuster.load.pacing import Pressure
 from doorbuster.load.plans import RatePlan
-from doorbuster.load.pool import ElasticPool
+from doorbuster.load.pool import JourneyPools
 from doorbuster.load.spawning import spawn_budget
 
 __all__ = ["PlannedShape"]
 
 
 class PlannedShape(LoadTestShape):
-    """Each second: the plan's rate → the plan's users → the elastic pool's size."""
+    """Each second: the plan's rate → each journey's planned users → its elastic pool's size.
+
+    Which journey a user added or removed belongs to is doorbuster.load.dispatch's job."""
 
     abstract = True
 
-    def __init__(self, plan: RatePlan, pool: ElasticPool, pressure: Callable[[], Pressure]) -> None:
+    def __init__(self, plan: RatePlan, pool: JourneyPools, pressure: Callable[[], dict[str, Pressure]]) -> None:
         super().__init__()
         self.plan = plan
         self.pool = pool
@@ -36,7 +38,8 @@ class PlannedShape(LoadTestShape):
             self.plan.completed = True
             return None
         budget = spawn_budget(self.runner)
-        users = self.pool.resize(self.plan.users_at(point), self._pressure(), max_growth=budget)
+        planned = self.plan.demand.users(point.planned_rps)
+        users = sum(self.pool.resize(planned, self._pressure(), max_growth=budget).values())
         self.plan.record(point, users)
         # The whole change within about a second (the pool must be there when the plan is), but
         # never faster than the budget: a worker spawns its share without yielding to its loop.

@@ -22,7 +22,7 @@ MSG_STOP = "doorbuster_stop"  # master -> workers: stop now and send your last b
 FLUSH_S = 1.0
 _FINAL_WAIT_S = 30.0
 _OK_COLUMN, _ERROR_COLUMN = 8, 9  # of a request row (doorbuster.runfolder.REQUEST_COLUMNS)
-_WORKER_COLUMN, _IDLE_COLUMN, _LATE_COLUMN = 1, 5, 6  # of a generator row (doorbuster.load.sampling)
+_PRESSURE = "pressure"  # in a worker's batch: {journey: (idle users, late starts)}, not a row kind
 
 
 def register_worker(runner: Any, state: LoadState) -> None:
@@ -39,7 +39,11 @@ def _send_rows(runner: Any, state: LoadState) -> None:
     while True:
         gevent.sleep(FLUSH_S)
         if not state.final_sent or state.outbox.rows["generator"]:
-            batch = state.outbox.drain()
+            batch: dict[str, Any] = state.outbox.drain()
+            if state.pacer is not None:
+                # the master sizes each journey's pool from how this worker's users keep up
+                pressure = state.journey_pressure()
+                batch[_PRESSURE] = {journey: (part.idle, part.late) for journey, part in pressure.items()}
             if batch:
                 runner.send_message(MSG_ROWS, batch)
 
@@ -67,13 +71,15 @@ def _on_stop_message(environment: Any, msg: Any, **_: Any) -> None:
 
 def _on_rows_message(environment: Any, msg: Any, **_: Any) -> None:
     state = load_state(environment)
-    for row in (msg.data or {}).get("requests", ()):
+    batch = dict(msg.data or {})
+    pressure = batch.pop(_PRESSURE, None)
+    if pressure is not None:
+        # each journey's pool is sized on the master, from how each worker's users kept up
+        state.worker_pressure[msg.node_id] = {j: Pressure(idle, late) for j, (idle, late) in pressure.items()}
+    for row in batch.get("requests", ()):
         count_result(state, row[_OK_COLUMN], row[_ERROR_COLUMN])
-    for row in (msg.data or {}).get("generator", ()):
-        # the pool is sized on the master, from how each worker's users kept up
-        state.worker_pressure[row[_WORKER_COLUMN]] = Pressure(row[_IDLE_COLUMN] or 0, row[_LATE_COLUMN] or 0)
     if state.recorder is not None:
-        state.recorder.add_batch(msg.data or {})
+        state.recorder.add_batch(batch)
 
 
 def _on_final_message(environment: Any, msg: Any, **_: Any) -> None:

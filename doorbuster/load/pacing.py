@@ -24,11 +24,14 @@ from collections.abc import Callable
 import gevent
 from gevent.event import AsyncResult
 
-__all__ = ["Pacer", "Pressure", "Schedule", "Slot", "choose_tick"]
+__all__ = ["RATE_LOOKUP_S", "Pacer", "Pressure", "Schedule", "Slot", "choose_tick"]
 
 TICKS = (0.005, 0.01, 0.02, 0.04)  # nested grids: each divides the next
 STARTS_PER_WAKE = 3.0  # the tick is chosen to serve about this many starts per wake-up
 _MAX_SKIP_S = 0.1  # an idle pacer still looks at the plan this often (a ramp may begin)
+# The plan's rate is looked up once per this many seconds, not every tick: a shape changes its
+# rate over seconds, and a lookup costs more than the rest of a tick (`python3 -m bench load`).
+RATE_LOOKUP_S = 0.05
 
 
 class Slot:
@@ -66,17 +69,22 @@ class Schedule:
         self.backlog: deque[Slot] = deque()  # due, not taken: served oldest first
         self.rate = 0.0  # this process's iteration rate at the last tick
         self.ended = False
+        self._rate_until = -math.inf  # elapsed seconds until which self.rate holds
 
     def accrue(self, at: float, dt: float) -> None:
         """Count the starts the plan wants in the `dt` seconds up to `at`; they are due at `at`."""
         if self.ended:
             return
-        rate = self._rate_at(at - dt - self._t0)
-        if rate is None:
-            self.ended = True
-            self.rate = 0.0
-            return
-        self.rate = rate * self._share
+        elapsed = at - dt - self._t0
+        if elapsed >= self._rate_until - 1e-9:
+            rate = self._rate_at(elapsed)
+            if rate is None:
+                self.ended = True
+                self.rate = 0.0
+                return
+            self.rate = rate * self._share
+            # on a grid of RATE_LOOKUP_S, so that a step of the plan on it is seen at once
+            self._rate_until = (math.floor(elapsed / RATE_LOOKUP_S + 1e-9) + 1) * RATE_LOOKUP_S
         self._owed += self.rate * dt
         while self._owed >= 1.0 - 1e-9:  # sums of tenths are not exact
             self._owed -= 1.0
@@ -160,12 +168,17 @@ class Pacer:
     def pressure(self) -> dict[str, Pressure]:
         return {j: Pressure(len(self._waiting[j]), len(s.backlog)) for j, s in self.schedules.items()}
 
-    def close(self, end: float) -> dict[str, list[Slot]]:
-        """Stop pacing at `end`: the starts due by then and never made, per journey."""
+    def halt(self, at: float) -> None:
+        """No start due after `at` is counted or handed out (the run is ending); starts users give
+        back are still kept, for close() to report as missed."""
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
             self._greenlet = None
-        self._count_until(end)
+        self._count_until(at)
+
+    def close(self, end: float) -> dict[str, list[Slot]]:
+        """Stop pacing at `end`: the starts due by then and never made, per journey."""
+        self.halt(end)
         for queue in self._waiting.values():
             while queue:
                 queue.popleft().set(None)

@@ -104,7 +104,10 @@ class RunRecorder:
                 self._write_parquet()
             return
         _, writer = self._files[kind]
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        if kind == "requests":  # the only rows with NaN (no intended start): an empty cell
+            writer.writerows([_cell(v) for v in row] for row in rows)
+        else:  # the csv module writes None as an empty cell itself
+            writer.writerows(rows)
 
     def add_batch(self, batch: dict[str, list[Sequence[Any]]]) -> None:
         for kind, rows in batch.items():

@@ -6,7 +6,7 @@ from typing import Any
 
 from doorbuster.load.pacing import Pacer, Pressure
 from doorbuster.load.plans import Demand, RatePlan
-from doorbuster.load.pool import ElasticPool
+from doorbuster.load.pool import JourneyPools
 from doorbuster.load.profile import Profile
 from doorbuster.load.recording import Outbox, RunRecorder
 
@@ -27,11 +27,13 @@ class LoadState:
         self.plain_users = False
         self.demand: Demand | None = None
         self.pacer: Pacer | None = None  # open model, while a test runs
-        self.pool: ElasticPool | None = None  # the process that sizes the pool (local, master)
-        self.worker_pressure: dict[str, Pressure] = {}  # master: each worker's last sample
+        self.pool: JourneyPools | None = None  # the process that sizes the pool (local, master)
+        # master: each worker's last report of how its users keep up, per journey
+        self.worker_pressure: dict[str, dict[str, Pressure]] = {}
         self.outbox = Outbox()
         self.recorder: RunRecorder | None = None
         self.started_at: float | None = None
+        self.stopping_at: float | None = None  # when the run was asked to end (no start after it)
         self.ended_at: float | None = None
         self.final_sent = False
         self.finals: set[str] = set()
@@ -42,6 +44,7 @@ class LoadState:
         self.last_error = ""
         self.abort_reason = ""
         self.fail_grace = 10.0
+        self.stop_timeout: float | None = None  # Locust's own, while the run's end grace replaces it
 
     @property
     def open_model(self) -> bool:
@@ -50,14 +53,21 @@ class LoadState:
     def pressure(self) -> Pressure:
         """How the pool keeps up, over every journey of this process (master: of its workers)."""
         total = Pressure()
-        if self.pacer is not None:
-            for part in self.pacer.pressure().values():
-                # late starts count where no user of their journey is free (others cannot help),
-                # idle users where their journey has nothing late
-                total += Pressure(0, part.late) if part.idle == 0 else Pressure(part.idle, 0)
-        for part in self.worker_pressure.values():
+        for part in self.journey_pressure().values():
             total += part
         return total
+
+    def journey_pressure(self) -> dict[str, Pressure]:
+        """Per journey: late starts where none of its users is free (others cannot help), idle
+        users where it has nothing late; a master adds up its workers' reports."""
+        pressure: dict[str, Pressure] = {}
+        if self.pacer is not None:
+            for journey, part in self.pacer.pressure().items():
+                pressure[journey] = Pressure(0, part.late) if part.idle == 0 else Pressure(part.idle, 0)
+        for worker in self.worker_pressure.values():
+            for journey, part in worker.items():
+                pressure[journey] = pressure.get(journey, Pressure()) + part
+        return pressure
 
 
 def load_state(environment: Any) -> LoadState:

@@ -4,6 +4,12 @@ A journey subclasses it, names itself (`journey`), states its expected cost
 (`requests_per_iteration`, `think_pauses`) and implements `run_journey()`. The run's profile
 is `self.profile`; `self.think()` pauses as a shopper does; `self.record_order()` adds to
 the ledger. Without a shape (closed model) a user starts its next iteration when it is free.
+
+Locust stops users when the pool shrinks and when the run ends, by default by killing them
+where they are: a request in flight vanished from every record (ours and Locust's), though
+its iteration had started. So a shrink only ends idle users (a busy one finishes its
+iteration first), the run's end gives iterations a grace (doorbuster.load.wiring), and a user
+killed mid-request still records that request, as interrupted.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gevent
+from gevent import GreenletExit
 from locust import FastHttpUser, task
+from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
+from locust.user.task import LOCUST_STATE_STOPPING
 
 import doorbuster.load.wiring  # noqa: F401  (a locustfile with journeys gets the wiring)
 from doorbuster.load.pacing import TICKS, Slot
@@ -34,6 +43,28 @@ _THINK_GRID_S = TICKS[-1]
 _LOCUST_CONTROL = (StopUser, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
 
 
+class Interrupted(Exception):
+    """The run ended (or the user was killed) before the shop answered this request."""
+
+
+class _TrackedSession(FastHttpSession):
+    """A FastHttpSession that knows the request it waits on: (method, name, start) or None."""
+
+    in_flight: tuple[str, str, float] | None = None
+
+    def request(self, method: str, url: str, name: str | None = None, **kwargs: Any) -> Any:
+        self.in_flight = (method, name or self.request_name or url, time.time())
+        try:
+            response = super().request(method, url, name=name, **kwargs)
+        except GreenletExit:
+            raise  # killed while waiting: still in flight, for the user to record
+        except BaseException:
+            self.in_flight = None
+            raise
+        self.in_flight = None
+        return response
+
+
 class PacedUser(FastHttpUser):
     abstract = True
     journey: ClassVar[str] = ""
@@ -46,6 +77,8 @@ class PacedUser(FastHttpUser):
             # the web UI's form may hand over the storefront URL with its trailing slash
             self.host = host.rstrip("/")
         super().__init__(environment)
+        # the same session, one attribute more (FastHttpUser builds it from a dozen settings)
+        self.client.__class__ = _TrackedSession
         self.state = load_state(environment)
         # Set up before any user exists (init, or a worker's test_start); if that failed, it was
         # reported and a journey touching the profile fails visibly.
@@ -72,6 +105,16 @@ class PacedUser(FastHttpUser):
         self._slot = self._next_start()
         return 0.0 if self._slot is not None else 0.2  # no plan (yet, or any more): idle
 
+    def stop(self, force: bool = False) -> bool:
+        """Locust stops users when the pool shrinks (killing them by default): while the run goes
+        on, only an idle user ends at once; a busy one ends after its iteration. At the run's end,
+        Locust's rule (the grace, then a kill)."""
+        if self.state.stopping_at is None:
+            if self._state == LOCUST_STATE_STOPPING:
+                return False  # asked already: it ends after its iteration
+            force = False
+        return bool(super().stop(force=force))
+
     def on_stop(self) -> None:
         # stopped after its start came: the intended start is not lost, someone serves it
         pacer = self.state.pacer
@@ -84,10 +127,10 @@ class PacedUser(FastHttpUser):
         if self.state.shape is None:
             self._run_closed()
             return
-        if self._slot is None:  # the first iteration comes before any wait
-            self._slot = self._next_start()
-            if self._slot is None:
-                return
+        if self._slot is None:
+            # a new user's first task, or no plan: wait for a start in Locust's wait (as a waiting
+            # user, so that a shrink or the run's end stops it at once)
+            return
         slot, self._slot = self._slot, None
         started = time.time()
         iteration = f"{self.state.worker}/{self.journey}/{slot.seq}"
@@ -117,6 +160,9 @@ class PacedUser(FastHttpUser):
     def _run_recording_crashes(self, started: float) -> None:
         try:
             self.run_journey()
+        except GreenletExit:
+            self._record_interrupted()
+            raise
         except _LOCUST_CONTROL:
             raise
         except Exception as exc:
@@ -133,6 +179,26 @@ class PacedUser(FastHttpUser):
                 url="",
             )
             raise
+
+    def _record_interrupted(self) -> None:
+        """Killed while waiting on the shop (past the run's grace): the request was sent, so it is
+        recorded, as failed and unanswered, its latency the time it waited."""
+        in_flight = getattr(self.client, "in_flight", None)
+        if in_flight is None:
+            return
+        method, name, sent = in_flight
+        self.client.in_flight = None
+        self.environment.events.request.fire(
+            request_type=method,
+            name=name,
+            response_time=(time.time() - sent) * 1000,
+            response_length=0,
+            response=None,
+            context=self._ctx,
+            exception=Interrupted("the user was stopped (the run ended) before the shop answered"),
+            start_time=sent,
+            url="",
+        )
 
     def run_journey(self) -> None:
         raise NotImplementedError

@@ -26,13 +26,14 @@ from locust.runners import MasterRunner, WorkerRunner
 from doorbuster.durations import DurationError, parse_duration
 from doorbuster.load import options
 from doorbuster.load.closed_users import plain_user_classes
+from doorbuster.load.dispatch import journey_dispatcher
 from doorbuster.load.errors import LoadError
 from doorbuster.load.guards import PARENT_ENV, abort_if_nothing_succeeds, quit_when_orphaned, watchdog
 from doorbuster.load.locust_shape import PlannedShape
 from doorbuster.load.messages import FLUSH_S, MSG_FINAL, collect_finals, register_master, register_worker
 from doorbuster.load.meta import run_meta
 from doorbuster.load.planning import build_plan, set_weights, start_pacing, stop_pacing
-from doorbuster.load.pool import ElasticPool
+from doorbuster.load.pool import JourneyPools
 from doorbuster.load.recording import Outbox, RunRecorder
 from doorbuster.load.request_rows import request_listener
 from doorbuster.load.safety import check_target
@@ -41,11 +42,14 @@ from doorbuster.load.spawning import tolerate_busy_workers
 from doorbuster.load.state import LoadState, load_state
 from doorbuster.runfolder import new_run_dir
 
-__all__ = ["normalise_host"]
+__all__ = ["END_GRACE_S", "normalise_host"]
 
 log = logging.getLogger("doorbuster.load")
 
 _GRACE_S = 30.0  # a headless run is quit this long after its bound, whatever happens
+# At the run's end, iterations under way get this long to finish (k6's gracefulStop) unless
+# --stop-timeout says otherwise; then Locust kills them and the unanswered request is recorded.
+END_GRACE_S = 5.0
 
 
 def normalise_host(environment: Any) -> None:
@@ -105,8 +109,10 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
     if not state.plain_users:
         set_weights(environment.user_classes, demand)  # plain users keep the weights they were given
     if plan is not None:
-        state.pool = ElasticPool(profile.max_users)
-        shape = PlannedShape(plan, state.pool, state.pressure)
+        state.pool = JourneyPools(profile.max_users)
+        if not state.plain_users:
+            environment.dispatcher_class = journey_dispatcher(state.pool)
+        shape = PlannedShape(plan, state.pool, state.journey_pressure)
         shape.runner = runner
         environment.shape_class = shape
     opts.run_dir = str(recorder.run_dir)
@@ -139,7 +145,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     gc.freeze()
     state = load_state(environment)
     now = time.time()
-    state.started_at, state.ended_at = now, None
+    state.started_at, state.stopping_at, state.ended_at = now, None, None
     state.final_sent = False
     state.finals = set()
     state.ok = state.failed = 0
@@ -181,11 +187,27 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     start_pacing(state, t0, share=1.0 / workers, phase=(index + 0.5) / workers)
 
 
+@events.test_stopping.add_listener
+def _on_test_stopping(environment: Any, **_: Any) -> None:
+    """The run ends: no start after now; iterations under way get a grace before Locust kills them."""
+    state = load_state(environment)
+    if state.started_at is None or state.stopping_at is not None:
+        return
+    state.stopping_at = time.time()
+    if state.pacer is not None:
+        state.pacer.halt(state.stopping_at)
+    state.stop_timeout, environment.stop_timeout = environment.stop_timeout, environment.stop_timeout or END_GRACE_S
+
+
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
     state = load_state(environment)
     end = time.time()
     state.ended_at = end
+    if state.stop_timeout is not None:
+        # as asked: a worker waits this long again before it reports ready
+        environment.stop_timeout, state.stop_timeout = state.stop_timeout, None
+    end = state.stopping_at or end  # starts due after the run was asked to end were never wanted
     if state.role == "worker":
         if not state.final_sent:
             stop_pacing(state, end)

@@ -346,8 +346,14 @@ def run_through_a_freeze(
         err = finish(proc)
     finally:
         os.kill(server_proc.pid, signal.SIGCONT)
-    assert proc.returncode == 0, err[-2000:]
-    return read_run(run_dir), frozen_at
+    data = read_run(run_dir)
+    # The frozen server's listen backlog (5) overflows: some connections wait out TCP's retry
+    # backoff for seconds after the thaw, and one still unanswered past the end's grace is a
+    # failed request (interrupted), which makes Locust exit 1. No other failure is allowed.
+    failed = data["requests"][~data["requests"].ok]
+    assert proc.returncode == (1 if len(failed) else 0), err[-2000:]
+    assert failed.error.str.contains("stopped \\(the run ended\\) before the shop answered").all()
+    return data, frozen_at
 
 
 def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
@@ -374,12 +380,6 @@ def test_a_frozen_shop_shows_up_as_schedule_lag_not_as_missing_latency(
     assert requests.latency_ms.median() < 200
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (open): while the elastic pool grows during a stall, some started iterations "
-    "end without sending their request (seen: 902 iterations started or planned, 829 requests, the gap "
-    "all intended in the first 2 s of a 3 s freeze); seen in most runs on a quiet machine",
-)
 def test_every_iteration_started_during_a_stall_sends_its_request(
     server: tuple[str, subprocess.Popen[bytes]], locustfile: Path, tmp_path: Path
 ) -> None:
@@ -387,8 +387,11 @@ def test_every_iteration_started_during_a_stall_sends_its_request(
     iterations, requests = data["iterations"], data["requests"]
     planned = iterations[(iterations.intended_ts > frozen_at) & (iterations.intended_ts < frozen_at + 2.0)]
     sent = requests[(requests.intended_ts > frozen_at) & (requests.intended_ts < frozen_at + 2.0)]
-    # one ping per iteration: every planned start of the stall is a request, however late
+    # one ping per iteration: every planned start of the stall is a request, however late; the pool
+    # shrinking after the thaw ends idle users only, and the run's end records what is unanswered
     assert len(sent) == len(planned) - int(planned.missed.sum()), (len(sent), len(planned), planned.missed.sum())
+    started = iterations[~iterations.missed]
+    assert set(started.iteration) <= set(requests.iteration), "an iteration started and sent nothing"
 
 
 def test_starts_the_generator_never_made_before_the_end_are_recorded_as_missed(
@@ -402,9 +405,16 @@ def test_starts_the_generator_never_made_before_the_end_are_recorded_as_missed(
     os.kill(server_proc.pid, signal.SIGSTOP)  # frozen until the run ends
     frozen_at = time.time()
     err = finish(proc)
-    assert proc.returncode == 0, err[-2000:]
+    # the requests sent into the freeze are never answered: failed, as interrupted, not lost
+    assert proc.returncode == 1, err[-2000:]
+    data = read_run(run_dir)
+    failed = data["requests"][~data["requests"].ok]
+    assert len(failed) > 0 and (failed.ts > frozen_at - 1).all()
+    assert failed.error.str.contains("stopped \\(the run ended\\) before the shop answered").all()
+    started = data["iterations"][~data["iterations"].missed]
+    assert set(started.iteration) <= set(data["requests"].iteration), "an iteration started and sent nothing"
 
-    iterations = read_run(run_dir)["iterations"]
+    iterations = data["iterations"]
     missed = iterations[iterations.missed]
     assert len(missed) >= 100
     assert missed.started_ts.isna().all() and missed.ended_ts.isna().all()
