@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psutil
@@ -130,3 +131,28 @@ async def drive(base: str, call: Call, *groups: Sequence[psutil.Process]) -> tup
     latencies.sort()
     cpu = [(_cpu(group) - b) * 1000 / n for group, b in zip(groups, before, strict=True)]
     return (n / elapsed, statistics.median(latencies), latencies[int(n * 0.95)], *cpu)
+
+
+@dataclass(frozen=True)
+class HeldStep:
+    """The steady part of one step of a stepped plan, as the benchmarks judge it."""
+
+    stage: str
+    start: float
+    end: float
+    planned_rps: float
+
+
+def held_steps(planned: Any, hold_s: float) -> list[HeldStep]:
+    """Each step's window from `planned_rate.csv` (a DataFrame), without its settling seconds.
+
+    The first seconds of a step are skipped: iterations begun there have not made all their
+    requests yet, and requests made there belong to iterations begun at the step before, so the
+    achieved rate lags the plan by about one iteration whatever the shop does. The window stops
+    at the last steady tick: the second after it belongs to the next ramp.
+    """
+    steps = []
+    for stage, steady in planned[planned["phase"] == "steady"].groupby("stage", sort=False):
+        start, end = steady["ts"].min() + min(5.0, hold_s / 4), steady["ts"].max()
+        steps.append(HeldStep(str(stage), float(start), float(end), float(steady["planned_rps"].mean())))
+    return steps

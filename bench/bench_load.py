@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from bench._drive import ShopDidNotStart, bench_shop
+from bench._drive import ShopDidNotStart, bench_shop, held_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
@@ -213,10 +213,8 @@ def _ramp(host: str, tmp: Path) -> pd.DataFrame:
     iterations = pd.read_csv(run_dir / "iterations.csv")
     generator = pd.read_csv(run_dir / "generator.csv")
     rows = []
-    for stage, steady in planned[planned.phase == "steady"].groupby("stage", sort=False):
-        # skip the first seconds of a step: iterations begun there have not made all their requests
-        # and stop at the last steady tick: the second after it belongs to the next ramp
-        start, end = steady.ts.min() + min(5.0, HOLD_S / 4), steady.ts.max()
+    for step in held_steps(planned, HOLD_S):
+        stage, start, end = step.stage, step.start, step.end
         achieved = ((requests.ts >= start) & (requests.ts < end)).sum() / (end - start)
         its = iterations[(iterations.intended_ts >= start) & (iterations.intended_ts < end)]
         cpu = generator[(generator.ts >= start) & (generator.ts < end)].cpu_percent
@@ -224,9 +222,9 @@ def _ramp(host: str, tmp: Path) -> pd.DataFrame:
         rows.append(
             {
                 "stage": stage,
-                "planned_rps": steady.planned_rps.mean(),
+                "planned_rps": step.planned_rps,
                 "achieved_rps": achieved,
-                "achieved/planned": achieved / steady.planned_rps.mean(),
+                "achieved/planned": achieved / step.planned_rps,
                 "lag_p99_ms": its.lag_ms.quantile(0.99),
                 "missed": int(its.missed.sum()),
                 "ok": in_step.ok.mean(),
