@@ -45,7 +45,9 @@ def _storefront(url: str, configuration: Configuration) -> str:
 
 def _held(result: dict[str, Any], must_hold: bool, what: str) -> dict[str, Any]:
     if must_hold and result["violations"]:
-        raise ActivityFailed(f"{what}: {'; '.join(result['breaches'])}")
+        seen = result.get("first_errors") or []
+        errors = f"; first errors: {'; '.join(map(str, seen[:3]))}" if seen else ""
+        raise ActivityFailed(f"{what}: {'; '.join(result['breaches'])}{errors}")
     return result
 
 
@@ -88,7 +90,8 @@ def synthetic_traffic(
     breaches = []
     if result.error_rate > max_rate:
         breaches.append(
-            f"error rate {result.error_rate:.3f} over {max_rate:g} ({len(result.errors)} of {result.requests})"
+            f"error rate {result.error_rate:.1%} above the limit {max_rate:.1%} ({len(result.errors)} of "
+            f"{result.requests} requests failed)"
         )
     if result.p95_ms > max_p95:
         breaches.append(f"p95 {result.p95_ms:.0f} ms over {max_p95:g} ms")
