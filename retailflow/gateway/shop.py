@@ -115,7 +115,10 @@ class ShopClient:
         return await self.orders.get(f"/carts/{cart_id}")
 
     async def new_cart(self, body: Any = None) -> UpstreamResponse:
-        return await self.orders.request("POST", "/carts", json=body if body is not None else {})
+        # Retried on a dead connection (an orders replica killed under it): a repeat makes at most
+        # one empty cart nobody uses, while a 503 would end the shopper's visit. Adding an item is
+        # not retried: a repeat would add it twice.
+        return await self.orders.request("POST", "/carts", json=body if body is not None else {}, retry=True)
 
     async def add_item(self, cart_id: str, body: Any) -> UpstreamResponse:
         return await self.orders.request("POST", f"/carts/{cart_id}/items", json=body)

@@ -99,3 +99,29 @@ def test_a_cached_product_with_failing_stock_comes_back_with_the_failure_not_rai
     found, stock = asyncio.run(scenario())
     assert found.body == product
     assert isinstance(stock, ServiceUnavailable) and stock.code == "inventory_unavailable"
+
+
+class RecordingOrders(ScriptedUpstream):
+    """Orders that records whether each call may be retried on a dead connection."""
+
+    def __init__(self) -> None:
+        super().__init__("orders", {"/carts": UpstreamResponse(201, {"cart_id": "c-1"})})
+        self.retried: dict[str, bool | None] = {}
+
+    async def request(self, method: str, path: str, **kw: Any) -> UpstreamResponse:
+        self.retried[f"{method} {path}"] = kw.get("retry")
+        return await super().request(method, path, **kw)
+
+
+def test_a_new_cart_is_retried_on_a_dead_orders_replica_but_adding_an_item_is_not() -> None:
+    orders = RecordingOrders()
+    orders.answers["/carts/c-1/items"] = UpstreamResponse(200, {})
+    shop = ShopClient({"catalog": orders, "inventory": orders, "orders": orders}, GatewaySettings())
+
+    async def scenario() -> None:
+        await shop.new_cart()
+        await shop.add_item("c-1", {"sku": "A", "qty": 1})
+
+    asyncio.run(scenario())
+    assert orders.retried["POST /carts"] is True  # a repeat makes at most one unused empty cart
+    assert not orders.retried["POST /carts/c-1/items"]  # a repeat would add the item twice
