@@ -11,6 +11,7 @@ import pandas as pd
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
+from doorbuster.reports.attribution import expected_requests
 from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.experiments import experiment_results
@@ -89,6 +90,7 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         settings=settings,
         sustained_steps=sustained,
         headroom_steps=held,
+        iteration_starts=run.iteration_starts,
     )
     if segments is not None:
         n = len(segments)
@@ -96,6 +98,13 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         segments = segments.assign(
             achieved_requests=np.pad(sent, (0, n - len(sent))), bad_requests=np.pad(bad, (0, n - len(bad)))
         )
+        if digest.offsets is not None and run.iteration_starts is not None:
+            # Counted by intended start: the plan wanted no start after its stop, and the run's end
+            # cut what iterations begun in its last seconds would have sent later.
+            expected = expected_requests(
+                segments, stop=run.iteration_starts.stop, last_sent=last_sent, offsets=digest.offsets
+            )
+            segments = segments.assign(planned_requests=expected)
     return digest, segments
 
 

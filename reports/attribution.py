@@ -1,0 +1,175 @@
+"""Load achieved, counted by when the plan intended it: each request at its iteration's intended start.
+
+A journey's requests follow its start by think pauses (browse: 8 requests over about 5 s), so
+counting requests by their own send time lags the plan by about half an iteration: every rise of
+the planned rate reads short, and a run that ends at its peak never recoups it (a quiet shop
+"took only 90 % of the planned load"). Joined on (worker, iteration) with iterations.csv, a
+planned iteration and the requests it sent fall in the same plan segment.
+
+What is counted are requests, not iterations: planned_rate.csv plans requests (iterations × the
+journey's declared requests per iteration), and a journey cut short by an error sends fewer of
+them. Counting iterations would call such a journey served in full and hide a shop that errors;
+counted as requests, a shop that cuts journeys short reads short. A missed iteration sent
+nothing and counts as nothing. A request whose iteration is unknown (no iteration id, a closed
+model with no intended start, an older run folder, an id that is not unique) keeps the
+send-time accounting.
+
+The run's end: the generator starts nothing after it was asked to stop (the last intended start
+of iterations.csv), and iterations under way get a grace before they are killed, so an iteration
+intended in the last seconds may never send its later requests. The plan's last seconds count
+only what the plan could expect to be sent before the last request: the share of an iteration's
+requests that come within that time of its start, measured over the run's own iterations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from doorbuster.reports import columns as c
+
+__all__ = ["OFFSET_BIN_S", "SETTLED_S", "IterationStarts", "Offsets", "expected_requests", "iteration_keys"]
+
+OFFSET_BIN_S = 0.1  # resolution of the offsets of requests within their iteration
+_MAX_OFFSET_S = 86_400.0
+SETTLED_S = 60.0  # longer than a journey and its end's grace: iterations begun earlier sent all they would
+_ENOUGH = 1_000  # requests of settled iterations for their offsets to stand for all
+
+
+def _add(counts: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    more = np.bincount(bins)
+    if len(more) > len(counts):
+        counts = np.append(counts, np.zeros(len(more) - len(counts), np.int64))
+    counts[: len(more)] += more
+    return counts
+
+
+_WORKER_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hashes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """A 64-bit hash per value (the same for the same string in any file), computed once per
+    distinct value: ids and workers repeat, and hashing strings is the cost."""
+    cat = values if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) else None
+    if cat is None:
+        cat = pd.Series(values).astype("category")
+    names = cat.cat.categories.astype(str).to_numpy(dtype=object)
+    table = np.append(pd.util.hash_array(names, categorize=False), pd.util.hash_array(np.array([""], dtype=object)))
+    codes = cat.cat.codes.to_numpy()
+    hashed: np.ndarray = table[np.where(codes >= 0, codes, len(names))]  # missing reads as ""
+    return hashed
+
+
+def iteration_keys(iteration: pd.Series | np.ndarray, worker: pd.Series | np.ndarray | None) -> np.ndarray:
+    """One uint64 key per row for (worker, iteration): iteration ids are only unique per worker."""
+    keys = _hashes(iteration)
+    if worker is not None:
+        with np.errstate(over="ignore"):
+            keys = keys ^ (_hashes(worker) * _WORKER_MIX)
+    return keys
+
+
+@dataclass(frozen=True)
+class IterationStarts:
+    """iterations.csv's planned iterations, by key: intended and actual start."""
+
+    keys: np.ndarray  # sorted, unique
+    intended: np.ndarray
+    started: np.ndarray  # NaN: never started (missed)
+    stop: float  # the plan's end: its last intended start and a start interval (nothing was wanted after)
+    by_worker: bool  # keys include the worker column
+
+    @classmethod
+    def collect(cls, chunks: Iterable[pd.DataFrame]) -> IterationStarts | None:
+        """From iterations.csv chunks (iteration, intended_ts, started_ts, worker if present);
+        None when no iteration has an intended start (the closed model) or no id is unique."""
+        keys, intended, started = [], [], []
+        stop, by_worker = -np.inf, True  # stop: the last intended start
+        for chunk in chunks:
+            by_worker = c.WORKER in chunk.columns
+            when = pd.to_numeric(chunk[c.INTENDED_TS], errors="coerce").to_numpy(dtype=float)
+            planned = np.isfinite(when)
+            if not planned.any():
+                continue
+            stop = max(stop, float(when[planned].max()))
+            worker = chunk[c.WORKER].astype(str) if by_worker else None
+            keys.append(iteration_keys(chunk[c.ITERATION].astype(str), worker)[planned])
+            intended.append(when[planned])
+            started.append(pd.to_numeric(chunk[c.STARTED_TS], errors="coerce").to_numpy(dtype=float)[planned])
+        if not keys:
+            return None
+        key = np.concatenate(keys)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # An id written twice cannot say which start its requests belong to: neither counts by it.
+        unique = np.ones(len(key), dtype=bool)
+        same = key[1:] == key[:-1]
+        unique[1:] &= ~same
+        unique[:-1] &= ~same
+        if not unique.any():
+            return None
+        keep, when = order[unique], np.concatenate(intended)
+        # Starts come a start interval apart: the plan ran about one interval past its last one.
+        interval = 1.0 / max(1, int((when > stop - 1.0).sum()))
+        return cls(key[unique], when[keep], np.concatenate(started)[keep], stop + interval, by_worker=by_worker)
+
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(intended start, actual start) per key; NaN where the iteration is unknown."""
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        found = self.keys[at] == keys
+        return np.where(found, self.intended[at], np.nan), np.where(found, self.started[at], np.nan)
+
+
+@dataclass
+class Offsets:
+    """How long after its iteration started each request was sent, as histograms.
+
+    The run's end cut the later requests of the iterations begun in its last seconds, so their
+    offsets would make the late requests look rarer than they are: the offsets of iterations
+    that began at least SETTLED_S before the last request are used when there are enough."""
+
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # every iteration
+    settled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # begun >= SETTLED_S before the end
+
+    def add(self, offsets: np.ndarray, started: np.ndarray, last_sent: float) -> None:
+        known = np.isfinite(offsets)
+        bins = (np.clip(offsets[known], 0.0, _MAX_OFFSET_S) / OFFSET_BIN_S).astype(np.int64)
+        old = started[known] <= last_sent - SETTLED_S
+        self.counts = _add(self.counts, bins)
+        self.settled = _add(self.settled, bins[old])
+
+    @property
+    def used(self) -> np.ndarray:
+        return self.settled if self.settled.sum() >= _ENOUGH else self.counts
+
+    def sendable_time(self, within: np.ndarray) -> np.ndarray:
+        """∫₀ˣ F(u) du for each x in `within`, F(u) the share of an iteration's requests sent
+        within u seconds of its start: the planned seconds' worth of requests an iteration
+        intended x seconds before the last request could have sent. Offsets are taken at their
+        bin's start, so the plan expects each request a little early: never less than it could."""
+        x = np.asarray(within, dtype=float)
+        counts = self.used
+        total = counts.sum()
+        if total == 0:
+            return np.clip(x, 0.0, None)
+        edges = OFFSET_BIN_S * np.arange(len(counts) + 1)
+        share = np.cumsum(counts) / total  # F over each bin: its requests and the earlier ones
+        area = np.append(0.0, np.cumsum(share * OFFSET_BIN_S))
+        beyond = np.clip(x - edges[-1], 0.0, None)  # past the longest offset every request was sent
+        out: np.ndarray = np.interp(np.clip(x, 0.0, edges[-1]), edges, area) + beyond
+        return out
+
+
+def expected_requests(segments: pd.DataFrame, *, stop: float, last_sent: float, offsets: Offsets) -> np.ndarray:
+    """Per plan segment, the requests the plan wanted and could expect to be sent: starts up to
+    `stop` (none were wanted after it), each sending only what comes before `last_sent`."""
+    start = segments[c.TS].to_numpy(dtype=float)
+    end = np.clip(segments["end"].to_numpy(dtype=float), None, stop)
+    span = np.clip(end - start, 0.0, None)
+    near = offsets.sendable_time(last_sent - start) - offsets.sendable_time(last_sent - np.maximum(end, start))
+    rate = segments[c.PLANNED_RPS].astype(float).to_numpy()
+    out: np.ndarray = rate * np.clip(np.minimum(near, span), 0.0, None)
+    return out
