@@ -50,20 +50,20 @@ def _add(counts: np.ndarray, bins: np.ndarray) -> np.ndarray:
 _WORKER_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _hashes(values: pd.Series | np.ndarray) -> np.ndarray:
-    """A 64-bit hash per value (the same for the same string in any file), computed once per
-    distinct value: ids and workers repeat, and hashing strings is the cost."""
-    cat = values if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype) else None
-    if cat is None:
-        cat = pd.Series(values).astype("category")
-    names = cat.cat.categories.astype(str).to_numpy(dtype=object)
+def _hashes(values: pd.Series) -> np.ndarray:
+    """A 64-bit hash per value, the same for the same string in any file (a missing one reads as
+    ""). A categorical column is hashed once per distinct value: ids and workers repeat."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        strings = values.fillna("").astype(str).to_numpy(dtype=object)
+        return np.asarray(pd.util.hash_array(strings, categorize=False))
+    names = values.cat.categories.astype(str).to_numpy(dtype=object)
     table = np.append(pd.util.hash_array(names, categorize=False), pd.util.hash_array(np.array([""], dtype=object)))
-    codes = cat.cat.codes.to_numpy()
-    hashed: np.ndarray = table[np.where(codes >= 0, codes, len(names))]  # missing reads as ""
+    codes = values.cat.codes.to_numpy()
+    hashed: np.ndarray = table[np.where(codes >= 0, codes, len(names))]
     return hashed
 
 
-def iteration_keys(iteration: pd.Series | np.ndarray, worker: pd.Series | np.ndarray | None) -> np.ndarray:
+def iteration_keys(iteration: pd.Series, worker: pd.Series | None) -> np.ndarray:
     """One uint64 key per row for (worker, iteration): iteration ids are only unique per worker."""
     keys = _hashes(iteration)
     if worker is not None:
@@ -95,8 +95,9 @@ class IterationStarts:
             if not planned.any():
                 continue
             stop = max(stop, float(when[planned].max()))
-            worker = chunk[c.WORKER].astype(str) if by_worker else None
-            keys.append(iteration_keys(chunk[c.ITERATION].astype(str), worker)[planned])
+            # One row per iteration: its ids are distinct, its workers few (hashed once each).
+            worker = chunk[c.WORKER].astype("category") if by_worker else None
+            keys.append(iteration_keys(chunk[c.ITERATION], worker)[planned])
             intended.append(when[planned])
             started.append(pd.to_numeric(chunk[c.STARTED_TS], errors="coerce").to_numpy(dtype=float)[planned])
         if not keys:

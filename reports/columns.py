@@ -77,6 +77,7 @@ ITERATION_KEY = "iteration_key"  # hash of (worker, iteration), read only for AC
 LATENCY_BIN = "latency_bin"  # doorbuster.reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
-# iteration ids) stay on disk, which is most of the cost of reading the file.
+# iteration ids) stay on disk, which is most of the cost of reading the file. Only with a plan
+# are the iteration ids read (as a dictionary), to count achieved load by intended start.
 REQUEST_READ_COLUMNS = (TS, INTENDED_TS, JOURNEY, NAME, LATENCY_MS, STATUS, OK, ERROR)
 CATEGORICAL_REQUEST_COLUMNS = (JOURNEY, NAME, ERROR)

@@ -51,6 +51,9 @@ class _Plan:
     multiplier: np.ndarray
 
 
+_OFFSET, _STARTED, _ATTRIBUTED = "offset_s", "iteration_started", "attributed"  # with iterations.csv's starts
+
+
 @dataclass
 class _Attributed:
     """Requests counted at their iteration's intended start, and their offsets in it (first pass)."""
@@ -83,9 +86,6 @@ def _prepare(
             c.ACHIEVED_SEGMENT: achieved,
         }
     )
-
-
-_OFFSET, _STARTED, _ATTRIBUTED = "offset_s", "iteration_started", "attributed"  # with iterations.csv's starts
 
 
 def _where(mask: np.ndarray, gid: np.ndarray | int) -> np.ndarray:
@@ -191,9 +191,10 @@ def digest_requests(
         Grouping("achieved", _index_key(c.ACHIEVED_SEGMENT)),
     ]
     attributed = None
-    keyed = iteration_starts is not None and rf.read_iteration_keys(by_worker=iteration_starts.by_worker)
-    if plan is not None and iteration_starts is not None and keyed:
-        attributed = _Attributed(iteration_starts, Offsets())
+    if plan is not None and iteration_starts is not None:
+        # The iteration ids are read only when there is a plan to count them against.
+        keyed = rf.read_iteration_keys(by_worker=iteration_starts.by_worker)
+        attributed = _Attributed(iteration_starts, Offsets()) if keyed else None
     if clock.bucket_s != clock.window_s:
         groupings.append(Grouping("timeline", _index_key(c.BUCKET_I), _bad, c.CORRECTED_MS, QS, bins=c.LATENCY_BIN))
     for i, fault in enumerate(faults):
