@@ -17,7 +17,8 @@ send-time accounting.
 The run's end: the generator starts nothing after it was asked to stop (the last intended start
 of iterations.csv), and iterations under way get a grace before they are killed, so an iteration
 intended in the last seconds may never send its later requests. The plan's last seconds count
-only what the plan could expect to be sent before the last request: the share of an iteration's
+only what the plan could expect to be sent before the run ended (meta.json's `ended_at`, after
+the grace; never before the plan's stop or the last request): the share of an iteration's
 requests that come within that time of its start, measured over the run's own iterations.
 """
 
@@ -164,13 +165,13 @@ class Offsets:
         return out
 
 
-def expected_requests(segments: pd.DataFrame, *, stop: float, last_sent: float, offsets: Offsets) -> np.ndarray:
+def expected_requests(segments: pd.DataFrame, *, stop: float, end: float, offsets: Offsets) -> np.ndarray:
     """Per plan segment, the requests the plan wanted and could expect to be sent: starts up to
-    `stop` (none were wanted after it), each sending only what comes before `last_sent`."""
+    `stop` (none were wanted after it), each sending only what comes before the run's `end`."""
     start = segments[c.TS].to_numpy(dtype=float)
-    end = np.clip(segments["end"].to_numpy(dtype=float), None, stop)
-    span = np.clip(end - start, 0.0, None)
-    near = offsets.sendable_time(last_sent - start) - offsets.sendable_time(last_sent - np.maximum(end, start))
+    until = np.clip(segments["end"].to_numpy(dtype=float), None, stop)
+    span = np.clip(until - start, 0.0, None)
+    near = offsets.sendable_time(end - start) - offsets.sendable_time(end - np.maximum(until, start))
     rate = segments[c.PLANNED_RPS].astype(float).to_numpy()
     out: np.ndarray = rate * np.clip(np.minimum(near, span), 0.0, None)
     return out

@@ -17,7 +17,7 @@ from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.experiments import experiment_results
 from doorbuster.reports.faults import fault_results
 from doorbuster.reports.formatting import fmt_count
-from doorbuster.reports.load import RunData
+from doorbuster.reports.load import RunData, run_ended_ts
 from doorbuster.reports.metrics import locust_measure, measure
 from doorbuster.reports.results import NO_DATA, NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
 from doorbuster.reports.slo import LOAD_PHASES, SLOFile
@@ -100,10 +100,12 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         )
         if digest.offsets is not None and run.iteration_starts is not None:
             # Counted by intended start: the plan wanted no start after its stop, and the run's end
-            # cut what iterations begun in its last seconds would have sent later.
-            expected = expected_requests(
-                segments, stop=run.iteration_starts.stop, last_sent=last_sent, offsets=digest.offsets
-            )
+            # cut what iterations begun in its last seconds would have sent later. A generator that
+            # stopped recording its starts early does not shorten the plan: it lasts to its last tick.
+            stop = max(run.iteration_starts.stop, float(planned[c.TS].iloc[-1]))
+            # The run ended after the grace (meta.json); a generator silent before that is no excuse.
+            end = max(stop, last_sent, run_ended_ts(run.meta) or -np.inf)
+            expected = expected_requests(segments, stop=stop, end=end, offsets=digest.offsets)
             segments = segments.assign(planned_requests=expected)
     return digest, segments
 

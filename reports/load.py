@@ -21,7 +21,7 @@ from doorbuster.reports.errors import ReportError
 from doorbuster.reports.quantiles import GroupQuantiles
 from doorbuster.reports.scan import CHUNK_ROWS, RequestFile
 
-__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run"]
+__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run", "run_ended_ts"]
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,15 @@ def _epoch(value: Any, where: str) -> float:
     if moment.tzinfo is None:  # older Chaos Toolkit journals wrote naive UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def run_ended_ts(meta: dict[str, Any] | None) -> float | None:
+    """meta.json's `ended_at` (the load's end, after the grace given to iterations under way) as
+    epoch seconds; None when it is missing or unreadable (nothing else depends on it)."""
+    try:
+        return _epoch((meta or {}).get("ended_at"), "meta.json ended_at")
+    except ReportError:
+        return None
 
 
 def _steady(journal: dict[str, Any], key: str) -> bool | None:

@@ -312,6 +312,9 @@ class SyntheticRun:
             run_dir / rf.LEDGER, index=False
         )
         self.write_other_files(run_dir)
+        meta = json.loads((run_dir / rf.META).read_text(encoding="utf-8"))
+        meta["ended_at"] = datetime.fromtimestamp(self.t0 + self.duration_s + grace_s, UTC).isoformat()
+        (run_dir / rf.META).write_text(json.dumps(meta), encoding="utf-8")
         return run_dir
 
     def write_other_files(self, run_dir: Path) -> None:

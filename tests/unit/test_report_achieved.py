@@ -129,3 +129,23 @@ def test_an_iteration_can_send_only_what_comes_before_the_end() -> None:
     sendable = offsets.sendable_time(np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 10.0]))
     # Half the requests within 2 s of the start, all of them after: 0.5 s of requests per second before.
     np.testing.assert_allclose(sendable, [0.0, 0.0, 0.5, 1.0, 2.0, 9.0], atol=0.051)
+
+
+def test_a_generator_that_stopped_starting_iterations_early_still_reads_short(tmp_path: Path) -> None:
+    run_dir = SyntheticRun(stages=RAMP).write_paced(tmp_path / "run")
+    # planned_rate.csv as the load part writes it: a row per second of the plan.
+    plan = pd.read_csv(run_dir / rf.PLANNED_RATE)
+    seconds = plan[c.TS].iloc[0] + np.arange(50.0)
+    plan = plan.iloc[np.searchsorted(plan[c.TS].to_numpy(), seconds, side="right") - 1].assign(**{c.TS: seconds})
+    plan.to_csv(run_dir / rf.PLANNED_RATE, index=False)
+    # It neither started nor recorded anything the plan wanted in its last 10 s (at 40x).
+    iterations = pd.read_csv(run_dir / rf.ITERATIONS)
+    gone = iterations[c.INTENDED_TS] >= seconds[0] + 40.0
+    iterations[~gone].to_csv(run_dir / rf.ITERATIONS, index=False)
+    requests = pq.read_table(run_dir / rf.REQUESTS_PARQUET).to_pandas()
+    requests = requests[~requests[c.ITERATION].isin(iterations.loc[gone, c.ITERATION])]
+    requests.to_parquet(run_dir / rf.REQUESTS_PARQUET, index=False)
+    ratio, ok, _ = _achieved(_evaluate(run_dir))
+    planned = 40 * (10 + 100 + 200 + 800)
+    assert ratio == pytest.approx((planned - 1600 * 10) / (planned - 1600 * 1), abs=0.01)
+    assert ok is False
