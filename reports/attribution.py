@@ -9,8 +9,12 @@ planned iteration and the requests it sent fall in the same plan segment.
 What is counted are requests, not iterations: planned_rate.csv plans requests (iterations × the
 journey's declared requests per iteration), and a journey cut short by an error sends fewer of
 them. Counting iterations would call such a journey served in full and hide a shop that errors;
-counted as requests, a shop that cuts journeys short reads short. A missed iteration sent
-nothing and counts as nothing. A request whose iteration is unknown (no iteration id, a closed
+counted as requests, a shop that cuts journeys short reads short. So does a journey that sends
+fewer requests than it declares even on a healthy shop (browse: 8 declared, 7.9 sent on
+average): the plan is what the journeys declared, and the gap is not normalised away. A missed
+iteration sent nothing and counts as nothing; one started late counts where it was intended
+(its lateness is the schedule-lag check's and the corrected latency's to judge), unless the
+run's end cut it. A request whose iteration is unknown (no iteration id, a closed
 model with no intended start, an older run folder, an id that is not unique) keeps the
 send-time accounting.
 
