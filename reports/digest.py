@@ -214,8 +214,9 @@ def digest_requests(
     def chunks() -> Iterator[pd.DataFrame]:
         nonlocal reads, t_end
         reads += 1
-        for chunk in rf.chunks():
-            prepared = _prepare(chunk, clock, plan, faults, attributed)
+        # Achieved load and offsets are counted in the first pass: the second reads no iteration ids.
+        for chunk in rf.chunks(keys=reads == 1):
+            prepared = _prepare(chunk, clock, plan, faults, attributed if reads == 1 else None)
             if reads == 1:  # the second pass reads the same rows again for exact percentiles
                 errors.add(prepared)
                 t_end = max(t_end, float(prepared[c.END_TS].max()))

@@ -164,13 +164,15 @@ class RequestFile:
         if pending:
             yield source.read_row_groups(pending, columns=columns).to_pandas()
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
+    def chunks(self, *, keys: bool = True) -> Iterator[pd.DataFrame]:
         """Normalised chunks: float ts/intended_ts/latency_ms, bool ok, int status, and int32 codes
-        for journey/name/error (this file's vocabularies)."""
-        for raw in self._raw_chunks([*self._columns, *self._key_columns]):
-            yield self._normalise(raw)
+        for journey/name/error (this file's vocabularies); `iteration_key` too once asked for
+        (read_iteration_keys) unless `keys` is False."""
+        key_columns = self._key_columns if keys else ()
+        for raw in self._raw_chunks([*self._columns, *key_columns]):
+            yield self._normalise(raw, key_columns)
 
-    def _normalise(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _normalise(self, frame: pd.DataFrame, key_columns: tuple[str, ...]) -> pd.DataFrame:
         n = len(frame)
         out: dict[str, np.ndarray] = {}
         try:
@@ -195,7 +197,7 @@ class RequestFile:
         for col, vocab in ((c.JOURNEY, self.journeys), (c.NAME, self.names), (c.ERROR, self.errors)):
             blank = vocab.codes(pd.Series([""]))[0]
             out[col] = vocab.codes(frame[col]) if col in frame else np.full(n, blank, np.int32)
-        if self._key_columns:
-            worker = frame[c.WORKER] if c.WORKER in self._key_columns else None
+        if key_columns:
+            worker = frame[c.WORKER] if c.WORKER in key_columns else None
             out[c.ITERATION_KEY] = iteration_keys(frame[c.ITERATION], worker)
         return pd.DataFrame(out, copy=False)
