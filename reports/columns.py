@@ -5,6 +5,7 @@ from __future__ import annotations
 from doorbuster import runfolder as rf
 
 __all__ = [
+    "ACHIEVED_SEGMENT",
     "BAD",
     "BUCKET_I",
     "BYTES",
@@ -18,6 +19,7 @@ __all__ = [
     "FAULT",
     "INTENDED_TS",
     "ITERATION",
+    "ITERATION_KEY",
     "JOURNEY",
     "LAG_MS",
     "LATENCY_BIN",
@@ -68,9 +70,14 @@ WINDOW_I = "window_i"  # index of the evaluation window since t0
 BUCKET_I = "bucket_i"  # index of the chart bucket since t0
 MINUTE_I = "minute_i"  # index of the minute since t0
 SEGMENT = "segment"  # index of the plan segment in force at ts (-1: before the plan)
+# The plan segment the request is counted in as achieved load: its iteration's intended start's
+# (doorbuster.reports.attribution), else the one at ts.
+ACHIEVED_SEGMENT = "achieved_segment"
+ITERATION_KEY = "iteration_key"  # hash of (worker, iteration), read only for ACHIEVED_SEGMENT
 LATENCY_BIN = "latency_bin"  # doorbuster.reports.quantiles.fine_bins(corrected_ms): exact percentiles' first pass
 
 # The columns ingestion needs from requests; the wide per-request strings (order ids,
-# iteration ids) stay on disk, which is most of the cost of reading the file.
+# iteration ids) stay on disk, which is most of the cost of reading the file. Only with a plan
+# are the iteration ids read (as a dictionary), to count achieved load by intended start.
 REQUEST_READ_COLUMNS = (TS, INTENDED_TS, JOURNEY, NAME, LATENCY_MS, STATUS, OK, ERROR)
 CATEGORICAL_REQUEST_COLUMNS = (JOURNEY, NAME, ERROR)

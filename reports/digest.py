@@ -18,6 +18,7 @@ import pandas as pd
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
 from doorbuster.reports.aggregate import Grouping, run_passes
+from doorbuster.reports.attribution import IterationStarts, Offsets
 from doorbuster.reports.figures import Clock, Digest, ScopeFigures, minute_frame, scope_figures, time_frame
 from doorbuster.reports.load import Fault
 from doorbuster.reports.quantiles import fine_bins
@@ -50,13 +51,31 @@ class _Plan:
     multiplier: np.ndarray
 
 
-def _prepare(chunk: pd.DataFrame, clock: Clock, plan: _Plan | None, faults: Sequence[Fault]) -> pd.DataFrame:
+_OFFSET, _STARTED, _ATTRIBUTED = "offset_s", "iteration_started", "attributed"  # with iterations.csv's starts
+
+
+@dataclass
+class _Attributed:
+    """Requests counted at their iteration's intended start, and their offsets in it (first pass)."""
+
+    starts: IterationStarts
+    offsets: Offsets
+    requests: int = 0
+
+
+def _prepare(
+    chunk: pd.DataFrame, clock: Clock, plan: _Plan | None, faults: Sequence[Fault], attributed: _Attributed | None
+) -> pd.DataFrame:
     """One chunk with its derived columns (the .pipe chain of the whole-table report, per chunk)."""
     prepared = chunk.pipe(t.with_corrected_latency).pipe(t.with_faults, faults)
     ts = prepared[c.TS].to_numpy()
-    segment = np.full(len(ts), -1, dtype=np.int64)
+    segment = achieved = np.full(len(ts), -1, dtype=np.int64)
     if plan is not None and len(plan.starts):
-        segment = np.searchsorted(plan.starts, ts, side="right") - 1
+        segment = achieved = np.searchsorted(plan.starts, ts, side="right") - 1
+        if attributed is not None:
+            intended, started = attributed.starts.find(prepared[c.ITERATION_KEY].to_numpy())
+            achieved = np.searchsorted(plan.starts, np.where(np.isnan(intended), ts, intended), side="right") - 1
+            prepared = prepared.assign(**{_OFFSET: ts - started, _STARTED: started, _ATTRIBUTED: ~np.isnan(intended)})
     return prepared.assign(
         **{
             c.LATENCY_BIN: fine_bins(prepared[c.CORRECTED_MS].to_numpy()),
@@ -64,6 +83,7 @@ def _prepare(chunk: pd.DataFrame, clock: Clock, plan: _Plan | None, faults: Sequ
             c.BUCKET_I: clock.index(ts, clock.bucket_s),
             c.MINUTE_I: clock.index(ts, 60.0),
             c.SEGMENT: segment,
+            c.ACHIEVED_SEGMENT: achieved,
         }
     )
 
@@ -148,11 +168,13 @@ def digest_requests(
     settings: Settings,
     sustained_steps: dict[str, pd.DataFrame],
     headroom_steps: pd.DataFrame | None,
+    iteration_starts: IterationStarts | None = None,
 ) -> Digest:
     """Every figure the report reads from the request table, in one or two passes over its chunks.
 
     `sustained_steps` holds, per sustained_multiplier objective, the plan segments it judges;
-    `headroom_steps` the segments of the headroom curve."""
+    `headroom_steps` the segments of the headroom curve; with `iteration_starts` achieved load is
+    counted at each request's iteration's intended start (doorbuster.reports.attribution)."""
     plan = None
     if segments is not None and len(segments):
         plan = _Plan(
@@ -166,7 +188,13 @@ def digest_requests(
         Grouping("minutes", _index_key(c.MINUTE_I), lambda d: ~_ok(d)),
         Grouping("endpoints", pairs.key, _bad, c.CORRECTED_MS, QS, maximum=True, bins=c.LATENCY_BIN),
         Grouping("segments", _index_key(c.SEGMENT), _bad),
+        Grouping("achieved", _index_key(c.ACHIEVED_SEGMENT)),
     ]
+    attributed = None
+    if plan is not None and iteration_starts is not None:
+        # The iteration ids are read only when there is a plan to count them against.
+        keyed = rf.read_iteration_keys(by_worker=iteration_starts.by_worker)
+        attributed = _Attributed(iteration_starts, Offsets()) if keyed else None
     if clock.bucket_s != clock.window_s:
         groupings.append(Grouping("timeline", _index_key(c.BUCKET_I), _bad, c.CORRECTED_MS, QS, bins=c.LATENCY_BIN))
     for i, fault in enumerate(faults):
@@ -186,15 +214,23 @@ def digest_requests(
     def chunks() -> Iterator[pd.DataFrame]:
         nonlocal reads, t_end
         reads += 1
-        for chunk in rf.chunks():
-            prepared = _prepare(chunk, clock, plan, faults)
+        # Achieved load and offsets are counted in the first pass: the second reads no iteration ids.
+        for chunk in rf.chunks(keys=reads == 1):
+            prepared = _prepare(chunk, clock, plan, faults, attributed if reads == 1 else None)
             if reads == 1:  # the second pass reads the same rows again for exact percentiles
                 errors.add(prepared)
                 t_end = max(t_end, float(prepared[c.END_TS].max()))
+                if attributed is not None:
+                    offsets, started = prepared[_OFFSET].to_numpy(), prepared[_STARTED].to_numpy()
+                    attributed.offsets.add(offsets, started, clock.last_sent)
+                    attributed.requests += int(prepared[_ATTRIBUTED].sum())
             yield prepared
 
     frames = run_passes(chunks, groupings)
-    return _assemble(frames, clock, t_end, rf, pairs, errors, objectives, settings, faults, step_values)
+    digest = _assemble(frames, clock, t_end, rf, pairs, errors, objectives, settings, faults, step_values)
+    if attributed is not None and attributed.requests:
+        digest.attributed, digest.offsets = attributed.requests, attributed.offsets
+    return digest
 
 
 def _fault_key(fault: Fault) -> Callable[[pd.DataFrame], np.ndarray]:
@@ -295,7 +331,7 @@ def _assemble(
         minutes=minute_frame(frames["minutes"], clock, settings.good_minute_ratio),
         endpoints=endpoints,
         errors=errors.table(rf),
-        segment_sent=segs["requests"].to_numpy(),
+        segment_sent=frames["achieved"]["requests"].to_numpy(),
         segment_bad=segs["flagged"].to_numpy(),
     )
     for i in range(len(faults)):

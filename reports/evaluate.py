@@ -11,12 +11,13 @@ import pandas as pd
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
+from doorbuster.reports.attribution import expected_requests
 from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.experiments import experiment_results
 from doorbuster.reports.faults import fault_results
 from doorbuster.reports.formatting import fmt_count
-from doorbuster.reports.load import RunData
+from doorbuster.reports.load import RunData, run_ended_ts
 from doorbuster.reports.metrics import locust_measure, measure
 from doorbuster.reports.results import NO_DATA, NOT_APPLICABLE, Budget, Headroom, LoadCheck, Regression, Result, judge
 from doorbuster.reports.slo import LOAD_PHASES, SLOFile
@@ -89,6 +90,7 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         settings=settings,
         sustained_steps=sustained,
         headroom_steps=held,
+        iteration_starts=run.iteration_starts,
     )
     if segments is not None:
         n = len(segments)
@@ -96,6 +98,15 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         segments = segments.assign(
             achieved_requests=np.pad(sent, (0, n - len(sent))), bad_requests=np.pad(bad, (0, n - len(bad)))
         )
+        if digest.offsets is not None and run.iteration_starts is not None:
+            # Counted by intended start: the plan wanted no start after its stop, and the run's end
+            # cut what iterations begun in its last seconds would have sent later. A generator that
+            # stopped recording its starts early does not shorten the plan: it lasts to its last tick.
+            stop = max(run.iteration_starts.stop, float(planned[c.TS].iloc[-1]))
+            # The run ended after the grace (meta.json); a generator silent before that is no excuse.
+            end = max(stop, last_sent, run_ended_ts(run.meta) or -np.inf)
+            expected = expected_requests(segments, stop=stop, end=end, offsets=digest.offsets)
+            segments = segments.assign(planned_requests=expected)
     return digest, segments
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
+from doorbuster.reports.attribution import Offsets
 from doorbuster.reports.slo import Objective, Settings
 
 __all__ = ["Clock", "Digest", "ScopeFigures", "minute_frame", "scope_figures", "time_frame"]
@@ -53,11 +54,13 @@ class Digest:
     minutes: pd.DataFrame
     endpoints: pd.DataFrame
     errors: pd.DataFrame
-    segment_sent: np.ndarray
-    segment_bad: np.ndarray
+    segment_sent: np.ndarray  # achieved requests per plan segment (by intended start where known)
+    segment_bad: np.ndarray  # failed requests per plan segment (by ts)
     scopes: dict[str, ScopeFigures] = field(default_factory=dict)
     headroom_steps: pd.DataFrame | None = None  # multiplier, lat, n
     faults: list[tuple[int, int]] = field(default_factory=list)  # per fault: requests, bad
+    attributed: int = 0  # requests counted at their iteration's intended start
+    offsets: Offsets | None = None  # their offsets within their iterations (with `attributed`)
 
 
 def time_frame(stats: pd.DataFrame, clock: Clock, step: float) -> pd.DataFrame:

@@ -16,11 +16,12 @@ import pandas as pd
 from doorbuster import runfolder as rf
 from doorbuster.experiment_verdict import Verdict, judge, read_verdict
 from doorbuster.reports import columns as c
+from doorbuster.reports.attribution import IterationStarts
 from doorbuster.reports.errors import ReportError
 from doorbuster.reports.quantiles import GroupQuantiles
 from doorbuster.reports.scan import CHUNK_ROWS, RequestFile
 
-__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run"]
+__all__ = ["Experiment", "Fault", "RunData", "Schedule", "load_run", "run_ended_ts"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class RunData:
     locust_exceptions: pd.DataFrame | None = None  # errors raised inside the load script itself
     planned: pd.DataFrame | None = None
     schedule: Schedule | None = None  # from iterations.csv
+    iteration_starts: IterationStarts | None = None  # from iterations.csv, with a plan and requests
     generator: pd.DataFrame | None = None
     ledger_orders: int | None = None  # rows of ledger.csv
     faults: list[Fault] = field(default_factory=list)
@@ -194,21 +196,38 @@ def _missed(chunk: pd.DataFrame) -> np.ndarray:
 
 
 def _load_schedule(run: RunData) -> None:
-    """Lag p95 (exact, over the iterations that started) and the share never started."""
+    """Lag p95 (exact, over the iterations that started) and the share never started; with a plan
+    and per-request data, also each iteration's intended start (achieved load is counted by it)."""
     path = run.run_dir / rf.ITERATIONS
     if not path.exists():
         run.not_measured.append("schedule lag (iterations.csv)")
         return
+    columns: tuple[str, ...] = (c.LAG_MS, c.MISSED)
+    if run.planned is not None and run.requests is not None:
+        header = set(_read_csv(path, columns, nrows=0).columns)
+        starts = (c.ITERATION, c.INTENDED_TS, c.STARTED_TS)
+        if all(col in header for col in starts):
+            columns += starts + ((c.WORKER,) if c.WORKER in header else ())
     lag = GroupQuantiles((0.95,), dense=True)
     iterations = missed = 0
     kept: list[tuple[np.ndarray, np.ndarray]] = []  # a file of one chunk is read once
-    for i, chunk in enumerate(_csv_chunks(path, (c.LAG_MS, c.MISSED))):
-        gone = _missed(chunk)
-        iterations, missed = iterations + len(chunk), missed + int(gone.sum())
-        values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
-        groups = np.where(~gone & np.isfinite(values), 0, -1)
-        lag.count(groups, np.nan_to_num(values))
-        kept = [(groups, np.nan_to_num(values))] if i == 0 else []
+
+    def first_pass() -> Iterator[pd.DataFrame]:
+        nonlocal iterations, missed, kept
+        for i, chunk in enumerate(_csv_chunks(path, columns)):
+            gone = _missed(chunk)
+            iterations, missed = iterations + len(chunk), missed + int(gone.sum())
+            values = pd.to_numeric(chunk[c.LAG_MS], errors="coerce").to_numpy(dtype=float)
+            groups = np.where(~gone & np.isfinite(values), 0, -1)
+            lag.count(groups, np.nan_to_num(values))
+            kept = [(groups, np.nan_to_num(values))] if i == 0 else []
+            yield chunk
+
+    if c.ITERATION in columns:
+        run.iteration_starts = IterationStarts.collect(first_pass())
+    else:
+        for _ in first_pass():
+            pass
     lag.prepare()
     if kept:
         lag.collect(*kept[0])
@@ -231,6 +250,15 @@ def _epoch(value: Any, where: str) -> float:
     if moment.tzinfo is None:  # older Chaos Toolkit journals wrote naive UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def run_ended_ts(meta: dict[str, Any] | None) -> float | None:
+    """meta.json's `ended_at` (the load's end, after the grace given to iterations under way) as
+    epoch seconds; None when it is missing or unreadable (nothing else depends on it)."""
+    try:
+        return _epoch((meta or {}).get("ended_at"), "meta.json ended_at")
+    except ReportError:
+        return None
 
 
 def _steady(journal: dict[str, Any], key: str) -> bool | None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from doorbuster.reports import columns as c
+from doorbuster.reports.attribution import iteration_keys
 from doorbuster.reports.errors import ReportError
 
 __all__ = ["CHUNK_ROWS", "RequestFile", "Vocabulary"]
@@ -60,6 +61,8 @@ class RequestFile:
     journeys: Vocabulary = field(default_factory=Vocabulary)
     names: Vocabulary = field(default_factory=Vocabulary)
     errors: Vocabulary = field(default_factory=Vocabulary)
+    # The (worker, iteration) columns, read only to count load at its iteration's intended start.
+    _key_columns: tuple[str, ...] = ()
 
     @property
     def is_parquet(self) -> bool:
@@ -81,6 +84,15 @@ class RequestFile:
         if missing:
             raise ReportError(f"{self.path} lacks the column(s) {', '.join(missing)} (docs/contracts.md, section 1)")
         self._columns = [col for col in c.REQUEST_READ_COLUMNS if col in names]
+        self._names = names
+
+    def read_iteration_keys(self, *, by_worker: bool) -> bool:
+        """From now on each chunk carries `iteration_key` (doorbuster.reports.attribution), keyed
+        with the worker as iterations.csv is; False when the file has no iteration column."""
+        if c.ITERATION not in self._names or (by_worker and c.WORKER not in self._names):
+            return False
+        self._key_columns = (c.ITERATION, c.WORKER) if by_worker else (c.ITERATION,)
+        return True
 
     def time_range(self) -> tuple[int, float, float]:
         """(rows, first ts, last ts), from the Parquet statistics where they exist, else by reading `ts` alone."""
@@ -113,7 +125,7 @@ class RequestFile:
             except (pa.ArrowException, OSError) as exc:
                 raise ReportError(f"{self.path} is not a readable Parquet file: {exc}") from exc
             return
-        dtypes = {col: "category" for col in c.CATEGORICAL_REQUEST_COLUMNS if col in columns}
+        dtypes = {col: "category" for col in (*c.CATEGORICAL_REQUEST_COLUMNS, *self._key_columns) if col in columns}
         try:
             yield from pd.read_csv(
                 self.path,
@@ -129,7 +141,7 @@ class RequestFile:
     def _parquet_chunks(self, columns: list[str]) -> Iterator[pd.DataFrame]:
         # Whole row groups, several at a time up to chunk_rows, read by pyarrow's threads; a row
         # group larger than a chunk is read in batches.
-        dictionary = [col for col in c.CATEGORICAL_REQUEST_COLUMNS if col in columns]
+        dictionary = [col for col in (*c.CATEGORICAL_REQUEST_COLUMNS, *self._key_columns) if col in columns]
         source = pq.ParquetFile(self.path, read_dictionary=dictionary)
         meta = source.metadata
         pending: list[int] = []
@@ -152,13 +164,15 @@ class RequestFile:
         if pending:
             yield source.read_row_groups(pending, columns=columns).to_pandas()
 
-    def chunks(self) -> Iterator[pd.DataFrame]:
+    def chunks(self, *, keys: bool = True) -> Iterator[pd.DataFrame]:
         """Normalised chunks: float ts/intended_ts/latency_ms, bool ok, int status, and int32 codes
-        for journey/name/error (this file's vocabularies)."""
-        for raw in self._raw_chunks(self._columns):
-            yield self._normalise(raw)
+        for journey/name/error (this file's vocabularies); `iteration_key` too once asked for
+        (read_iteration_keys) unless `keys` is False."""
+        key_columns = self._key_columns if keys else ()
+        for raw in self._raw_chunks([*self._columns, *key_columns]):
+            yield self._normalise(raw, key_columns)
 
-    def _normalise(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _normalise(self, frame: pd.DataFrame, key_columns: tuple[str, ...]) -> pd.DataFrame:
         n = len(frame)
         out: dict[str, np.ndarray] = {}
         try:
@@ -183,4 +197,7 @@ class RequestFile:
         for col, vocab in ((c.JOURNEY, self.journeys), (c.NAME, self.names), (c.ERROR, self.errors)):
             blank = vocab.codes(pd.Series([""]))[0]
             out[col] = vocab.codes(frame[col]) if col in frame else np.full(n, blank, np.int32)
+        if key_columns:
+            worker = frame[c.WORKER] if c.WORKER in key_columns else None
+            out[c.ITERATION_KEY] = iteration_keys(frame[c.ITERATION], worker)
         return pd.DataFrame(out, copy=False)

@@ -247,6 +247,76 @@ class SyntheticRun:
         self.write_other_files(run_dir)
         return run_dir
 
+    def write_paced(
+        self,
+        run_dir: Path,
+        *,
+        requests_per_iteration: int = 4,
+        spread_s: float = 4.0,
+        grace_s: float = 5.0,
+        cut_share: float = 0.0,
+    ) -> Path:
+        """A run folder as the open model writes it: iterations start as the plan says (evenly,
+        `missed_share` of them never started) and each sends its requests over `spread_s` after
+        its start; `cut_share` of the iterations fail their first request and send no other (a
+        journey an error cut short). The run stops at the plan's end; iterations under way get
+        `grace_s`, then are killed and send nothing more."""
+        rng = np.random.default_rng(self.seed)
+        edges = np.cumsum([0.0] + [d for _, d, _ in self.stages])
+        starts = np.concatenate(
+            [
+                np.arange(edges[i], edges[i + 1], requests_per_iteration / (m * self.one_x_rps))
+                for i, (m, _, _) in enumerate(self.stages)
+            ]
+        )
+        n = len(starts)
+        missed = rng.random(n) < self.missed_share
+        cut = ~missed & (rng.random(n) < cut_share)
+        lag = self.lag_ms / 1000.0
+        offsets = np.sort(rng.uniform(0.0, spread_s, (n, requests_per_iteration)), axis=1)
+        offsets[:, 0] = 0.0
+        sent = ~missed[:, None] & (offsets + starts[:, None] + lag <= self.duration_s + grace_s)
+        sent[cut, 1:] = False
+        which, _ = np.nonzero(sent)
+        rel = (starts[:, None] + lag + offsets)[sent]
+        order = np.argsort(rel, kind="stable")
+        which, rel = which[order], rel[order]
+        requests = self._frame(rng, rel, np.ones(len(rel)), 0)
+        first_of_cut = cut[which] & np.isclose(rel, starts[which] + lag)
+        ids = np.array([f"it-{i}" for i in range(n)], dtype=object)
+        requests = requests.assign(
+            **{
+                c.INTENDED_TS: self.t0 + starts[which] + (rel - starts[which] - lag),
+                c.ITERATION: ids[which],
+                c.OK: requests[c.OK].to_numpy() & ~first_of_cut,
+                c.STATUS: np.where(first_of_cut, 503, requests[c.STATUS].to_numpy()).astype("int32"),
+                c.ERROR: np.where(first_of_cut, "HTTP 503", requests[c.ERROR].astype(str).to_numpy()),
+            }
+        )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(requests, preserve_index=False), run_dir / rf.REQUESTS_PARQUET)
+        started = np.where(missed, np.nan, self.t0 + starts + lag)
+        pd.DataFrame(
+            {
+                c.ITERATION: ids,
+                c.JOURNEY: "browse",
+                c.WORKER: "127.0.0.1:4242",
+                c.INTENDED_TS: self.t0 + starts,
+                c.STARTED_TS: started,
+                c.ENDED_TS: started + spread_s,
+                c.LAG_MS: np.where(missed, np.nan, self.lag_ms),
+                c.MISSED: missed,
+            }
+        ).to_csv(run_dir / rf.ITERATIONS, index=False)
+        pd.DataFrame(columns=["order_id", "idempotency_key", "items", "total_cents", "confirmed_ts", "journey"]).to_csv(
+            run_dir / rf.LEDGER, index=False
+        )
+        self.write_other_files(run_dir)
+        meta = json.loads((run_dir / rf.META).read_text(encoding="utf-8"))
+        meta["ended_at"] = datetime.fromtimestamp(self.t0 + self.duration_s + grace_s, UTC).isoformat()
+        (run_dir / rf.META).write_text(json.dumps(meta), encoding="utf-8")
+        return run_dir
+
     def write_other_files(self, run_dir: Path) -> None:
         """Every file of the run folder but requests, iterations and the ledger."""
         self.planned().to_csv(run_dir / rf.PLANNED_RATE, index=False)
