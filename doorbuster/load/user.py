@@ -27,7 +27,7 @@ from gevent import GreenletExit
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopUser
-from locust.user.task import LOCUST_STATE_STOPPING
+from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
 import doorbuster.load.wiring  # noqa: F401  (a locustfile with journeys gets the wiring)
 from doorbuster.load.pacing import TICKS, Slot
@@ -108,12 +108,21 @@ class PacedUser(FastHttpUser):
     def stop(self, force: bool = False) -> bool:
         """Locust stops users when the pool shrinks (killing them by default): while the run goes
         on, only an idle user ends at once; a busy one ends after its iteration. At the run's end,
-        Locust's rule (the grace, then a kill)."""
+        Locust's rule (the grace, then a kill).
+
+        An idle user is killed by a callback that the loop runs later: a wait ending first would
+        start an iteration whose first request the kill then cuts off in flight (a failure on a
+        healthy shop). Marked as stopping first, a wait that ends first ends the user instead,
+        by Locust's own check after a wait."""
         if self.state.stopping_at is None:
             if self._state == LOCUST_STATE_STOPPING:
                 return False  # asked already: it ends after its iteration
             force = False
-        return bool(super().stop(force=force))
+        if force or self._state in (None, LOCUST_STATE_WAITING):
+            self._state = LOCUST_STATE_STOPPING
+            self._group.killone(self._greenlet)
+            return True
+        return bool(super().stop(force=False))
 
     def on_stop(self) -> None:
         # stopped after its start came: the intended start is not lost, someone serves it

@@ -258,7 +258,8 @@ def test_the_web_ui_without_a_shape_swarms_the_journeys_with_the_users_from_its_
     assert meta["model"] == "closed" and meta["shape"] is None and meta["status"] == "completed"
     assert meta["target"] == shop
     requests = pd.read_parquet(run_dir / "requests.parquet")
-    assert len(requests) >= 40 and requests.ok.all()
+    assert len(requests) >= 40
+    assert requests.ok.all(), requests[~requests.ok].to_dict("records")
     assert requests.intended_ts.isna().all(), "a closed-model run has no intended starts"
     assert {"browse", "search", "checkout"} <= set(requests.journey)
 
