@@ -59,7 +59,11 @@ def _sustained(figures: ScopeFigures, segments: pd.DataFrame, objective: Objecti
     upto = np.cumsum(broke) == 0
     held = reached & within & upto
     value = float(by_step.index[held].max()) if held.any() else 0.0
-    labels = np.where(~reached, "not reached", np.where(within, "held", "broke"))
+    # A step the generator fell short on says how short: "not reached" beside a higher step that
+    # held read as if the shop had failed the lower load, when a few requests were missing (the
+    # first step of a run includes the generator's start-up) and the step was never judged.
+    short = [f"short of its plan ({ratio:.0%} sent)" for ratio in by_step["ratio"]]
+    labels = np.where(~reached, short, np.where(within, "held", "broke"))
     steps = ", ".join(f"{m:g}x {label}" for m, label in zip(by_step.index, labels, strict=True))
     # Nothing broke yet the target was missed: the load, not the shop, fell short.
     limited = bool(not broke.any() and (~reached).any())

@@ -36,6 +36,8 @@ def _faults(record: dict[str, Any]) -> str:
         parts.append(f"rolled back: {', '.join(record['rolled_back'])}")
     if record.get("not_started"):
         parts.append(f"not started: {', '.join(record['not_started'])}")
+    if record.get("timed_out"):  # absent from a stop.json written before it was recorded apart
+        parts.append(f"ended earlier past their timeout: {', '.join(record['timed_out'])}")
     return f"; {'; '.join(parts)}" if parts else ""
 
 

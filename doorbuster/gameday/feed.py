@@ -1,9 +1,11 @@
 """The live view of a game day, read from the run folder as the load writes it.
 
 Two files grow while Locust runs: `planned_rate.csv` (the plan's ticks, flushed every second
-by the recorder) and `locust_stats_history.csv` (Locust's aggregated row every second; Locust
-flushes it at most every 10 s, and its buffer earlier). Nothing here talks to the load
-process: the run folder is the only channel.
+by the recorder) and `locust_stats_history.csv` (Locust's aggregated row every second,
+`CSV_STATS_INTERVAL_SEC` = 1 in Locust 2.47's `stats.py`). Locust flushes that file once more
+than `CSV_STATS_FLUSH_INTERVAL_SEC` = 5 s have passed since its last flush, checked on its 1 s
+tick, so about every 6 s, and earlier when the file's buffer fills. So the newest rows can be up
+to ~6 s late. Nothing here talks to the load process: the run folder is the only channel.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ __all__ = ["CsvTail", "LiveFeed", "Sample", "Snapshot"]
 
 HISTORY = f"{LOCUST_PREFIX}_stats_history.csv"
 _KEEP_S = 900.0  # samples older than this are dropped: stop conditions look back less than that
-# Locust's p95 covers the requests answered in its last ~10 s: when none was, it goes on writing
-# the p95 of an older window (its cache looks up to 18 s back), then 0 (an empty window), never
-# the requests still in flight. Silence while the plan had at least this many requests due is a
-# stall, not a lull: the requests in flight are at least as old as it.
+# Locust's p95 (with --csv-full-history, its "current" percentile) covers the requests answered in
+# its last ~10 s (`CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW` = 10 in stats.py): when none was, it goes
+# on writing the p95 of an older window (it looks for a cached snapshot 2 to 18 s back, the window
+# ± 8 s), then 0 (an empty window), never the requests still in flight. Silence while the plan had
+# at least this many requests due is a stall, not a lull: the requests in flight are at least as old
+# as it.
 STALL_DUE = 5.0
 
 

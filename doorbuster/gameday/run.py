@@ -149,7 +149,8 @@ class _Game:
         self.t0: float | None = None
         self.load: subprocess.Popen[bytes] | None = None
         self._load_reported = False
-        self.stopped: set[str] = set()
+        self.stopped: set[str] = set()  # ended by a stop condition or a signal (rolled back)
+        self.timed_out: set[str] = set()  # ended because they ran past their own timeout
         self.cancelled: list[str] = []
 
     def say(self, text: str) -> None:
@@ -222,7 +223,8 @@ class _Game:
             if rc is None:
                 if time.time() - r.started > r.scheduled.entry.timeout:
                     self.say(f"fault {label} ran past its timeout of {r.scheduled.entry.timeout:g}s; stopping it")
-                    self.end_experiment(r)
+                    self.timed_out.add(label)
+                    self.end_experiments([r])
                 continue
             del self.running[label]
             self.finished.append(label)
@@ -235,14 +237,10 @@ class _Game:
                 said = str(exc)
             self.say(f"fault {label} ended at +{self.elapsed():.0f}s ({said})")
 
-    def end_experiment(self, r: Running) -> None:
-        """SIGTERM: the chaos runner rolls the fault back before it exits."""
-        self.end_experiments([r])
-
     def end_experiments(self, runs: list[Running]) -> None:
-        """SIGTERM to every one at once (their rollbacks run side by side), then wait for each."""
+        """SIGTERM to every one at once (the chaos runner rolls its fault back before it exits, and
+        their rollbacks run side by side), then wait for each."""
         for r in runs:
-            self.stopped.add(r.scheduled.label)
             with contextlib.suppress(ProcessLookupError):
                 if r.proc.poll() is None:
                     os.killpg(r.proc.pid, signal.SIGTERM)
@@ -338,6 +336,7 @@ class _Game:
         running = list(self.running.values())
         for r in running:
             self.say(f"rolling back {r.scheduled.label}")
+            self.stopped.add(r.scheduled.label)
         self.end_experiments(running)
         self.reap()
         if self.pending and not self.cancelled:
@@ -357,7 +356,8 @@ class _Game:
             probe.stop()
 
     def record_stop(self, record: StopRecord) -> None:
-        record.rolled_back = sorted(self.stopped)
+        record.rolled_back = sorted(self.stopped - self.timed_out)  # one overran, then a signal came
+        record.timed_out = sorted(self.timed_out)
         record.not_started = [s.label for s in self.pending]
         write_stop_record(self.run_dir, record)
 

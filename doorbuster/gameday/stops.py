@@ -57,6 +57,9 @@ class StopRecord:
     detail: str
     rolled_back: list[str] = field(default_factory=list)  # experiments in flight, stopped and healed
     not_started: list[str] = field(default_factory=list)  # experiments the schedule still had
+    # Experiments the game day ended earlier, before the stop, because they ran past their own
+    # timeout (also healed): an overrun of the experiment, not a rollback by the stop.
+    timed_out: list[str] = field(default_factory=list)
 
 
 def write_stop_record(run_dir: Path, record: StopRecord) -> Path:

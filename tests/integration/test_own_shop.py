@@ -218,8 +218,20 @@ def test_the_tea_shop_walkthrough_of_the_readme_runs_as_written(tea_shop: str, t
     verdicts = {r["name"]: r["verdict"] for r in summary["slos"]}
     assert verdicts["integrity: orders_kept"] == verdicts["integrity: stock_adds_up"] == "pass"
     assert verdicts["error-rate"] == "pass", "sold out and declined cards are answers, not errors"
-    # GO, or INCONCLUSIVE when this shared machine could not offer the plan; never NO-GO
-    assert report.returncode in (0, 3), report.stdout
+    assert verdicts["order-p95"] == "pass"
+    # The shop's answer is GO. The report may only withhold it on the generator's own word: with
+    # the example's SLO file its load checks use the defaults (generator CPU p95 <= 90%, no second
+    # at the user cap, no load-script exceptions), and a run this short (6 s, ~90 iterations)
+    # samples CPU ~7 times, so two busy seconds on a shared 2-core CI machine are its p95. Then
+    # late or missed starts are blamed on the generator too (the one iteration the run's end cuts
+    # off is already 1.1%), and the verdict is INCONCLUSIVE, which the test cannot prevent. Any
+    # other INCONCLUSIVE (an SLO without data, too few requests, an unaudited invariant) fails.
+    if report.returncode == 3:
+        untrusted = [x["name"] for x in summary["load_checks"] if x["ok"] is False and x["blame"] == "generator"]
+        assert untrusted, summary["reasons"]
+        assert all(line.startswith("load not trustworthy: ") for line in summary["banner"]["unproven"]), summary
+    else:
+        assert report.returncode == 0, report.stdout
 
 
 def test_a_selector_mapping_missing_a_service_exits_2_naming_it_before_any_cluster_call(tmp_path: Path) -> None:

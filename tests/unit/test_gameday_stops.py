@@ -169,5 +169,5 @@ def test_the_stop_record_is_written_as_the_contract_says(tmp_path: Path) -> None
     fired.rolled_back, fired.not_started = ["kill-orders-pod#0"], ["partition-dual-write#1"]
     record = json.loads(write_stop_record(tmp_path, fired).read_text())
     assert set(record) == {"kind", "condition", "rule", "fired_at", "fired_ts", "offset_s", "measured", "threshold",
-                           "metric", "detail", "rolled_back", "not_started"}
+                           "metric", "detail", "rolled_back", "not_started", "timed_out"}
     assert record["kind"] == "stop_condition" and record["fired_at"].endswith("+00:00")

@@ -52,3 +52,13 @@ def test_an_interrupted_run_is_inconclusive_at_best(tmp_path: Path) -> None:
     ev = build_report(run)
     assert ev.verdict == "INCONCLUSIVE"
     assert ev.reasons[0].startswith("interrupted (SIGINT) +42 s into the load")
+
+
+def test_an_experiment_that_overran_its_timeout_is_named_apart_from_the_rollback(tmp_path: Path) -> None:
+    run = SyntheticRun(stages=THREE_STEPS).write(tmp_path / "run")
+    _stop(run, timed_out=["partition-inventory-legacy#0"])
+    reason = build_report(run).reasons[0]
+    assert reason.endswith(
+        "rolled back: kill-orders-pod#0; not started: partition-dual-write#1; "
+        "ended earlier past their timeout: partition-inventory-legacy#0"
+    )
