@@ -4,7 +4,7 @@ import time
 import gevent
 import pytest
 
-from doorbuster.load.pacing import Pacer, Pressure, Schedule, choose_tick
+from doorbuster.load.pacing import END_CUT_S, Pacer, Pressure, Schedule, choose_tick
 from doorbuster.load.pool import ElasticPool
 
 
@@ -102,9 +102,20 @@ def test_starts_nobody_was_free_for_pile_up_as_late_and_are_missed_at_the_end() 
     pacer.start()
     gevent.sleep(0.3)  # no user at all
     assert pacer.pressure()["ping"].late >= 20
-    missed = pacer.close(time.time())["ping"]
-    assert len(missed) == pytest.approx(30, abs=4)
-    assert all(t0 < s.intended <= time.time() for s in missed)
+    end = time.time()
+    missed = pacer.close(end)["ping"]
+    # due in the run's last END_CUT_S: cut by the end, not missed by the generator
+    assert len(missed) == pytest.approx((end - t0 - END_CUT_S) * 100, abs=4)
+    assert all(t0 < s.intended <= end - END_CUT_S for s in missed)
+    assert max(s.intended for s in missed) > end - END_CUT_S - 0.05, "starts due before the cut stay missed"
+
+
+def test_starts_due_just_before_the_end_are_cut_by_it_not_missed() -> None:
+    t0 = time.time()
+    schedule = Schedule(constant(200), t0, phase=0.0)
+    pacer = Pacer({"ping": schedule}, t0)
+    gevent.sleep(0.05)  # never started: the pacer never looked, as when the stop comes before its tick
+    assert pacer.close(time.time())["ping"] == [], "starts due in the last tick were counted as missed"
 
 
 def test_the_pool_grows_while_starts_wait_for_a_user_then_shrinks_back() -> None:
