@@ -102,9 +102,11 @@ def test_starts_nobody_was_free_for_pile_up_as_late_and_are_missed_at_the_end() 
     pacer.start()
     gevent.sleep(0.3)  # no user at all
     assert pacer.pressure()["ping"].late >= 20
-    missed = pacer.close(time.time())["ping"]
-    assert len(missed) == pytest.approx(30, abs=4)
-    assert all(t0 < s.intended <= time.time() for s in missed)
+    # A busy machine wakes us late: every start due by the close is missed, however long that was.
+    closed_at = time.time()
+    missed = pacer.close(closed_at)["ping"]
+    assert len(missed) == pytest.approx(100 * (closed_at - t0), abs=4)
+    assert all(t0 < s.intended <= closed_at for s in missed)
 
 
 def test_the_pool_grows_while_starts_wait_for_a_user_then_shrinks_back() -> None:
