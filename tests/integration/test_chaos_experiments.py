@@ -102,6 +102,9 @@ def _link_probe(shop: Shop, notes: list[Any]) -> Any:
     return check
 
 
+PARTITION_S = 3.0
+
+
 @pytest.mark.parametrize(
     ("name", "seen_state", "effect"),
     [("partition-inventory-legacy", "blackhole", "hung"), ("reset-inventory-legacy", "reset", "reset")],
@@ -110,15 +113,18 @@ def test_a_dual_write_partition_hangs_or_resets_the_link_and_legacy_converges(
     shop: Shop, run_dir: Path, name: str, seen_state: str, effect: str
 ) -> None:
     notes: list[Any] = []
+    # The probe's 1 s read must run out while the link is still cut (a held connection is answered
+    # once healed): a 1.5 s fault left a probe that a busy machine began 0.5 s late "answered".
     with Load(shop.url, browse=False), Watcher(shop.client, _link_probe(shop, notes)) as watcher:
-        outcome = run_chaos(name, shop.data_dir, run_dir)
+        outcome = run_chaos(name, shop.data_dir, run_dir, f"fault_s={PARTITION_S}")
     _assert_passed(outcome)
     assert seen_state in watcher.links(LINK)
     assert notes and notes[0][0] == effect, notes
     converged = outcome.output_of("legacy-converges-after-the-heal")
     assert converged["converged"] and converged["divergent"] == 0
+    # Held for its duration (the action sleeps it), plus the cut and heal calls a busy shop is slow to answer.
     window = outcome.verdict["fault"]
-    assert window["end"] - window["start"] == pytest.approx(1.5, abs=0.5)
+    assert PARTITION_S - 0.05 <= window["end"] - window["start"] < PARTITION_S + 1.5, window
     _assert_healed(shop)
     _assert_report_shades_the_journal_s_window(run_dir, outcome)
 
