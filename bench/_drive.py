@@ -145,9 +145,9 @@ class HeldStep:
     could be sent before the run ended. Requests of iterations begun in the step before count
     there and the step's own late requests count here, so the count covers the whole step.
 
-    What is read by send time (latency, errors, CPU) is read from `settled` to `end`: in a step's
-    first seconds the shop still gets the tail of the lower rate before it, not yet the step's
-    load, and the second after its last steady tick belongs to the next ramp.
+    What is read by send time (latency, errors, CPU) is read from `settled` to `end`, the window
+    the benchmarks have always used: in a step's first seconds the shop still gets the tail of the
+    lower rate before it, not yet the step's load.
     """
 
     stage: str
@@ -179,9 +179,9 @@ def held_steps(
 ) -> list[HeldStep]:
     """Each steady step of planned_rate.csv with the load achieved in it, from requests.parquet
     and iterations.csv; `ended` is meta.json's `ended_at` (run_ended_at)."""
-    if not len(requests):
-        return []
-    segments = plan_segments(planned, run_end=float(requests["ts"].max()))
+    # The plan's last step lasts until the last request was sent, as in the report.
+    last_sent = float(requests["ts"].max()) if len(requests) else float(planned["ts"].max())
+    segments = plan_segments(planned, run_end=last_sent)
     segments = achieved_by_segment(segments, requests, iterations, ended=ended)
     steps = []
     for stage, steady in segments[segments["phase"] == "steady"].groupby("stage", sort=False):
