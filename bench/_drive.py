@@ -16,15 +16,18 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
+import pandas as pd
 import psutil
 
+from doorbuster.reports.attribution import achieved_by_segment
+from doorbuster.reports.load import run_ended_ts
+from doorbuster.reports.transform import plan_segments
 from retailflow.runtime.standalone import run_service
 
-__all__ = ["CONCURRENCY", "SECONDS", "BenchShop", "Call", "ShopDidNotStart", "bench_shop", "doorbuster", "drive",
-           "get_ok", "service"]  # fmt: skip
+__all__ = ["CONCURRENCY", "SECONDS", "BenchShop", "Call", "HeldStep", "ShopDidNotStart", "bench_shop", "doorbuster",
+           "drive", "get_ok", "held_steps", "run_ended_at", "service"]  # fmt: skip
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 CONCURRENCY = 8
@@ -135,24 +138,73 @@ async def drive(base: str, call: Call, *groups: Sequence[psutil.Process]) -> tup
 
 @dataclass(frozen=True)
 class HeldStep:
-    """The steady part of one step of a stepped plan, as the benchmarks judge it."""
+    """One held step of a stepped plan, as the benchmarks judge it.
+
+    Achieved load is counted as the report counts it (doorbuster.reports.attribution): each
+    request at its iteration's intended start, and the plan's last seconds expecting only what
+    could be sent before the run ended. Requests of iterations begun in the step before count
+    there and the step's own late requests count here, so the count covers the whole step.
+
+    What is read by send time (latency, errors, CPU) is read from `settled` to `end`, the window
+    the benchmarks have always used: in a step's first seconds the shop still gets the tail of the
+    lower rate before it, not yet the step's load.
+    """
 
     stage: str
-    start: float
-    end: float
+    start: float  # the step's first steady tick
+    settled: float  # `start` and the settling seconds
+    end: float  # the step's last steady tick
+    intended_end: float  # the end of that tick: iterations intended from `start` to here are the step's
     planned_rps: float
+    planned_requests: float  # what the plan could expect to be sent by the step's iterations
+    achieved_requests: int  # requests of the iterations the plan intended in the step
+
+    @property
+    def achieved_ratio(self) -> float:
+        return self.achieved_requests / self.planned_requests if self.planned_requests > 0 else float("nan")
+
+    @property
+    def achieved_rps(self) -> float:
+        """The planned rate times the share of it that was achieved."""
+        return self.planned_rps * self.achieved_ratio
 
 
-def held_steps(planned: Any, hold_s: float) -> list[HeldStep]:
-    """Each step's window from `planned_rate.csv` (a DataFrame), without its settling seconds.
-
-    The first seconds of a step are skipped: iterations begun there have not made all their
-    requests yet, and requests made there belong to iterations begun at the step before, so the
-    achieved rate lags the plan by about one iteration whatever the shop does. The window stops
-    at the last steady tick: the second after it belongs to the next ramp.
-    """
+def held_steps(
+    planned: pd.DataFrame,
+    requests: pd.DataFrame,
+    iterations: pd.DataFrame | None,
+    *,
+    hold_s: float,
+    ended: float | None = None,
+) -> list[HeldStep]:
+    """Each steady step of planned_rate.csv with the load achieved in it, from requests.parquet
+    and iterations.csv; `ended` is meta.json's `ended_at` (run_ended_at)."""
+    # The plan's last step lasts until the last request was sent, as in the report.
+    last_sent = float(requests["ts"].max()) if len(requests) else float(planned["ts"].max())
+    segments = plan_segments(planned, run_end=last_sent)
+    segments = achieved_by_segment(segments, requests, iterations, ended=ended)
     steps = []
-    for stage, steady in planned[planned["phase"] == "steady"].groupby("stage", sort=False):
-        start, end = steady["ts"].min() + min(5.0, hold_s / 4), steady["ts"].max()
-        steps.append(HeldStep(str(stage), float(start), float(end), float(steady["planned_rps"].mean())))
+    for stage, steady in segments[segments["phase"] == "steady"].groupby("stage", sort=False):
+        start = float(steady["ts"].min())
+        steps.append(
+            HeldStep(
+                stage=str(stage),
+                start=start,
+                settled=start + min(5.0, hold_s / 4),
+                end=float(steady["ts"].max()),
+                intended_end=float(steady["end"].max()),
+                planned_rps=float(steady["planned_rps"].mean()),
+                planned_requests=float(steady["planned_requests"].sum()),
+                achieved_requests=int(steady["achieved_requests"].sum()),
+            )
+        )
     return steps
+
+
+def run_ended_at(run_dir: Path) -> float | None:
+    """meta.json's `ended_at` (the load's end, after the grace) as epoch seconds, None if unknown."""
+    try:
+        meta = json.loads((run_dir / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return run_ended_ts(meta)

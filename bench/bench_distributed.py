@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from bench._drive import ShopDidNotStart, bench_shop
+from bench._drive import ShopDidNotStart, bench_shop, held_steps, run_ended_at
 from doorbuster.background import Background
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,9 +124,10 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
 
     planned = pd.read_csv(run_dir / "planned_rate.csv")
     requests = pd.read_parquet(run_dir / "requests.parquet")
-    top = planned[planned.phase == "steady"].groupby("stage", sort=False)
-    stage, steady = list(top)[-1]
-    start, end = steady.ts.min() + min(5.0, HOLD_S / 4), steady.ts.max()
+    iterations = pd.read_csv(run_dir / "iterations.csv")
+    # Achieved counted by intended start, over the whole step; what goes by send time, after it settled.
+    step = held_steps(planned, requests, iterations, hold_s=HOLD_S, ended=run_ended_at(run_dir))[-1]
+    start, end = step.settled, step.end
     in_step = requests[(requests.ts >= start) & (requests.ts < end)]
     cpu_s = cpu.between(start, end)
     # Seconds, from the end of the 1x step on, where less than half the planned rate went out: a
@@ -138,10 +139,10 @@ def _run(name: str, host: str, tmp: Path) -> dict[str, object]:
     stalled = sum(per_second.get(s, 0) < 0.5 * planned_at[s] for s in seconds)
     return {
         "generator": name,
-        "top step": stage,
-        "planned_rps": steady.planned_rps.mean(),
-        "achieved_rps": len(in_step) / (end - start),
-        "achieved/planned": len(in_step) / (end - start) / steady.planned_rps.mean(),
+        "top step": step.stage,
+        "planned_rps": step.planned_rps,
+        "achieved_rps": step.achieved_rps,
+        "achieved/planned": step.achieved_ratio,
         "req/s per core": len(in_step) / cpu_s if cpu_s > 0 else float("nan"),
         "generator cores": cpu_s / (end - start),
         "stalled s": stalled,

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from bench._drive import ShopDidNotStart, bench_shop, held_steps
+from bench._drive import ShopDidNotStart, bench_shop, held_steps, run_ended_at
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
@@ -213,18 +213,18 @@ def _ramp(host: str, tmp: Path) -> pd.DataFrame:
     iterations = pd.read_csv(run_dir / "iterations.csv")
     generator = pd.read_csv(run_dir / "generator.csv")
     rows = []
-    for step in held_steps(planned, HOLD_S):
-        stage, start, end = step.stage, step.start, step.end
-        achieved = ((requests.ts >= start) & (requests.ts < end)).sum() / (end - start)
-        its = iterations[(iterations.intended_ts >= start) & (iterations.intended_ts < end)]
-        cpu = generator[(generator.ts >= start) & (generator.ts < end)].cpu_percent
-        in_step = requests[(requests.ts >= start) & (requests.ts < end)]
+    # Achieved, lag and missed starts by intended start, over the whole step; what is read by send
+    # or sample time (ok, p95, CPU) from the step's settled seconds on (bench._drive.HeldStep).
+    for step in held_steps(planned, requests, iterations, hold_s=HOLD_S, ended=run_ended_at(run_dir)):
+        its = iterations[(iterations.intended_ts >= step.start) & (iterations.intended_ts < step.intended_end)]
+        cpu = generator[(generator.ts >= step.settled) & (generator.ts < step.end)].cpu_percent
+        in_step = requests[(requests.ts >= step.settled) & (requests.ts < step.end)]
         rows.append(
             {
-                "stage": stage,
+                "stage": step.stage,
                 "planned_rps": step.planned_rps,
-                "achieved_rps": achieved,
-                "achieved/planned": achieved / step.planned_rps,
+                "achieved_rps": step.achieved_rps,
+                "achieved/planned": step.achieved_ratio,
                 "lag_p99_ms": its.lag_ms.quantile(0.99),
                 "missed": int(its.missed.sum()),
                 "ok": in_step.ok.mean(),

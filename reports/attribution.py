@@ -36,7 +36,17 @@ import pandas as pd
 
 from doorbuster.reports import columns as c
 
-__all__ = ["OFFSET_BIN_S", "SETTLED_S", "IterationStarts", "Offsets", "expected_requests", "iteration_keys"]
+__all__ = [
+    "OFFSET_BIN_S",
+    "SETTLED_S",
+    "IterationStarts",
+    "Offsets",
+    "achieved_by_segment",
+    "counted_at",
+    "expected_requests",
+    "iteration_keys",
+    "plan_bounds",
+]
 
 OFFSET_BIN_S = 0.1  # resolution of the offsets of requests within their iteration
 _MAX_OFFSET_S = 86_400.0
@@ -205,3 +215,58 @@ def expected_requests(segments: pd.DataFrame, *, stop: float, end: float, offset
     rate = segments[c.PLANNED_RPS].astype(float).to_numpy()
     out: np.ndarray = rate * np.clip(np.minimum(near, span), 0.0, None)
     return out
+
+
+def counted_at(ts: np.ndarray, intended: np.ndarray) -> np.ndarray:
+    """When each request counts as achieved load: its iteration's intended start, or its own send
+    time `ts` where the iteration is unknown (`intended` NaN)."""
+    at: np.ndarray = np.where(np.isnan(intended), ts, intended)
+    return at
+
+
+def plan_bounds(
+    starts: IterationStarts, *, last_tick: float, last_sent: float, ended: float | None
+) -> tuple[float, float]:
+    """(stop, end) for expected_requests. The plan wanted no start after `stop`: its last intended
+    start, or its last tick should the generator have stopped recording starts early. The run
+    ended at `end`: meta.json's `ended_at` (after the grace), never before the stop or the last
+    request (a generator silent before then is no excuse)."""
+    stop = max(starts.stop, last_tick)
+    return stop, max(stop, last_sent, -np.inf if ended is None else ended)
+
+
+def achieved_by_segment(
+    segments: pd.DataFrame, requests: pd.DataFrame, iterations: pd.DataFrame | None, *, ended: float | None = None
+) -> pd.DataFrame:
+    """`segments` (doorbuster.reports.transform.plan_segments) with load achieved as the report
+    counts it: `achieved_requests`, each request in the segment of its iteration's intended start
+    (its send time's where the iteration is unknown), and `planned_requests`, what the plan could
+    expect to be sent before the run's `ended` (meta.json's `ended_at`).
+
+    The whole-table form of the report's chunked count, for callers that hold the run's frames
+    in memory (the benchmarks): `requests` needs ts and iteration (and worker, when iterations.csv
+    has it), `iterations` iterations.csv's iteration, intended_ts, started_ts (and worker). Without
+    iteration starts every request counts at its send time and the plan is planned_rps × duration.
+    """
+    if not len(segments) or not len(requests):
+        return segments.assign(achieved_requests=np.zeros(len(segments), np.int64))
+    ts = requests[c.TS].to_numpy(dtype=float)
+    at, offsets, starts = ts, None, None
+    needed = (c.ITERATION, c.INTENDED_TS, c.STARTED_TS)
+    if iterations is not None and all(col in iterations.columns for col in needed):
+        starts = IterationStarts.collect([iterations])
+    if starts is not None and c.ITERATION in requests and (c.WORKER in requests or not starts.by_worker):
+        worker = requests[c.WORKER] if starts.by_worker else None
+        intended, started = starts.find(iteration_keys(requests[c.ITERATION], worker))
+        if not np.isnan(intended).all():
+            offsets = Offsets()
+            offsets.add(ts - started, started, float(ts.max()))
+            at = counted_at(ts, intended)
+    n = len(segments)
+    segment = np.searchsorted(segments[c.TS].to_numpy(dtype=float), at, side="right") - 1
+    counted = segments.assign(achieved_requests=np.bincount(segment[segment >= 0], minlength=n)[:n])
+    if offsets is None or starts is None:
+        return counted
+    last_tick = float(segments[c.TS].iloc[-1])
+    stop, end = plan_bounds(starts, last_tick=last_tick, last_sent=float(ts.max()), ended=ended)
+    return counted.assign(planned_requests=expected_requests(segments, stop=stop, end=end, offsets=offsets))

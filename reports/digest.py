@@ -18,7 +18,7 @@ import pandas as pd
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
 from doorbuster.reports.aggregate import Grouping, run_passes
-from doorbuster.reports.attribution import IterationStarts, Offsets
+from doorbuster.reports.attribution import IterationStarts, Offsets, counted_at
 from doorbuster.reports.figures import Clock, Digest, ScopeFigures, minute_frame, scope_figures, time_frame
 from doorbuster.reports.load import Fault
 from doorbuster.reports.quantiles import fine_bins
@@ -74,7 +74,7 @@ def _prepare(
         segment = achieved = np.searchsorted(plan.starts, ts, side="right") - 1
         if attributed is not None:
             intended, started = attributed.starts.find(prepared[c.ITERATION_KEY].to_numpy())
-            achieved = np.searchsorted(plan.starts, np.where(np.isnan(intended), ts, intended), side="right") - 1
+            achieved = np.searchsorted(plan.starts, counted_at(ts, intended), side="right") - 1
             prepared = prepared.assign(**{_OFFSET: ts - started, _STARTED: started, _ATTRIBUTED: ~np.isnan(intended)})
     return prepared.assign(
         **{

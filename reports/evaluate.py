@@ -11,7 +11,7 @@ import pandas as pd
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
-from doorbuster.reports.attribution import expected_requests
+from doorbuster.reports.attribution import expected_requests, plan_bounds
 from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.experiments import experiment_results
@@ -100,11 +100,9 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         )
         if digest.offsets is not None and run.iteration_starts is not None:
             # Counted by intended start: the plan wanted no start after its stop, and the run's end
-            # cut what iterations begun in its last seconds would have sent later. A generator that
-            # stopped recording its starts early does not shorten the plan: it lasts to its last tick.
-            stop = max(run.iteration_starts.stop, float(planned[c.TS].iloc[-1]))
-            # The run ended after the grace (meta.json); a generator silent before that is no excuse.
-            end = max(stop, last_sent, run_ended_ts(run.meta) or -np.inf)
+            # cut what iterations begun in its last seconds would have sent later.
+            last_tick, ended = float(planned[c.TS].iloc[-1]), run_ended_ts(run.meta)
+            stop, end = plan_bounds(run.iteration_starts, last_tick=last_tick, last_sent=last_sent, ended=ended)
             expected = expected_requests(segments, stop=stop, end=end, offsets=digest.offsets)
             segments = segments.assign(planned_requests=expected)
     return digest, segments

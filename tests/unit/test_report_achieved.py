@@ -11,9 +11,9 @@ import pytest
 
 from doorbuster import runfolder as rf
 from doorbuster.reports import columns as c
-from doorbuster.reports.attribution import IterationStarts, Offsets, iteration_keys
+from doorbuster.reports.attribution import IterationStarts, Offsets, achieved_by_segment, iteration_keys
 from doorbuster.reports.evaluate import GO, INCONCLUSIVE, NO_GO, Evaluation, evaluate
-from doorbuster.reports.load import load_run
+from doorbuster.reports.load import load_run, run_ended_ts
 from doorbuster.reports.slo import load_slo_file
 from doorbuster.reports.synthetic import SyntheticRun
 from doorbuster.reports.transform import plan_segments
@@ -98,6 +98,23 @@ def test_the_count_is_the_same_read_in_small_chunks(tmp_path: Path) -> None:
     whole, chunked = _evaluate(run_dir), _evaluate(run_dir, chunk_rows=3_000)
     assert whole.segments is not None and chunked.segments is not None
     pd.testing.assert_frame_equal(whole.segments, chunked.segments)
+
+
+@pytest.mark.parametrize("missed_share", [0.0, 0.1])
+def test_the_count_from_frames_in_memory_is_the_reports(tmp_path: Path, missed_share: float) -> None:
+    # The benchmarks hold the run's frames in memory; their count must be the report's, not a likeness.
+    run_dir = SyntheticRun(stages=RAMP, missed_share=missed_share).write_paced(tmp_path / "run", grace_s=2.0)
+    ev = _evaluate(run_dir)
+    assert ev.segments is not None
+    requests = pq.read_table(run_dir / rf.REQUESTS_PARQUET).to_pandas()
+    segments = plan_segments(pd.read_csv(run_dir / rf.PLANNED_RATE), run_end=float(requests[c.TS].max()))
+    counted = achieved_by_segment(
+        segments, requests, pd.read_csv(run_dir / rf.ITERATIONS), ended=run_ended_ts(ev.run.meta)
+    )
+    np.testing.assert_array_equal(counted["achieved_requests"], ev.segments["achieved_requests"])
+    np.testing.assert_allclose(counted["planned_requests"], ev.segments["planned_requests"], rtol=1e-12)
+    # ...and it is the count by intended start, not the plan over the run's span.
+    assert not np.allclose(counted["planned_requests"], segments["planned_requests"])
 
 
 def _starts(rows: list[tuple[str, str, float]]) -> IterationStarts:
