@@ -53,8 +53,10 @@ def main() -> int:
     print(f"  before the load (shop up, Locust start): {load_start - started:6.1f} s")
     print(f"  the load (Locust's own span):             {load_end - load_start:6.1f} s")
     print(f"  after the load (faults finishing, audit, shop down, report): {ended - load_end:6.1f} s")
-    print(f"overhead outside the planned load: {overhead:.1f} s = {share:.1%} of the game day "
-          f"(goal ≤ {GOAL:.0%}: {'met' if share <= GOAL else 'MISSED'})")
+    print(
+        f"overhead outside the planned load: {overhead:.1f} s = {share:.1%} of the game day "
+        f"(goal ≤ {GOAL:.0%}: {'met' if share <= GOAL else 'MISSED'})"
+    )
     return 0
 
 

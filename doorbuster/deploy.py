@@ -24,7 +24,7 @@ KUBECTL_TIMEOUT_S = 120
 
 def deploy_root(explicit: str | None = None) -> Path:
     """The deploy/ folder: `--deploy-dir`, else the checkout's, else ./deploy."""
-    for candidate in ([Path(explicit)] if explicit else [REPO_DEPLOY, Path.cwd() / "deploy"]):
+    for candidate in [Path(explicit)] if explicit else [REPO_DEPLOY, Path.cwd() / "deploy"]:
         if (candidate / "base" / "kustomization.yaml").is_file():
             return candidate
     where = explicit or f"{REPO_DEPLOY} or {Path.cwd() / 'deploy'}"

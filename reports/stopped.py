@@ -60,25 +60,37 @@ def apply_stop_record(ev: Evaluation, run_dir: str | Path) -> None:
     if record.get("kind") == "stop_condition":
         measured = record.get("measured")
         threshold = record.get("threshold")
-        ev.results.insert(0, Result(
-            name=f"stop condition: {record.get('condition', '?')}",
-            kind="stop",
-            metric=str(record.get("metric", "")),
-            scope=_when(record),
-            measured=float(measured) if isinstance(measured, int | float) else None,
-            target=float(threshold) if isinstance(threshold, int | float) else 0.0,
-            direction="max",
-            warn=None,
-            verdict=FAIL,
-            source=rf.STOP,
-            description=str(record.get("rule", "")),
-            note=str(record.get("detail", "")),
-        ))
+        ev.results.insert(
+            0,
+            Result(
+                name=f"stop condition: {record.get('condition', '?')}",
+                kind="stop",
+                metric=str(record.get("metric", "")),
+                scope=_when(record),
+                measured=float(measured) if isinstance(measured, int | float) else None,
+                target=float(threshold) if isinstance(threshold, int | float) else 0.0,
+                direction="max",
+                warn=None,
+                verdict=FAIL,
+                source=rf.STOP,
+                description=str(record.get("rule", "")),
+                note=str(record.get("detail", "")),
+            ),
+        )
         decide(ev)
-        _rewrite(ev, NO_GO, f"stopped early: stop condition {record.get('condition')!r} ({record.get('rule')}) "
-                            f"fired {_when(record)}: {record.get('detail')}{_faults(record)}", breach=True)
+        _rewrite(
+            ev,
+            NO_GO,
+            f"stopped early: stop condition {record.get('condition')!r} ({record.get('rule')}) "
+            f"fired {_when(record)}: {record.get('detail')}{_faults(record)}",
+            breach=True,
+        )
         return
     decide(ev)
-    _rewrite(ev, INCONCLUSIVE if ev.verdict == GO else ev.verdict,
-             f"interrupted ({record.get('condition')}) {_when(record)}: the verdict covers only what was measured "
-             f"until then{_faults(record)}", breach=False)
+    _rewrite(
+        ev,
+        INCONCLUSIVE if ev.verdict == GO else ev.verdict,
+        f"interrupted ({record.get('condition')}) {_when(record)}: the verdict covers only what was measured "
+        f"until then{_faults(record)}",
+        breach=False,
+    )

@@ -67,11 +67,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from retailflow.common.read_timeout import read_timeout_protocol
 
-    server = uvicorn.Server(uvicorn.Config(
-        app, loop="uvloop", http=read_timeout_protocol(config.read_timeout_s), lifespan="on", access_log=False,
-        log_config=None,
-        timeout_keep_alive=30, backlog=1024,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http=read_timeout_protocol(config.read_timeout_s),
+            lifespan="on",
+            access_log=False,
+            log_config=None,
+            timeout_keep_alive=30,
+            backlog=1024,
+        )
+    )
     asyncio.run(server.serve(sockets=sockets))
     return 0 if server.started else 1
 

@@ -94,8 +94,16 @@ def _shopper_session() -> requests.Session:
     counts as an error, so a service with no live replica is still an outage to the probe.
     """
     session = requests.Session()
-    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods={"GET", "HEAD"},
-                  raise_on_status=False, backoff_factor=0)
+    retry = Retry(
+        total=1,
+        connect=1,
+        read=1,
+        status=0,
+        other=0,
+        allowed_methods={"GET", "HEAD"},
+        raise_on_status=False,
+        backoff_factor=0,
+    )
     session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
 

@@ -116,25 +116,42 @@ def register(subparsers: Any) -> None:
         "(an SLO breached or a stop condition fired), 2 bad input, 3 INCONCLUSIVE, 4 shop unreachable, "
         "5 refused target, 130 interrupted.",
     )
-    parser.add_argument("name", nargs="?", metavar="NAME",
-                        help="a game day in fixtures/gamedays/ (smoke, ci, black-friday) or a YAML path (default: ci)")
+    parser.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help="a game day in fixtures/gamedays/ (smoke, ci, black-friday) or a YAML path (default: ci)",
+    )
     parser.add_argument("--quick", action="store_true", help=f"the {QUICK!r} game day (under a minute)")
     parser.add_argument("--list", action="store_true", help="list the game days and exit")
-    parser.add_argument("--host", default=None,
-                        help="a shop already up (its storefront URL): RetailFlow (add --data-dir for chaos and "
-                        "audit), or a shop of your own when --locustfile or --audit-cmd comes without --data-dir")
-    parser.add_argument("--data-dir", default=None,
-                        help="the folder of a RetailFlow shop already up (its control API and stores)")
-    parser.add_argument("--locustfile", default=None, metavar="FILE",
-                        help="your own journeys (a locustfile), as `doorbuster load --locustfile`; with --host and "
-                        "no --data-dir it makes --host a shop of your own")
-    parser.add_argument("--audit-cmd", default=None, metavar="COMMAND",
-                        help="your shop's audit command, run after the load as `doorbuster integrity RUN --host URL "
-                        "--audit-cmd COMMAND`; without it (or --data-dir) integrity is 'not measured', never a pass")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="a shop already up (its storefront URL): RetailFlow (add --data-dir for chaos and "
+        "audit), or a shop of your own when --locustfile or --audit-cmd comes without --data-dir",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="the folder of a RetailFlow shop already up (its control API and stores)"
+    )
+    parser.add_argument(
+        "--locustfile",
+        default=None,
+        metavar="FILE",
+        help="your own journeys (a locustfile), as `doorbuster load --locustfile`; with --host and "
+        "no --data-dir it makes --host a shop of your own",
+    )
+    parser.add_argument(
+        "--audit-cmd",
+        default=None,
+        metavar="COMMAND",
+        help="your shop's audit command, run after the load as `doorbuster integrity RUN --host URL "
+        "--audit-cmd COMMAND`; without it (or --data-dir) integrity is 'not measured', never a pass",
+    )
     parser.add_argument("--allow-host", action="append", default=[], help="a non-loopback host the load may reach")
     parser.add_argument("--profile", default=None, help="traffic profile (fixtures/profiles name or YAML path)")
-    parser.add_argument("--run-time", type=duration_arg("--run-time"), default=None,
-                        help=f"cap the load at this long ({DURATION_HELP})")
+    parser.add_argument(
+        "--run-time", type=duration_arg("--run-time"), default=None, help=f"cap the load at this long ({DURATION_HELP})"
+    )
     parser.add_argument("--shape", default=None, help="override the game day's shape (steady, ramp, spike, ...)")
     parser.add_argument("--shape-args", default=None, help="override the shape's arguments, e.g. 'step_s=15'")
     parser.add_argument("--no-chaos", action="store_true", help="the load alone, without the chaos schedule")

@@ -34,8 +34,15 @@ EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "chaos" / "experiments"
 _SUFFIXES = (".json", ".yaml", ".yml")
 # Store URLs of the services profile: each must answer before the shop is started on it.
 _STORE_VARS = ("RF_DB_URL", "RF_LEGACY_DB_URL", "RF_CACHE_URL", "RF_BUS_URL")
-_DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mariadb": 3306, "redis": 6379,
-                  "amqp": 5672, "nats": 4222}
+_DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "postgres": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "redis": 6379,
+    "amqp": 5672,
+    "nats": 4222,
+}
 
 
 def experiment_path(name: str) -> Path | None:
@@ -67,8 +74,10 @@ def check_experiments(profile: GamedayProfile) -> None:
         stem = path.stem
         if stem in seen:
             # Its journal is RUN/chaos/<stem>.journal.json: a second run would overwrite the first.
-            raise GamedayError(f"{key}: {stem} is already scheduled at chaos[{seen[stem]}]; "
-                               "an experiment runs at most once per game day")
+            raise GamedayError(
+                f"{key}: {stem} is already scheduled at chaos[{seen[stem]}]; "
+                "an experiment runs at most once per game day"
+            )
         seen[stem] = index
 
 
@@ -79,11 +88,14 @@ def check_dependencies(profile: GamedayProfile, environ: dict[str, str]) -> None
         needed["chaoslib"] = "the chaos schedule (Chaos Toolkit)"
     for module, what in needed.items():
         if importlib.util.find_spec(module) is None:
-            raise GamedayError(f"missing dependency: {module} (for {what}); install the suite with "
-                               "python3 -m pip install -e .")
+            raise GamedayError(
+                f"missing dependency: {module} (for {what}); install the suite with python3 -m pip install -e ."
+            )
     if profile.chaos and not _has_command("chaos"):
-        raise GamedayError("missing dependency: `doorbuster chaos` (the chaos extension) is not in this install, "
-                           "but the game day schedules experiments")
+        raise GamedayError(
+            "missing dependency: `doorbuster chaos` (the chaos extension) is not in this install, "
+            "but the game day schedules experiments"
+        )
     for var in _STORE_VARS:
         url = environ.get(var)
         if url:
@@ -148,8 +160,14 @@ def _status(data_dir: Path) -> dict[str, object]:
         raise GamedayError(f"--data-dir {data_dir}: {exc}", exit_code=EXIT_UNREACHABLE) from None
 
 
-def check_target(host: str | None, data_dir: Path | None, allow_host: list[str], profile: GamedayProfile,
-                 timeline: LoadTimeline, platform: str | None = None) -> Target | None:
+def check_target(
+    host: str | None,
+    data_dir: Path | None,
+    allow_host: list[str],
+    profile: GamedayProfile,
+    timeline: LoadTimeline,
+    platform: str | None = None,
+) -> Target | None:
     """None: the game day starts its own shop. Otherwise the running shop it was pointed at,
     checked: allowed by the safety rules, answering, and with the control API the schedule needs
     (the local platform's; a --platform reaches the shop by itself)."""
@@ -177,6 +195,7 @@ def check_target(host: str | None, data_dir: Path | None, allow_host: list[str],
     try:
         requests.get(url.rstrip("/") + "/", timeout=10)
     except requests.RequestException as exc:
-        raise GamedayError(f"--host {url}: the shop does not answer ({type(exc).__name__})",
-                           exit_code=EXIT_UNREACHABLE) from None
+        raise GamedayError(
+            f"--host {url}: the shop does not answer ({type(exc).__name__})", exit_code=EXIT_UNREACHABLE
+        ) from None
     return Target(url=url.rstrip("/"), data_dir=data_dir, own_shop=False)

@@ -98,8 +98,9 @@ def _cli(*args: str) -> list[str]:
 def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -177,9 +178,23 @@ class _Game:
 
     def shop_up(self) -> bool:
         ttl = self.run.timeline.duration_s + 1800  # the shop stops by itself even if everything above dies
-        rc = self.stage("shop up", _cli("up", "--data-dir", str(self.shop_dir), "--port", str(self.run.port),
-                                        "--ttl", f"{ttl:.0f}s", "--products", str(self.run.products),
-                                        "--timeout", f"{UP_TIMEOUT_S:.0f}"), timeout=UP_TIMEOUT_S + 30)
+        rc = self.stage(
+            "shop up",
+            _cli(
+                "up",
+                "--data-dir",
+                str(self.shop_dir),
+                "--port",
+                str(self.run.port),
+                "--ttl",
+                f"{ttl:.0f}s",
+                "--products",
+                str(self.run.products),
+                "--timeout",
+                f"{UP_TIMEOUT_S:.0f}",
+            ),
+            timeout=UP_TIMEOUT_S + 30,
+        )
         if rc != 0:
             return False
         state = json.loads((self.shop_dir / "runtime.json").read_text())
@@ -191,8 +206,19 @@ class _Game:
 
     def load_argv(self) -> list[str]:
         profile = self.run.profile
-        argv = ["load", "--host", self.url, "--run-dir", str(self.run_dir), "--profile", self.run.traffic_profile,
-                "--shape", profile.shape, "--run-time", f"{self.run.timeline.duration_s:g}s"]
+        argv = [
+            "load",
+            "--host",
+            self.url,
+            "--run-dir",
+            str(self.run_dir),
+            "--profile",
+            self.run.traffic_profile,
+            "--shape",
+            profile.shape,
+            "--run-time",
+            f"{self.run.timeline.duration_s:g}s",
+        ]
         if profile.shape_args:
             argv += ["--shape-args", profile.shape_args_text]
         if self.run.locustfile:
@@ -279,8 +305,10 @@ class _Game:
         feed = LiveFeed(self.run_dir)
         watch = StopWatch(self.run.profile.stop_conditions, feed, self.probes)
         load = _spawn(self.load_argv(), self.logs / "load.log")
-        self.say(f"load: {self.run.profile.shape} {self.run.profile.shape_args_text} "
-                 f"for {self.run.timeline.duration_s:g}s on {self.url} (log: {self.logs / 'load.log'})")
+        self.say(
+            f"load: {self.run.profile.shape} {self.run.profile.shape_args_text} "
+            f"for {self.run.timeline.duration_s:g}s on {self.url} (log: {self.logs / 'load.log'})"
+        )
         deadline = time.monotonic() + self.run.timeline.duration_s + LOAD_STARTUP_S
         self.load = load
         try:
@@ -300,8 +328,9 @@ class _Game:
                     self.say(f"stop condition {fired.condition!r} fired at +{fired.offset_s}s: {fired.detail}")
                     break
                 if load.poll() is not None:
-                    self.progress.update(self.view(snapshot, margins, f"load ended (exit {load.returncode})"),
-                                         force=True)
+                    self.progress.update(
+                        self.view(snapshot, margins, f"load ended (exit {load.returncode})"), force=True
+                    )
                     break
                 if time.monotonic() > deadline:
                     self.say("the load ran past its bound; stopping it")
@@ -371,9 +400,20 @@ class _Game:
             self.say("audit: skipped (no shop folder: pass --data-dir to audit a running shop)")
             return
         # The audit's verdict is the report's business: its output stays in logs/audit.log.
-        self.stage("audit", _cli("audit", "--data-dir", str(self.shop_dir), "--ledger",
-                                 str(self.run_dir / LEDGER), "--out", str(self.run_dir / AUDIT)),
-                   timeout=AUDIT_TIMEOUT_S, show_failure=False)
+        self.stage(
+            "audit",
+            _cli(
+                "audit",
+                "--data-dir",
+                str(self.shop_dir),
+                "--ledger",
+                str(self.run_dir / LEDGER),
+                "--out",
+                str(self.run_dir / AUDIT),
+            ),
+            timeout=AUDIT_TIMEOUT_S,
+            show_failure=False,
+        )
 
     def audit_command(self, command: str) -> None:
         """The shop's own audit, by the code `doorbuster integrity RUN --host URL --audit-cmd` runs."""
@@ -421,8 +461,12 @@ def run_gameday(run: GamedayRun) -> int:
                     game.drive_load()
         except Interrupted as exc:
             interrupted = exc
-            print(f"doorbuster: interrupted ({exc.signal_name}); healing faults, taking the shop down, "
-                  "reporting what was measured", file=sys.stderr, flush=True)
+            print(
+                f"doorbuster: interrupted ({exc.signal_name}); healing faults, taking the shop down, "
+                "reporting what was measured",
+                file=sys.stderr,
+                flush=True,
+            )
         finally:
             game.abort()
             game.stop_probes()
@@ -444,4 +488,3 @@ def run_gameday(run: GamedayRun) -> int:
     else:
         print(f"doorbuster: no report was written (exit {rc}); see {run.run_dir / LOGS_DIR / 'report.log'}", flush=True)
     return EXIT_INTERRUPTED if interrupted else rc
-

@@ -67,14 +67,19 @@ def _steps_seen(plan: RatePlan) -> list[str]:
     return seen
 
 
-def build_timeline(profile: GamedayProfile, *, traffic_profile: str | None = None,
-                   run_time: float | None = None) -> LoadTimeline:
+def build_timeline(
+    profile: GamedayProfile, *, traffic_profile: str | None = None, run_time: float | None = None
+) -> LoadTimeline:
     """The plan and the schedule on it; a GamedayError names the key of anything that does not fit."""
     source = profile.source
     try:
         traffic = load_profile(traffic_profile or profile.traffic_profile)
-        plan = make_plan(profile.shape, parse_shape_args(profile.shape_args_text), one_x_rps=traffic.one_x_rps,
-                         time_limit=run_time or profile.run_time)
+        plan = make_plan(
+            profile.shape,
+            parse_shape_args(profile.shape_args_text),
+            one_x_rps=traffic.one_x_rps,
+            time_limit=run_time or profile.run_time,
+        )
     except LoadError as exc:
         raise GamedayError(f"{source}: {exc}") from None
     scheduled = []

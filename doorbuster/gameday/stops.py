@@ -137,8 +137,9 @@ class StopWatch:
     """Every stop condition of a game day against the feed; `check` returns the record of the
     first that fires."""
 
-    def __init__(self, conditions: tuple[StopCondition, ...], feed: LiveFeed,
-                 probes: dict[str, IntegrityProbe] | None = None) -> None:
+    def __init__(
+        self, conditions: tuple[StopCondition, ...], feed: LiveFeed, probes: dict[str, IntegrityProbe] | None = None
+    ) -> None:
         self.conditions = conditions
         self.feed = feed
         self.probes = {} if probes is None else probes  # filled once the load starts: keep the same dict
@@ -152,8 +153,9 @@ class StopWatch:
         measured = f"{rate * 100:.2f}% of {requests:,}"
         if rate <= c.above:
             return Margin(c.name, measured, limit, "ok"), None
-        detail = (f"{rate * 100:.2f}% of {requests:,} requests failed in the last {c.for_s:g} s "
-                  f"(limit {c.above * 100:g}%)")
+        detail = (
+            f"{rate * 100:.2f}% of {requests:,} requests failed in the last {c.for_s:g} s (limit {c.above * 100:g}%)"
+        )
         return Margin(c.name, measured, limit, "fired"), self._record(c, now, rate, c.above, "error_rate", detail)
 
     def _latency(self, c: LatencyStop, now: float) -> tuple[Margin, StopRecord | None]:
@@ -165,8 +167,10 @@ class StopWatch:
             return Margin(c.name, measured, limit, "waiting"), None
         known = [v for v in values if v is not None]
         if known and len(known) == len(values) and min(known) > c.above_ms:
-            detail = (f"p95 latency stayed above {c.above_ms:g} ms for {c.for_s:g} s "
-                      f"(lowest {min(known):,.0f} ms, last {known[-1]:,.0f} ms)")
+            detail = (
+                f"p95 latency stayed above {c.above_ms:g} ms for {c.for_s:g} s "
+                f"(lowest {min(known):,.0f} ms, last {known[-1]:,.0f} ms)"
+            )
             silent = self.feed.samples[-1].silent_s
             if silent * 1000 >= known[-1]:
                 detail += f"; no request answered for the last {silent:g} s"
@@ -194,8 +198,9 @@ class StopWatch:
             c, now, violations, 0.0, "invariant_violations", detail
         )
 
-    def _record(self, c: StopCondition, now: float, measured: float, threshold: float, metric: str,
-                detail: str) -> StopRecord:
+    def _record(
+        self, c: StopCondition, now: float, measured: float, threshold: float, metric: str, detail: str
+    ) -> StopRecord:
         t0 = self.feed.t0
         return StopRecord(
             kind="stop_condition",

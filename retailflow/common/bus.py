@@ -24,6 +24,7 @@ from retailflow.common.handled import handled
 
 __all__ = ["Bus", "BusMessage", "EmbeddedBus", "NatsBus", "RabbitBus", "make_bus"]
 
+
 @dataclass(frozen=True)
 class BusMessage:
     msg_id: str
@@ -126,17 +127,18 @@ class RabbitBus:
         self._conn = await aio_pika.connect_robust(self.url, timeout=5)
         self._channel = await self._conn.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=50)
-        self._exchange = await self._channel.declare_exchange(
-            self.namespace, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        self._exchange = await self._channel.declare_exchange(self.namespace, aio_pika.ExchangeType.TOPIC, durable=True)
 
     async def publish(self, topic: str, msg_id: str, payload: dict[str, Any]) -> None:
         import aio_pika
 
         await self._connect()
-        message = aio_pika.Message(orjson.dumps(payload), message_id=msg_id,
-                                   delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                                   content_type="application/json")
+        message = aio_pika.Message(
+            orjson.dumps(payload),
+            message_id=msg_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+        )
         await self._exchange.publish(message, routing_key=topic)
 
     async def subscribe(self, topic: str, group: str, handler: Handler) -> None:
@@ -198,8 +200,13 @@ class NatsBus:
             await handler(BusMessage(msg_id, topic, orjson.loads(msg.data)))
             await msg.ack()
 
-        await self._js.subscribe(f"{self.prefix}.{topic}", durable=f"{group}-{topic}", queue=f"{group}-{topic}",
-                                 cb=on_message, manual_ack=True)
+        await self._js.subscribe(
+            f"{self.prefix}.{topic}",
+            durable=f"{group}-{topic}",
+            queue=f"{group}-{topic}",
+            cb=on_message,
+            manual_ack=True,
+        )
 
     async def ping(self) -> bool:
         await self._connect()  # /readyz reports a failure itself

@@ -61,9 +61,7 @@ class ServiceConfig:
         if service not in SERVICES:
             raise ConfigError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
         upstreams = {
-            name: env[f"RF_{name.upper()}_URL"].rstrip("/")
-            for name in UPSTREAMS
-            if env.get(f"RF_{name.upper()}_URL")
+            name: env[f"RF_{name.upper()}_URL"].rstrip("/") for name in UPSTREAMS if env.get(f"RF_{name.upper()}_URL")
         }
         fallback = {"data_dir": env["DOORBUSTER_DATA_DIR"]} if env.get("DOORBUSTER_DATA_DIR") else {}
         return from_env(cls, env, service=service, upstreams=upstreams, **fallback)

@@ -113,9 +113,18 @@ class Database:
 
                 # A partitioned link must fail a query in seconds, not block the event loop for the
                 # kernel's TCP timeout (minutes): bound sends, probes and statements.
-                pg = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=5,
-                                     keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
-                                     tcp_user_timeout=5000, options="-c statement_timeout=5000")
+                pg = psycopg.connect(
+                    self.url,
+                    autocommit=True,
+                    row_factory=dict_row,
+                    connect_timeout=5,
+                    keepalives=1,
+                    keepalives_idle=5,
+                    keepalives_interval=2,
+                    keepalives_count=2,
+                    tcp_user_timeout=5000,
+                    options="-c statement_timeout=5000",
+                )
                 if self.schema:
                     try:
                         pg.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')

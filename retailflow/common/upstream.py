@@ -33,8 +33,7 @@ class UpstreamResponse:
 
 
 class Upstream:
-    def __init__(self, name: str, base_url: str, *, timeout_s: float = 3.0, retries: int = 1,
-                 pool: int = 100) -> None:
+    def __init__(self, name: str, base_url: str, *, timeout_s: float = 3.0, retries: int = 1, pool: int = 100) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(1.0, timeout_s))
@@ -45,12 +44,20 @@ class Upstream:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self.pool, keepalive_timeout=30, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout,
-                                                  json_serialize=lambda o: orjson.dumps(o).decode())
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self.timeout, json_serialize=lambda o: orjson.dumps(o).decode()
+            )
         return self._session
 
-    async def request(self, method: str, path: str, *, json: Any = None,
-                      headers: dict[str, str] | None = None, retry: bool | None = None) -> UpstreamResponse:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        retry: bool | None = None,
+    ) -> UpstreamResponse:
         """Call the upstream; a 5xx or a dead connection is retried when the call is idempotent."""
         rid = correlation_id.get()
         send_headers = {"x-request-id": rid} if rid else {}

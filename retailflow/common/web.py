@@ -131,16 +131,20 @@ def query_int(request: Request, key: str, default: int, *, minimum: int = 0, max
 class EdgeMiddleware:
     """Correlation id, body-size limit, metrics and one JSON access-log line per request."""
 
-    def __init__(self, app: ASGIApp, *, service: str, max_body: int,
-                 registry: CollectorRegistry) -> None:
+    def __init__(self, app: ASGIApp, *, service: str, max_body: int, registry: CollectorRegistry) -> None:
         self.app = app
         self.service = service
         self.max_body = max_body
-        self.requests = Counter("http_requests_total", "HTTP requests", ["route", "method", "status"],
-                                registry=registry)
-        self.latency = Histogram("http_request_duration_seconds", "HTTP request latency", ["route"],
-                                 registry=registry,
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["route", "method", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,8 +171,9 @@ class EdgeMiddleware:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body:
-                        raise ShopHTTPError(f"bodies are limited to {self.max_body} bytes",
-                                            code="payload_too_large", status=413)
+                        raise ShopHTTPError(
+                            f"bodies are limited to {self.max_body} bytes", code="payload_too_large", status=413
+                        )
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -188,9 +193,17 @@ class EdgeMiddleware:
             self.requests.labels(route, scope["method"], str(status)).inc()
             self.latency.labels(route).observe(elapsed)
             if status >= 500 or log.isEnabledFor(logging.DEBUG):
-                log.log(logging.WARNING if status >= 500 else logging.DEBUG, "request",
-                        extra={"method": scope["method"], "path": scope["path"], "status": status,
-                               "ms": round(elapsed * 1000, 2), "service": self.service})
+                log.log(
+                    logging.WARNING if status >= 500 else logging.DEBUG,
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                        "service": self.service,
+                    },
+                )
             correlation_id.reset(token)
 
 
@@ -264,8 +277,9 @@ def create_service_app(
     """
     registry = CollectorRegistry()
     checks = dict(ready_checks or {})
-    schemas = SchemaGenerator({"openapi": "3.0.0", "info": {"title": title or f"RetailFlow {service}",
-                                                             "version": "1.0.0"}})
+    schemas = SchemaGenerator(
+        {"openapi": "3.0.0", "info": {"title": title or f"RetailFlow {service}", "version": "1.0.0"}}
+    )
 
     async def healthz(request: Request) -> Response:
         """Liveness: the process answers.
@@ -334,6 +348,5 @@ def create_service_app(
     )
     app.state.registry = registry
     registry.register(HANDLED_ERRORS)
-    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body_bytes,
-                       registry=registry)
+    app.add_middleware(EdgeMiddleware, service=service, max_body=max_body_bytes, registry=registry)
     return app

@@ -22,6 +22,7 @@ from retailflow.gateway.shop import ShopClient
 
 __all__ = ["api_routes", "passthrough"]
 
+
 def passthrough(response: UpstreamResponse) -> Response:
     body = response.body
     if isinstance(body, bytes | bytearray):  # not JSON: an upstream fault, never the client's

@@ -31,6 +31,7 @@ from retailflow.gateway.views import Views
 
 __all__ = ["cart_routes"]
 
+
 def cart_routes(shop: ShopClient, views: Views) -> list[Route]:
     page = html_errors(views)
 

@@ -42,6 +42,7 @@ class Controlled(Protocol):
     async def audit(self, ledger: list[Any]) -> dict[str, Any]: ...
     def request_stop(self, reason: str) -> None: ...
 
+
 log = logging.getLogger("retailflow.runtime.control")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY = 16 * 1024 * 1024  # an audit ledger of a long run

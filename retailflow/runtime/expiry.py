@@ -27,9 +27,7 @@ def parse_expiry(body: dict[str, Any]) -> float:
     """`expires_in_s` from a control API body: seconds, > 0, at most MAX_EXPIRY_S; default DEFAULT_EXPIRY_S."""
     raw = body.get("expires_in_s", DEFAULT_EXPIRY_S)
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
-        raise ControlError(
-            f"expires_in_s {raw!r} must be a number of seconds", code="invalid_expiry", status=422
-        )
+        raise ControlError(f"expires_in_s {raw!r} must be a number of seconds", code="invalid_expiry", status=422)
     if not 0 < raw <= MAX_EXPIRY_S:
         raise ControlError(
             f"expires_in_s {raw!r} must be more than 0 and at most {MAX_EXPIRY_S:g}", code="invalid_expiry", status=422

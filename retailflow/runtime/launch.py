@@ -217,9 +217,7 @@ def down(data_dir: Path, timeout: float) -> str:
         for pid, _ in leftovers:  # pods of a supervisor that died without taking them along
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-        return f"no shop is running from {data_dir}" + (
-            f"; killed {len(leftovers)} leftover pods" if leftovers else ""
-        )
+        return f"no shop is running from {data_dir}" + (f"; killed {len(leftovers)} leftover pods" if leftovers else "")
     if not _stop_supervisor(int(state["pid"]), state.get("create_time"), data_dir, timeout):
         return f"the shop from {data_dir} did not stop within {timeout:g} s; its processes were killed"
     return f"stopped the shop from {data_dir}"

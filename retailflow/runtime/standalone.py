@@ -80,9 +80,16 @@ def _wait_ready(sp: ServiceProcess, timeout: float) -> None:
 
 
 @contextmanager
-def run_service(service: str, data_dir: Path, env: Mapping[str, str] | None = None, *, seed: bool = True,
-                replicas: int = 1, service_port: int | None = None,
-                ready_timeout: float = 60) -> Iterator[list[ServiceProcess]]:
+def run_service(
+    service: str,
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    seed: bool = True,
+    replicas: int = 1,
+    service_port: int | None = None,
+    ready_timeout: float = 60,
+) -> Iterator[list[ServiceProcess]]:
     """Seed, start `replicas` processes of a service on one shared service port, wait for /readyz, and
     kill them (SIGTERM, then SIGKILL) on the way out whatever happens."""
     if seed:
@@ -96,10 +103,20 @@ def run_service(service: str, data_dir: Path, env: Mapping[str, str] | None = No
             log = data_dir / "logs" / f"{service}-{replica}.log"
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "retailflow.serve", service, "--service-port", str(port),
-                     "--pod-port", str(pod_port)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "retailflow.serve",
+                        service,
+                        "--service-port",
+                        str(port),
+                        "--pod-port",
+                        str(pod_port),
+                    ],
                     env=_env(data_dir, {**(env or {}), "RF_REPLICA": str(replica)}),
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             started.append(
                 ServiceProcess(service, proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pod_port}", log)

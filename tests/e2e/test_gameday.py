@@ -46,11 +46,20 @@ def test_the_quick_game_day_with_a_pod_kill_and_a_partition_is_go_on_a_healthy_s
     # A healthy shop meets its SLOs through a pod kill and a partition: GO, nothing else.
     assert proc.returncode == 0, out[-4000:]
     assert shop_down, "the shop's supervisor outlived the game day"
-    for name in ("report.html", "summary.json", "junit.xml", "audit.json", "ledger.csv", "meta.json",
-                 "planned_rate.csv", "locust_stats.csv"):
+    for name in (
+        "report.html",
+        "summary.json",
+        "junit.xml",
+        "audit.json",
+        "ledger.csv",
+        "meta.json",
+        "planned_rate.csv",
+        "locust_stats.csv",
+    ):
         assert (run / name).is_file(), f"{name} missing; output:\n{out[-3000:]}"
-    verdicts = {p.name.split(".")[0]: json.loads(p.read_text())["verdict"]
-                for p in (run / "chaos").glob("*.verdict.json")}
+    verdicts = {
+        p.name.split(".")[0]: json.loads(p.read_text())["verdict"] for p in (run / "chaos").glob("*.verdict.json")
+    }
     assert verdicts == {"kill-gateway-pod": "passed", "partition-inventory-legacy": "passed"}, out[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["exit_code"] == 0 and summary["total_requests"] > 500
@@ -79,8 +88,12 @@ def test_sigterm_mid_partition_heals_it_takes_the_shop_down_reports_and_leaves_n
             os.kill(proc.pid, signal.SIGTERM)
             out, _ = proc.communicate(timeout=240)
         shop_down = shop_goes_down(run, within_s=60)
-        left = wait_until(lambda: not naming(tmp_path) and not family.survivors(), timeout=30, interval=0.5,
-                          what="every process of the game day to be gone")
+        left = wait_until(
+            lambda: not naming(tmp_path) and not family.survivors(),
+            timeout=30,
+            interval=0.5,
+            what="every process of the game day to be gone",
+        )
     finally:
         reap_gameday(proc, run, family)
     assert proc.returncode == 130, out[-3000:]
@@ -105,12 +118,17 @@ def test_ctrl_c_while_the_shop_starts_takes_it_down_and_still_writes_a_report(tm
     family = FamilyWatch(proc.pid)
     try:
         with family:
-            wait_until(lambda: (run / "shop" / "runtime.json").is_file(), timeout=120, interval=0.2,
-                       what="the shop to start")
+            wait_until(
+                lambda: (run / "shop" / "runtime.json").is_file(), timeout=120, interval=0.2, what="the shop to start"
+            )
             os.kill(proc.pid, signal.SIGINT)
             out, _ = proc.communicate(timeout=180)
-        left = wait_until(lambda: shop_is_down(run) and not naming(tmp_path) and not family.survivors(),
-                          timeout=60, interval=0.5, what="every process of the game day to be gone")
+        left = wait_until(
+            lambda: shop_is_down(run) and not naming(tmp_path) and not family.survivors(),
+            timeout=60,
+            interval=0.5,
+            what="every process of the game day to be gone",
+        )
     finally:
         reap_gameday(proc, run, family)
     assert proc.returncode == 130, out[-3000:]

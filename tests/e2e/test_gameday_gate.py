@@ -25,15 +25,27 @@ pytestmark = pytest.mark.slow
 LOST_UNITS = 3
 # Checkout-heavy traffic, so the stretch between the sabotage and the stop holds enough
 # checkouts for a p95 (the ci profile's mix otherwise).
-TRAFFIC = {"name": "checkouts", "one_x_rps": 20, "mix": {"browse": 30, "search": 10, "checkout": 60},
-           "think_time_s": {"min": 0.1, "max": 0.4}, "doorbuster_share": 0.0, "seed": 7}
+TRAFFIC = {
+    "name": "checkouts",
+    "one_x_rps": 20,
+    "mix": {"browse": 30, "search": 10, "checkout": 60},
+    "think_time_s": {"min": 0.1, "max": 0.4},
+    "doorbuster_share": 0.0,
+    "seed": 7,
+}
 GAMEDAY = {
-    "name": "sabotage", "traffic_profile": "checkouts.yaml", "shape": "ramp",
+    "name": "sabotage",
+    "traffic_profile": "checkouts.yaml",
+    "shape": "ramp",
     "shape_args": {"steps": [1], "step_s": 90},
-    "chaos": [{"experiment": "partition-inventory-legacy", "at": "2s", "vars": {"fault_s": 80}, "timeout": "3m"},
-              {"experiment": "kill-orders-pod", "at": "80s"}],
-    "stop_conditions": [{"kind": "integrity", "every": "10s", "consecutive": 2},
-                        {"kind": "error_rate", "above": "50%", "for": "20s"}],
+    "chaos": [
+        {"experiment": "partition-inventory-legacy", "at": "2s", "vars": {"fault_s": 80}, "timeout": "3m"},
+        {"experiment": "kill-orders-pod", "at": "80s"},
+    ],
+    "stop_conditions": [
+        {"kind": "integrity", "every": "10s", "consecutive": 2},
+        {"kind": "error_rate", "above": "50%", "for": "20s"},
+    ],
 }
 
 
@@ -45,8 +57,9 @@ def _sabotage(shop: Shop) -> str:
     assert answer.status_code == 200, answer.text
     # Units vanish from a quiet SKU of the new store: initial no longer = available + reserved + sold.
     with sqlite3.connect(shop.data_dir / "inventory.db") as db:
-        sku = db.execute("SELECT sku FROM stock WHERE available >= ? ORDER BY sku DESC LIMIT 1",
-                         (LOST_UNITS,)).fetchone()[0]
+        sku = db.execute(
+            "SELECT sku FROM stock WHERE available >= ? ORDER BY sku DESC LIMIT 1", (LOST_UNITS,)
+        ).fetchone()[0]
         db.execute("UPDATE stock SET available = available - ? WHERE sku = ?", (LOST_UNITS, sku))
     return str(sku)
 
@@ -62,8 +75,12 @@ def test_a_shop_sabotaged_mid_partition_stops_the_game_day_and_is_no_go_naming_w
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         try:
-            wait_until(lambda: any(link["state"] != "ok" for link in shop.client.links()), timeout=120,
-                       interval=0.5, what="the partition to cut its link")
+            wait_until(
+                lambda: any(link["state"] != "ok" for link in shop.client.links()),
+                timeout=120,
+                interval=0.5,
+                what="the partition to cut its link",
+            )
             sku = _sabotage(shop)
             out, _ = proc.communicate(timeout=300)
         finally:

@@ -89,8 +89,11 @@ def test_legacy_that_does_not_converge_fails_the_partition_hypothesis(broken_sho
     # gateway's circuit to the lone catalog first has to close again.)
     wait_until(lambda: _served(broken_shop), timeout=60, what="the gateway serving the catalog again")
     # ...and every service a checkout crosses answering again, or the before-check fails first
-    wait_until(lambda: _checks_out(broken_shop) and _circuits_closed(broken_shop), timeout=60,
-               what="a whole checkout succeeding again, with every gateway circuit closed")
+    wait_until(
+        lambda: _checks_out(broken_shop) and _circuits_closed(broken_shop),
+        timeout=60,
+        what="a whole checkout succeeding again, with every gateway circuit closed",
+    )
     with Load(broken_shop.url, browse=False, shoppers=2):
         outcome = run_chaos("partition-inventory-legacy", broken_shop.data_dir, tmp_path, "converge_s=3")
     assert outcome.returncode == 1, outcome.stdout

@@ -16,7 +16,11 @@ import yaml
 def _gameday(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "doorbuster.cli", "gameday", *args, "--run-dir", str(tmp_path / "run")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -33,8 +37,13 @@ def _ours(tmp_path: Path) -> list[psutil.Process]:
 
 
 def _profile(tmp_path: Path, **change: object) -> str:
-    data = {"name": "t", "traffic_profile": "ci", "shape": "ramp", "shape_args": {"steps": [1, 5], "step_s": 20},
-            **change}
+    data = {
+        "name": "t",
+        "traffic_profile": "ci",
+        "shape": "ramp",
+        "shape_args": {"steps": [1, 5], "step_s": 20},
+        **change,
+    }
     path = tmp_path / "day.yaml"
     path.write_text(yaml.safe_dump(data))
     return str(path)
@@ -92,8 +101,12 @@ def test_a_data_dir_without_a_running_shop_is_exit_4(tmp_path: Path) -> None:
 
 
 def test_a_remote_host_is_refused_unless_allowed(tmp_path: Path) -> None:
-    _refused(tmp_path, _gameday(tmp_path, "smoke", "--no-chaos", "--host", "http://shop.example.com"), 5,
-             "refusing to send load to 'shop.example.com'")
+    _refused(
+        tmp_path,
+        _gameday(tmp_path, "smoke", "--no-chaos", "--host", "http://shop.example.com"),
+        5,
+        "refusing to send load to 'shop.example.com'",
+    )
 
 
 def test_chaos_against_a_bare_host_needs_the_control_api(tmp_path: Path) -> None:
@@ -102,10 +115,13 @@ def test_chaos_against_a_bare_host_needs_the_control_api(tmp_path: Path) -> None
     _refused(tmp_path, result, 2, "the integrity stop condition cannot run without the shop's control API")
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--quick", "ci"), "--quick is the game day 'smoke'; it cannot be combined with 'ci'"),
-    (("smoke", "--run-time", "0s"), "--run-time '0s': must be more than zero"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--quick", "ci"), "--quick is the game day 'smoke'; it cannot be combined with 'ci'"),
+        (("smoke", "--run-time", "0s"), "--run-time '0s': must be more than zero"),
+    ],
+)
 def test_conflicting_or_bad_options_are_refused(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     result = _gameday(tmp_path, *args)
     assert result.returncode == 2, result.stderr

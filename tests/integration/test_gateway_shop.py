@@ -257,7 +257,9 @@ def test_a_sold_out_doorbuster_is_never_shown_as_available(
 
 
 def test_an_ordinary_skus_stock_lags_by_its_ttl_unless_this_replica_saw_the_sale(
-    gateway: ServiceProcess, slow_stock_gateway: ServiceProcess, catalog  # type: ignore[no-untyped-def]
+    gateway: ServiceProcess,
+    slow_stock_gateway: ServiceProcess,
+    catalog,  # type: ignore[no-untyped-def]
 ) -> None:
     sku = "SKU-000003"
     assert not catalog.by_sku[sku].doorbuster

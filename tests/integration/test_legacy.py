@@ -50,8 +50,9 @@ def test_a_stale_version_never_moves_a_legacy_row_backwards(legacy: ServiceProce
     ],
 )
 def test_bad_writes_get_a_clear_4xx(legacy: ServiceProcess, body: bytes, status: int, message: str) -> None:
-    resp = requests.put(f"{legacy.url}/stock/DB-0001", data=body, timeout=5,
-                        headers={"content-type": "application/json"})
+    resp = requests.put(
+        f"{legacy.url}/stock/DB-0001", data=body, timeout=5, headers={"content-type": "application/json"}
+    )
     assert resp.status_code == status
     assert message in resp.json()["detail"]
 

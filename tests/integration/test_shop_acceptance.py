@@ -184,8 +184,11 @@ def test_killing_an_orders_replica_mid_race_loses_no_order_and_oversells_nothing
     # recovery even though its shopper lost the answer. Every unit sold is a confirmed order.
     db = orders_view.connect(config)
     try:
-        confirmed_in_store = {o["order_id"] for o in orders_view.orders(db) if o["status"] == "confirmed"
-                              and any(item["sku"] == race.sku for item in o["items"])}
+        confirmed_in_store = {
+            o["order_id"]
+            for o in orders_view.orders(db)
+            if o["status"] == "confirmed" and any(item["sku"] == race.sku for item in o["items"])
+        }
     finally:
         db.close()
     assert {body["order_id"] for _, body in race.confirmed} <= confirmed_in_store

@@ -186,11 +186,13 @@ def test_doorbuster_chaos_list_names_every_experiment(capsys: pytest.CaptureFixt
 def test_the_heal_after_an_interrupt_keeps_a_selectors_mapping_but_not_chaoslibs_dynamic_values(tmp_path):
     from doorbuster.chaos.cli import _platform_configuration
 
-    experiment = {"configuration": {
-        "platform": "kubernetes",
-        "selectors": {"catalog": "app=shop-catalog"},
-        "token": {"type": "env", "key": "SHOP_TOKEN"},
-    }}
+    experiment = {
+        "configuration": {
+            "platform": "kubernetes",
+            "selectors": {"catalog": "app=shop-catalog"},
+            "token": {"type": "env", "key": "SHOP_TOKEN"},
+        }
+    }
     config = _platform_configuration(experiment, {"namespace": "shop"}, tmp_path)
     assert config["selectors"] == {"catalog": "app=shop-catalog"}
     assert "token" not in config

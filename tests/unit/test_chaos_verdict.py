@@ -81,9 +81,7 @@ def test_a_failed_method_activity_fails_even_though_chaos_run_exits_zero() -> No
     journal["run"][1].update(status="failed", exception=["Traceback ...\n", error])
     verdict = judge(journal, "partition")
     assert verdict.verdict == "failed"
-    assert verdict.reasons == [
-        "probe legacy-converges-after-the-heal failed: legacy did not converge within 2 s"
-    ]
+    assert verdict.reasons == ["probe legacy-converges-after-the-heal failed: legacy did not converge within 2 s"]
 
 
 def test_a_failed_rollback_fails() -> None:

@@ -182,8 +182,6 @@ def test_the_managed_overlay_leaves_the_store_urls_to_the_users_secret() -> None
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_topologys_calls_are_the_upstreams_each_service_builds(
-    service: str, service_reads: dict[str, Any]
-) -> None:
+def test_the_topologys_calls_are_the_upstreams_each_service_builds(service: str, service_reads: dict[str, Any]) -> None:
     # Drift guard: the policies allow CALLS; a new upstream must be allowed too, or it is cut.
     assert service_reads[service].upstreams == set(CALLS.get(service, ()))

@@ -8,8 +8,20 @@ from doorbuster.durations import DurationError, duration_arg, format_duration, p
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90", 90), ("2.5", 2.5), ("90s", 90), ("1.5s", 1.5), ("10m", 600), ("1h30m", 5400), ("2d", 172800),
-     ("250ms", 0.25), ("1d2h3m4s", 93784), (" 5M ", 300), (30, 30), (0.5, 0.5)],
+    [
+        ("90", 90),
+        ("2.5", 2.5),
+        ("90s", 90),
+        ("1.5s", 1.5),
+        ("10m", 600),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("250ms", 0.25),
+        ("1d2h3m4s", 93784),
+        (" 5M ", 300),
+        (30, 30),
+        (0.5, 0.5),
+    ],
 )
 def test_every_spelling_of_the_grammar_is_seconds(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
@@ -34,8 +46,9 @@ def test_non_finite_numbers_are_refused(value):
         parse_duration(value)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(5400, "1h30m"), (1.5, "1.5s"), (0.25, "250ms"), (60, "1m"),
-                                               (172800, "2d")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(5400, "1h30m"), (1.5, "1.5s"), (0.25, "250ms"), (60, "1m"), (172800, "2d")]
+)
 def test_formatting_round_trips(seconds, text):
     assert format_duration(seconds) == text
     assert parse_duration(format_duration(seconds)) == pytest.approx(seconds)

@@ -65,13 +65,19 @@ def test_a_step_the_shape_never_holds_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"stop_conditions": [{"kind": "error_rate", "above": "5%", "for": "soon"}]},
-         r"stop_conditions\[0\]\.for: duration 'soon': expected a duration"),
-        ({"stop_conditions": [{"kind": "error_rate", "above": "150%", "for": "10s"}]},
-         r"stop_conditions\[0\]\.above: Input should be less than or equal to 1"),
+        (
+            {"stop_conditions": [{"kind": "error_rate", "above": "5%", "for": "soon"}]},
+            r"stop_conditions\[0\]\.for: duration 'soon': expected a duration",
+        ),
+        (
+            {"stop_conditions": [{"kind": "error_rate", "above": "150%", "for": "10s"}]},
+            r"stop_conditions\[0\]\.above: Input should be less than or equal to 1",
+        ),
         ({"stop_conditions": [{"kind": "cpu", "above": 1}]}, r"stop_conditions\[0\]: .*'error_rate', 'latency_p95'"),
-        ({"stop_conditions": [{"kind": "integrity", "invariants": ["legacy_convergence"]}]},
-         r"stop_conditions\[0\]\.invariants: .*legacy_convergence: not an invariant a probe can check"),
+        (
+            {"stop_conditions": [{"kind": "integrity", "invariants": ["legacy_convergence"]}]},
+            r"stop_conditions\[0\]\.invariants: .*legacy_convergence: not an invariant a probe can check",
+        ),
         ({"chaos": [{"experiment": "x"}]}, r"chaos\[0\]: give exactly one of `at`"),
         ({"chaos": [{"experiment": "x", "at": "5s", "when": 1}]}, r"chaos\[0\]\.when: unknown key"),
         ({"chaos": [{"experiment": "x", "at_step": "five"}]}, r"chaos\[0\]\.at_step: 'five' is not a load step"),
@@ -80,8 +86,9 @@ def test_a_step_the_shape_never_holds_is_refused(tmp_path: Path) -> None:
         ({"colour": "red"}, r"day.yaml: colour: unknown key"),
     ],
 )
-def test_a_bad_profile_is_refused_naming_the_file_and_the_key(tmp_path: Path, change: dict[str, object],
-                                                             message: str) -> None:
+def test_a_bad_profile_is_refused_naming_the_file_and_the_key(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
     path = _write(tmp_path, {**BASE, **change})
     with pytest.raises(GamedayError, match=message):
         build_timeline(load_gameday(path))
@@ -93,8 +100,13 @@ def test_an_unknown_game_day_lists_the_known_ones() -> None:
 
 
 def test_stop_conditions_read_percentages_and_durations(tmp_path: Path) -> None:
-    data = {**BASE, "stop_conditions": [{"kind": "error_rate", "above": "5%", "for": "1m30s"},
-                                        {"kind": "integrity", "every": "10s"}]}
+    data = {
+        **BASE,
+        "stop_conditions": [
+            {"kind": "error_rate", "above": "5%", "for": "1m30s"},
+            {"kind": "integrity", "every": "10s"},
+        ],
+    }
     profile = load_gameday(_write(tmp_path, data))
     rate, integrity = profile.stop_conditions
     assert isinstance(rate, ErrorRateStop) and (rate.above, rate.for_s) == (0.05, 90.0)

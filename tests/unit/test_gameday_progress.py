@@ -15,18 +15,39 @@ T0 = 1_764_000_000.0
 
 
 def _view() -> ProgressView:
-    snapshot = Snapshot(t0=T0, now=T0 + 75, planned_rps=50.0, stage="5x steady", achieved_rps=48.7, p95_ms=23.0,
-                        error_rate=0.0123, requests=3000, failures=37)
-    return ProgressView(snapshot, load_s=150, active=["partition-inventory-legacy#0 (9s)"],
-                        next_fault="kill-orders-pod#1 at +112s (in 37s)",
-                        margins=[Margin("error-rate", "1.23% of 480", "≤ 10% over 15 s", "ok")])
+    snapshot = Snapshot(
+        t0=T0,
+        now=T0 + 75,
+        planned_rps=50.0,
+        stage="5x steady",
+        achieved_rps=48.7,
+        p95_ms=23.0,
+        error_rate=0.0123,
+        requests=3000,
+        failures=37,
+    )
+    return ProgressView(
+        snapshot,
+        load_s=150,
+        active=["partition-inventory-legacy#0 (9s)"],
+        next_fault="kill-orders-pod#1 at +112s (in 37s)",
+        margins=[Margin("error-rate", "1.23% of 480", "≤ 10% over 15 s", "ok")],
+    )
 
 
 def test_a_plain_line_carries_every_figure() -> None:
     line = plain_line(_view())
-    for part in ("+1:15", "left 1:15", "step 5x steady", "req/s 48.7/50.0 planned", "p95 23 ms", "errors 1.23%",
-                 "fault partition-inventory-legacy#0 (9s)", "next kill-orders-pod#1 at +112s (in 37s)",
-                 "stop[error-rate] 1.23% of 480 (≤ 10% over 15 s, ok)"):
+    for part in (
+        "+1:15",
+        "left 1:15",
+        "step 5x steady",
+        "req/s 48.7/50.0 planned",
+        "p95 23 ms",
+        "errors 1.23%",
+        "fault partition-inventory-legacy#0 (9s)",
+        "next kill-orders-pod#1 at +112s (in 37s)",
+        "stop[error-rate] 1.23% of 480 (≤ 10% over 15 s, ok)",
+    ):
         assert part in line, (part, line)
 
 
@@ -43,8 +64,17 @@ def test_the_terminal_panel_shows_the_same_figures() -> None:
     console = Console(file=io.StringIO(), width=140, force_terminal=False)
     console.print(RichProgress(console).render(_view()))
     text = console.file.getvalue()
-    for part in ("48.7", "50.0", "23 ms", "1.23%", "37 of 3,000 failed", "partition-inventory-legacy#0 (9s)",
-                 "kill-orders-pod#1 at +112s", "stop: error-rate", "1:15 left of 2:30"):
+    for part in (
+        "48.7",
+        "50.0",
+        "23 ms",
+        "1.23%",
+        "37 of 3,000 failed",
+        "partition-inventory-legacy#0 (9s)",
+        "kill-orders-pod#1 at +112s",
+        "stop: error-rate",
+        "1:15 left of 2:30",
+    ):
         assert part in text, (part, text)
 
 

@@ -111,20 +111,31 @@ def test_silence_when_the_plan_sends_nothing_is_no_stall(tmp_path: Path) -> None
 
 def _audit(**broken: list[str]) -> dict[str, object]:
     names = ("stock_conservation", "no_negative_stock", "legacy_convergence")
-    return {"invariants": [
-        {"name": name, "ok": not broken.get(name), "violations": len(broken.get(name, [])),
-         "details": [{"sku": sku, "problem": "initial 20 != available 15 + reserved 0 + sold 0"}
-                     for sku in broken.get(name, [])] + [{"note": "3 orders still in flight"}]}
-        for name in names
-    ]}
+    return {
+        "invariants": [
+            {
+                "name": name,
+                "ok": not broken.get(name),
+                "violations": len(broken.get(name, [])),
+                "details": [
+                    {"sku": sku, "problem": "initial 20 != available 15 + reserved 0 + sold 0"}
+                    for sku in broken.get(name, [])
+                ]
+                + [{"note": "3 orders still in flight"}],
+            }
+            for name in names
+        ]
+    }
 
 
 def test_the_integrity_condition_fires_when_the_same_sku_stays_broken(tmp_path: Path) -> None:
-    answers = iter([
-        _audit(),
-        _audit(stock_conservation=["SKU-1", "SKU-2"], legacy_convergence=["SKU-9"]),
-        _audit(stock_conservation=["SKU-1", "SKU-3"]),  # SKU-2 was a checkout in flight
-    ])
+    answers = iter(
+        [
+            _audit(),
+            _audit(stock_conservation=["SKU-1", "SKU-2"], legacy_convergence=["SKU-9"]),
+            _audit(stock_conservation=["SKU-1", "SKU-3"]),  # SKU-2 was a checkout in flight
+        ]
+    )
     condition = IntegrityStop(kind="integrity", invariants=("stock_conservation",), consecutive=2)
     probe = IntegrityProbe(condition, lambda: next(answers))
     watch = StopWatch((condition,), _feed(tmp_path), {"integrity": probe})
@@ -168,6 +179,19 @@ def test_the_stop_record_is_written_as_the_contract_says(tmp_path: Path) -> None
     assert fired is not None
     fired.rolled_back, fired.not_started = ["kill-orders-pod#0"], ["partition-dual-write#1"]
     record = json.loads(write_stop_record(tmp_path, fired).read_text())
-    assert set(record) == {"kind", "condition", "rule", "fired_at", "fired_ts", "offset_s", "measured", "threshold",
-                           "metric", "detail", "rolled_back", "not_started", "timed_out"}
+    assert set(record) == {
+        "kind",
+        "condition",
+        "rule",
+        "fired_at",
+        "fired_ts",
+        "offset_s",
+        "measured",
+        "threshold",
+        "metric",
+        "detail",
+        "rolled_back",
+        "not_started",
+        "timed_out",
+    }
     assert record["kind"] == "stop_condition" and record["fired_at"].endswith("+00:00")

@@ -232,8 +232,11 @@ def test_a_baseline_diff_flags_a_p95_regression_beyond_the_tolerance(tmp_path: P
     assert not regressions["error-rate"].regressed
     assert after.verdict == GO  # regressions warn unless the SLO file says fail_on_regression
     assert any(
-        re.match(r"warning: regression: checkout-p95 rose (29|30|31)(\.\d)?% against the baseline \(\d+ ms → \d+ ms; "
-                 r"tolerance 10% worse\)$", r)
+        re.match(
+            r"warning: regression: checkout-p95 rose (29|30|31)(\.\d)?% against the baseline \(\d+ ms → \d+ ms; "
+            r"tolerance 10% worse\)$",
+            r,
+        )
         for r in after.reasons
     ), after.reasons
     strict = replace(slo, settings=replace(slo.settings, fail_on_regression=True))

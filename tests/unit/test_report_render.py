@@ -142,13 +142,14 @@ def test_a_run_whose_load_script_only_raised_is_inconclusive_and_says_why(
     )
     assert main(["report", str(run_dir)]) == 3
     out = capsys.readouterr().out
-    assert out.startswith("INCONCLUSIVE: nothing failed, but the generator sent only 0% of the planned load, "
-                          "the load script raised exceptions, ")
+    assert out.startswith(
+        "INCONCLUSIVE: nothing failed, but the generator sent only 0% of the planned load, "
+        "the load script raised exceptions, "
+    )
     assert "  - load not trustworthy: achieved / planned requests 0% (limit ≥ 90%)" in out
     assert (
         "  - warning: the load script raised 201 exception(s) (locust_exceptions.csv); most frequent: "
-        "invalid request URI '//'"
-        in out
+        "invalid request URI '//'" in out
     )
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "Exceptions in the load script (Locust)" in html

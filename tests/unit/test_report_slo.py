@@ -66,8 +66,10 @@ def test_a_missing_slo_file_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (_slo(metric="error_rate", max=5),
-         "slos[0] (x).max: 5 is not a ratio: error_rate lies between 0 and 1 (write 0.05 for 5%)"),
+        (
+            _slo(metric="error_rate", max=5),
+            "slos[0] (x).max: 5 is not a ratio: error_rate lies between 0 and 1 (write 0.05 for 5%)",
+        ),
         (_slo(metric="availability", max=None, min=99.9), "slos[0] (x).min: 99.9 is not a ratio: availability lies"),
         (_slo(metric="error_rate", max=0.01, warn=2), "slos[0] (x).warn: 2 is not a ratio"),
         (_slo(max=float("nan")), "slos[0] (x).max: must be a finite number, got nan"),
@@ -78,13 +80,22 @@ def test_a_missing_slo_file_is_named(tmp_path: Path) -> None:
         ({"settings": {"good_minute_ratio": 1.5}}, "settings.good_minute_ratio: must be <= 1, got 1.5"),
         ({"settings": {"window_s": "0s"}}, "settings.window_s: '0s': must be more than zero"),
         ({"settings": {"window_s": "soon"}}, "settings.window_s: 'soon': expected a duration such as 90"),
-        ({"settings": {"window": 10}},
-         "settings.window: unknown key (allowed: good_minute_ratio, min_requests, window_s)"),
+        (
+            {"settings": {"window": 10}},
+            "settings.window: unknown key (allowed: good_minute_ratio, min_requests, window_s)",
+        ),
         ({"faults": [{"error_rate_max": 5}]}, "faults[0].error_rate_max: must be <= 1, got 5"),
         ({"load": {"max_generator_cpu_percent": float("nan")}}, "load.max_generator_cpu_percent: must be a finite"),
         ({"baseline": {"fail_on_regression": "yes"}}, "baseline.fail_on_regression: expected true or false, got 'yes'"),
-        ({"slos": [{"name": "a", "metric": "error_rate", "max": 0.1}, {"name": "a", "metric": "error_rate", "max": 1}]},
-         "slos[1] (a).name: duplicate SLO name"),
+        (
+            {
+                "slos": [
+                    {"name": "a", "metric": "error_rate", "max": 0.1},
+                    {"name": "a", "metric": "error_rate", "max": 1},
+                ]
+            },
+            "slos[1] (a).name: duplicate SLO name",
+        ),
         ({"version": 2, "slos": [{"name": "a", "metric": "error_rate", "max": 0.1}]}, "version: unknown version 2"),
     ],
 )

@@ -14,11 +14,21 @@ THREE_STEPS = ((1.0, 30.0, "steady"), (5.0, 30.0, "steady"), (10.0, 30.0, "stead
 
 
 def _stop(run: Path, **fields: object) -> None:
-    record = {"kind": "stop_condition", "condition": "error-rate", "rule": "error rate above 5% for 20 s",
-              "fired_at": "2025-11-24T16:00:42+00:00", "fired_ts": 1_764_000_042.0, "offset_s": 42.0,
-              "measured": 0.31, "threshold": 0.05, "metric": "error_rate",
-              "detail": "31.00% of 1,204 requests failed in the last 20 s (limit 5%)",
-              "rolled_back": ["kill-orders-pod#0"], "not_started": ["partition-dual-write#1"], **fields}
+    record = {
+        "kind": "stop_condition",
+        "condition": "error-rate",
+        "rule": "error rate above 5% for 20 s",
+        "fired_at": "2025-11-24T16:00:42+00:00",
+        "fired_ts": 1_764_000_042.0,
+        "offset_s": 42.0,
+        "measured": 0.31,
+        "threshold": 0.05,
+        "metric": "error_rate",
+        "detail": "31.00% of 1,204 requests failed in the last 20 s (limit 5%)",
+        "rolled_back": ["kill-orders-pod#0"],
+        "not_started": ["partition-dual-write#1"],
+        **fields,
+    }
     (run / "stop.json").write_text(json.dumps(record))
 
 
@@ -39,16 +49,26 @@ def test_a_fired_stop_condition_makes_a_clean_run_no_go_and_says_why(tmp_path: P
     )
     summary = json.loads((run / "summary.json").read_text())
     assert summary["verdict"] == "NO-GO" and summary["reasons"][0].startswith("stopped early")
-    failures = [case.get("name") for case in ET.parse(run / "junit.xml").iter("testcase")
-                if case.find("failure") is not None]
+    failures = [
+        case.get("name") for case in ET.parse(run / "junit.xml").iter("testcase") if case.find("failure") is not None
+    ]
     assert failures == ["stop condition: error-rate"]
     assert "stopped early: stop condition" in (run / "report.html").read_text()
 
 
 def test_an_interrupted_run_is_inconclusive_at_best(tmp_path: Path) -> None:
     run = SyntheticRun(stages=THREE_STEPS).write(tmp_path / "run")
-    _stop(run, kind="interrupted", condition="SIGINT", rule="interrupted by SIGINT", measured=None, threshold=None,
-          metric="signal", rolled_back=[], not_started=[])
+    _stop(
+        run,
+        kind="interrupted",
+        condition="SIGINT",
+        rule="interrupted by SIGINT",
+        measured=None,
+        threshold=None,
+        metric="signal",
+        rolled_back=[],
+        not_started=[],
+    )
     ev = build_report(run)
     assert ev.verdict == "INCONCLUSIVE"
     assert ev.reasons[0].startswith("interrupted (SIGINT) +42 s into the load")

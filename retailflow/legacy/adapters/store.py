@@ -36,8 +36,9 @@ class LegacyStock:
 
 
 def _from_row(row: Row) -> LegacyStock:
-    return LegacyStock(row["sku"], int(row["qty_available"]), int(row["qty_reserved"]), int(row["qty_sold"]),
-                       int(row["version"]))
+    return LegacyStock(
+        row["sku"], int(row["qty_available"]), int(row["qty_reserved"]), int(row["qty_sold"]), int(row["version"])
+    )
 
 
 class LegacyStore:
