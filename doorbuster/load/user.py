@@ -114,9 +114,9 @@ class PacedUser(FastHttpUser):
         start an iteration whose first request the kill then cuts off in flight (a failure on a
         healthy shop). Marked as stopping first, a wait that ends first ends the user instead,
         by Locust's own check after a wait."""
+        if not force and self._state == LOCUST_STATE_STOPPING:
+            return False  # asked already (a shrink and the run's end can both ask): it is ending
         if self.state.stopping_at is None:
-            if self._state == LOCUST_STATE_STOPPING:
-                return False  # asked already: it ends after its iteration
             force = False
         if force or self._state in (None, LOCUST_STATE_WAITING):
             self._state = LOCUST_STATE_STOPPING
