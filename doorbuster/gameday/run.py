@@ -250,8 +250,10 @@ class _Game:
                 if time.time() - r.started > r.scheduled.entry.timeout:
                     self.say(f"fault {label} ran past its timeout of {r.scheduled.entry.timeout:g}s; stopping it")
                     self.timed_out.add(label)
-                    self.end_experiments([r])
-                continue
+                    self.end_experiments([r])  # it has exited when this returns
+                    rc = r.proc.poll()
+                if rc is None:
+                    continue
             del self.running[label]
             self.finished.append(label)
             # What the experiment's verdict.json says, never its exit code (a skip exits 0 too).
