@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fnmatch import fnmatch
 
@@ -13,7 +14,7 @@ from doorbuster.reports.digest import Digest, ScopeFigures
 from doorbuster.reports.slo import LOAD_PHASES, Objective, Settings
 from doorbuster.reports.transform import held_steps
 
-__all__ = ["Measurement", "locust_measure", "measure"]
+__all__ = ["Measurement", "locust_measure", "measure", "short_of_plan"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Measurement:
 
 def _not_applicable(why: str, source: str = "planned_rate.csv") -> Measurement:
     return Measurement(None, source, why, not_applicable=True)
+
+
+def short_of_plan(ratio: float) -> str:
+    """A step's note when the load fell short of it, its share rounded down: 89.96% sent is not
+    "90% sent" beside a 90% bar."""
+    return f"short of its plan ({math.floor(ratio * 1000) / 10:g}% sent)"
 
 
 def _sustained(figures: ScopeFigures, segments: pd.DataFrame, objective: Objective, settings: Settings) -> Measurement:
@@ -62,7 +69,7 @@ def _sustained(figures: ScopeFigures, segments: pd.DataFrame, objective: Objecti
     # A step the generator fell short on says how short: "not reached" beside a higher step that
     # held read as if the shop had failed the lower load, when a few requests were missing (the
     # first step of a run includes the generator's start-up) and the step was never judged.
-    short = [f"short of its plan ({ratio:.0%} sent)" for ratio in by_step["ratio"]]
+    short = [short_of_plan(ratio) for ratio in by_step["ratio"]]
     labels = np.where(~reached, short, np.where(within, "held", "broke"))
     steps = ", ".join(f"{m:g}x {label}" for m, label in zip(by_step.index, labels, strict=True))
     # Nothing broke yet the target was missed: the load, not the shop, fell short.

@@ -37,7 +37,7 @@ def _faults(record: dict[str, Any]) -> str:
     if record.get("not_started"):
         parts.append(f"not started: {', '.join(record['not_started'])}")
     if record.get("timed_out"):  # absent from a stop.json written before it was recorded apart
-        parts.append(f"ended earlier past their timeout: {', '.join(record['timed_out'])}")
+        parts.append(f"ended by the game day for running past its timeout (healed): {', '.join(record['timed_out'])}")
     return f"; {'; '.join(parts)}" if parts else ""
 
 

@@ -187,7 +187,8 @@ class Pacer:
         due within END_CUT_S of it. Those the run's end cut off, not the generator: halting counts
         the starts due since the pacer's last look (up to a tick, or _MAX_SKIP_S when idle) and
         hands none out, and the stop kills the users just handed one. Counted as missed, they
-        alone broke the 1% missed-iterations check of a short run on a healthy shop."""
+        alone broke the 1% missed-iterations check of a short run on a healthy shop. The cost: a
+        generator truly behind at its end has at most rate × END_CUT_S real misses uncounted."""
         self.halt(end)
         for queue in self._waiting.values():
             while queue:

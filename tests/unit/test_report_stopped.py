@@ -80,5 +80,5 @@ def test_an_experiment_that_overran_its_timeout_is_named_apart_from_the_rollback
     reason = build_report(run).reasons[0]
     assert reason.endswith(
         "rolled back: kill-orders-pod#0; not started: partition-dual-write#1; "
-        "ended earlier past their timeout: partition-inventory-legacy#0"
+        "ended by the game day for running past its timeout (healed): partition-inventory-legacy#0"
     )
