@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from typing import Any
 
-__all__ = ["stop_group"]
+import psutil
+
+__all__ = ["end_leftovers", "group_members", "stop_group"]
 
 
 def stop_group(proc: subprocess.Popen[Any], *, grace: float, leader_only: bool = False) -> None:
@@ -34,3 +37,33 @@ def stop_group(proc: subprocess.Popen[Any], *, grace: float, leader_only: bool =
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes of group `pgid` still running (a zombie waiting for its reaper is gone)."""
+    members = []
+    for candidate in psutil.process_iter(["status"]):
+        try:
+            if candidate.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(candidate.pid) == pgid:
+                members.append(candidate.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
+def end_leftovers(proc: subprocess.Popen[Any], *, grace: float) -> list[int]:
+    """`proc`, the leader of its own process group, has exited: wait up to `grace` s for the rest of
+    the group to exit by itself, then SIGKILL what is left; the PIDs it had to kill.
+
+    A Locust master that fails after forking its --processes workers (its port taken, a crash)
+    exits alone: Locust's exit hook forgets workers that have not exited at once, and they wait
+    for a master forever. The load they belong to must not outlive its command."""
+    deadline = time.monotonic() + grace
+    while (left := group_members(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left

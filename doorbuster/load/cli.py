@@ -26,7 +26,7 @@ from doorbuster.load.errors import LoadError
 from doorbuster.load.plans import PLANS, make_plan, parse_shape_args, shape_parameters
 from doorbuster.load.profile import load_profile
 from doorbuster.load.safety import check_target
-from doorbuster.processes import stop_group
+from doorbuster.processes import end_leftovers, stop_group
 from doorbuster.runfolder import AUDIT, LOCUST_PREFIX, META, new_run_dir
 
 __all__ = [
@@ -48,6 +48,7 @@ _PREFLIGHT_S = 120.0  # importing a locustfile (and Locust) on a busy machine
 PARENT_ENV = "DOORBUSTER_PARENT_PID"  # Locust quits when this process is gone (even SIGKILLed)
 # Locust needs time to start its processes and, at the end, to collect the workers' rows.
 _STARTUP_S = 60.0
+_LEFTOVER_GRACE_S = 10.0  # after the master exits, its workers finish by themselves within this
 _CONNECT_TIMEOUT_S = 3.0
 # Signals that end `doorbuster load`: each must end Locust too (it runs in its own session).
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -189,6 +190,9 @@ def cmd_load(args: argparse.Namespace) -> int:
             stop_group(proc, grace=30, leader_only=True)
             _outcome(proc.returncode, run_dir)
             return EXIT_INTERRUPTED
+    left = end_leftovers(proc, grace=_LEFTOVER_GRACE_S)
+    if left:
+        print(f"doorbuster: {len(left)} Locust process(es) outlived the master; ended them", file=sys.stderr)
     outcome = _outcome(rc, run_dir)
     if args.audit_cmd and outcome in (EXIT_OK, EXIT_INTERRUPTED):
         _audit(args, run_dir)
