@@ -50,3 +50,15 @@ LEDGER_COLUMNS = ("order_id", "idempotency_key", "items", "total_cents", "confir
 # The shop's API limits, enforced at the gateway and again by the service that owns them.
 KEY_LENGTH = 200  # characters of an Idempotency-Key
 MAX_QTY = 100  # units per cart line; a bigger order is a wholesale enquiry, not a checkout
+
+# The port a store URL of the services profile means when it names none (RF_DB_URL and the
+# like): the shop connects there, and the game day's preflight checks that something listens.
+STORE_DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "postgres": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "redis": 6379,
+    "amqp": 5672,
+    "nats": 4222,
+}

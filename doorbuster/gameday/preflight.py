@@ -19,6 +19,7 @@ from doorbuster.errors import EXIT_UNREACHABLE
 from doorbuster.gameday.errors import GamedayError
 from doorbuster.gameday.profile import GamedayProfile, IntegrityStop
 from doorbuster.gameday.schedule import LoadTimeline
+from retailflow.contracts import STORE_DEFAULT_PORTS
 
 __all__ = [
     "EXPERIMENTS_DIR",
@@ -34,15 +35,6 @@ EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "chaos" / "experiments"
 _SUFFIXES = (".json", ".yaml", ".yml")
 # Store URLs of the services profile: each must answer before the shop is started on it.
 _STORE_VARS = ("RF_DB_URL", "RF_LEGACY_DB_URL", "RF_CACHE_URL", "RF_BUS_URL")
-_DEFAULT_PORTS = {
-    "postgresql": 5432,
-    "postgres": 5432,
-    "mysql": 3306,
-    "mariadb": 3306,
-    "redis": 6379,
-    "amqp": 5672,
-    "nats": 4222,
-}
 
 
 def experiment_path(name: str) -> Path | None:
@@ -116,7 +108,7 @@ def _check_server(var: str, url: str) -> None:
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
     try:
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.split("+")[0], 0)
+        port = parts.port or STORE_DEFAULT_PORTS.get(parts.scheme.split("+")[0], 0)
     except ValueError:
         raise GamedayError(f"{var}={url!r}: not a URL with a valid port") from None
     if not port:

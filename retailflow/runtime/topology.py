@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from retailflow.common.config import SERVICES
+from retailflow.contracts import STORE_DEFAULT_PORTS
 from retailflow.runtime.errors import TopologyError
 
 __all__ = [
@@ -80,17 +81,6 @@ def flows() -> frozenset[tuple[str, str]]:
     return frozenset(calls | stores)
 
 
-DEFAULT_PORTS = {
-    "postgresql": 5432,
-    "postgres": 5432,
-    "mysql": 3306,
-    "mariadb": 3306,
-    "redis": 6379,
-    "amqp": 5672,
-    "nats": 4222,
-}
-
-
 @dataclass(frozen=True)
 class LinkSpec:
     """A network path through a link proxy: `src` reaches `dst` via 127.0.0.1:<listen port>."""
@@ -152,7 +142,7 @@ def _host_port(env_var: str, url: str) -> tuple[str, int]:
         port = parts.port
     except ValueError:
         raise TopologyError(f"{env_var}={url!r} has an invalid port") from None
-    port = port or DEFAULT_PORTS.get(parts.scheme)
+    port = port or STORE_DEFAULT_PORTS.get(parts.scheme)
     if not parts.hostname or not port:
         raise TopologyError(f"{env_var}={url!r} needs a host and a port")
     return parts.hostname, port
