@@ -30,6 +30,11 @@ _KEEP_S = 900.0  # samples older than this are dropped: stop conditions look bac
 # at least this many requests due is a stall, not a lull: the requests in flight are at least as old
 # as it.
 STALL_DUE = 5.0
+# The live req/s: requests answered over Locust's last rows spanning this long, beside the plan's
+# rate over the same seconds. Locust's own "Requests/s" is a 10 s average ending 2 s before its
+# row, and its file is up to ~6 s late: beside the newest planned rate, a flash sale's first
+# seconds read as a generator far behind, and the recovery after it as 5x the plan.
+RATE_WINDOW_S = 5.0
 
 
 class CsvTail:
@@ -102,7 +107,8 @@ class LiveFeed:
         self._history = CsvTail(run_dir / HISTORY)
         self.window_s = window_s
         self.t0: float | None = None
-        self.planned_rps: float | None = None
+        self.planned_rps: float | None = None  # the newest planned rate
+        self._plan: deque[tuple[float, float]] = deque()  # (ts, planned_rps) of the plan's ticks
         self.stage = ""
         self.samples: deque[Sample] = deque()
         self._answered_ts: float | None = None  # the last sample whose request count rose
@@ -115,6 +121,8 @@ class LiveFeed:
             if self.t0 is None:
                 self.t0 = ts
             self.planned_rps = _number(row.get("planned_rps"))
+            if self.planned_rps is not None:
+                self._plan.append((ts, self.planned_rps))
             self.stage = f"{row.get('stage', '')} {row.get('phase', '')}".strip()
         for row in self._history.read():
             if row.get("Name") != "Aggregated":
@@ -137,18 +145,37 @@ class LiveFeed:
             )
         while self.samples and self.samples[0].ts < now - _KEEP_S:
             self.samples.popleft()
+        while self._plan and self._plan[0][0] < now - _KEEP_S:
+            self._plan.popleft()
         last = self.samples[-1] if self.samples else None
+        achieved, planned = self.rates(RATE_WINDOW_S)
         return Snapshot(
             t0=self.t0,
             now=now,
-            planned_rps=self.planned_rps,
+            planned_rps=planned,
             stage=self.stage,
-            achieved_rps=last.rps if last else None,
+            achieved_rps=achieved,
             p95_ms=last.p95_ms if last else None,
             error_rate=self.error_rate(self.window_s)[0],
             requests=last.requests if last else 0,
             failures=last.failures if last else 0,
         )
+
+    def rates(self, window_s: float) -> tuple[float | None, float | None]:
+        """(answered req/s, planned req/s) over the same seconds: the last `window_s` of Locust's
+        rows (fewer at the start), and the plan's ticks within them. Before two rows exist, Locust's
+        own rate and the newest planned one."""
+        last = self.samples[-1] if self.samples else None
+        if last is None:
+            return None, self.planned_rps
+        base = next((s for s in reversed(self.samples) if s.ts <= last.ts - window_s), self.samples[0])
+        if last.ts <= base.ts:
+            return last.rps, self.planned_rps
+        achieved = (last.requests - base.requests) / (last.ts - base.ts)
+        # a tick at ts plans the second after it: the seconds (base, last] were planned by the
+        # ticks in [base, last)
+        plan = [rps for ts, rps in self._plan if base.ts <= ts < last.ts]
+        return achieved, (sum(plan) / len(plan) if plan else self.planned_rps)
 
     def error_rate(self, window_s: float) -> tuple[float | None, int]:
         """(failed share, requests) over the last `window_s` seconds of samples; (None, n) when

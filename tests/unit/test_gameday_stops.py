@@ -195,3 +195,18 @@ def test_the_stop_record_is_written_as_the_contract_says(tmp_path: Path) -> None
         "timed_out",
     }
     assert record["kind"] == "stop_condition" and record["fired_at"].endswith("+00:00")
+
+
+def test_the_live_rate_puts_requests_answered_beside_the_plan_of_the_same_seconds(tmp_path: Path) -> None:
+    # A flash sale: 10 req/s until +20 s, then 50. Locust's own Requests/s column (10.0 in every row
+    # here, as its 10 s average still reads early in a spike) is not what the line shows.
+    ticks = "".join(f"{T0 + i},{10 if i < 20 else 50},5,spike,5,spike\n" for i in range(0, 30))
+    (tmp_path / PLANNED_RATE).write_text(f"ts,planned_rps,users,stage,multiplier,phase\n{ticks}")
+    feed = LiveFeed(tmp_path)
+    answered = [(T0 + i, 10 * i if i <= 20 else 200 + 50 * (i - 20), 0, 20) for i in range(1, 25)]
+    _history(tmp_path, answered)  # the file is a few seconds behind the plan, as Locust's is
+    snapshot = feed.poll(T0 + 29)
+    # the last 5 s of rows (+19..+24): 1 s at 10, 4 s at 50 answered; planned the same seconds
+    assert snapshot.achieved_rps == pytest.approx(42.0)
+    assert snapshot.planned_rps == pytest.approx(42.0)
+    assert feed.planned_rps == 50.0, "the newest planned rate still drives the stall check"
