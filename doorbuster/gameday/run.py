@@ -387,7 +387,7 @@ class _Game:
             probe.stop()
 
     def record_stop(self, record: StopRecord) -> None:
-        record.rolled_back = sorted(self.stopped - self.timed_out)  # one overran, then a signal came
+        record.rolled_back = sorted(self.stopped)  # a timed-out one was reaped before any rollback
         record.timed_out = sorted(self.timed_out)
         record.not_started = [s.label for s in self.pending]
         write_stop_record(self.run_dir, record)
