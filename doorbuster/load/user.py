@@ -176,17 +176,7 @@ class PacedUser(FastHttpUser):
             raise
         except Exception as exc:
             # A journey that raises (a bad URL, a bug) must show as a failure, not as silence.
-            self.environment.events.request.fire(
-                request_type="JOURNEY",
-                name=f"{self.journey} journey",
-                response_time=(time.time() - started) * 1000,
-                response_length=0,
-                response=None,
-                context=self._ctx,
-                exception=exc,
-                start_time=started,
-                url="",
-            )
+            self._record_failure("JOURNEY", f"{self.journey} journey", started, exc)
             raise
 
     def _record_interrupted(self) -> None:
@@ -197,15 +187,21 @@ class PacedUser(FastHttpUser):
             return
         method, name, sent = in_flight
         self.client.in_flight = None
+        self._record_failure(
+            method, name, sent, Interrupted("the user was stopped (the run ended) before the shop answered")
+        )
+
+    def _record_failure(self, method: str, name: str, since: float, exc: BaseException) -> None:
+        """A failed request with no answer, in this iteration, its latency the time since `since`."""
         self.environment.events.request.fire(
             request_type=method,
             name=name,
-            response_time=(time.time() - sent) * 1000,
+            response_time=(time.time() - since) * 1000,
             response_length=0,
             response=None,
             context=self._ctx,
-            exception=Interrupted("the user was stopped (the run ended) before the shop answered"),
-            start_time=sent,
+            exception=exc,
+            start_time=since,
             url="",
         )
 
