@@ -45,7 +45,6 @@ __all__ = [
     "counted_at",
     "expected_requests",
     "iteration_keys",
-    "plan_bounds",
 ]
 
 OFFSET_BIN_S = 0.1  # resolution of the offsets of requests within their iteration
@@ -205,9 +204,17 @@ class Offsets:
         return out
 
 
-def expected_requests(segments: pd.DataFrame, *, stop: float, end: float, offsets: Offsets) -> np.ndarray:
+def expected_requests(
+    segments: pd.DataFrame, starts: IterationStarts, offsets: Offsets, *, last_sent: float, ended: float | None
+) -> np.ndarray:
     """Per plan segment, the requests the plan wanted and could expect to be sent: starts up to
-    `stop` (none were wanted after it), each sending only what comes before the run's `end`."""
+    the plan's stop (none were wanted after it), each sending only what comes before the run's end.
+
+    The stop is the last intended start, or the plan's last tick should the generator have stopped
+    recording starts early. The end is meta.json's `ended` (after the grace), never before the
+    stop or the `last_sent` request (a generator silent before then is no excuse)."""
+    stop = max(starts.stop, float(segments[c.TS].iloc[-1]))
+    end = max(stop, last_sent, -np.inf if ended is None else ended)
     start = segments[c.TS].to_numpy(dtype=float)
     until = np.clip(segments["end"].to_numpy(dtype=float), None, stop)
     span = np.clip(until - start, 0.0, None)
@@ -222,17 +229,6 @@ def counted_at(ts: np.ndarray, intended: np.ndarray) -> np.ndarray:
     time `ts` where the iteration is unknown (`intended` NaN)."""
     at: np.ndarray = np.where(np.isnan(intended), ts, intended)
     return at
-
-
-def plan_bounds(
-    starts: IterationStarts, *, last_tick: float, last_sent: float, ended: float | None
-) -> tuple[float, float]:
-    """(stop, end) for expected_requests. The plan wanted no start after `stop`: its last intended
-    start, or its last tick should the generator have stopped recording starts early. The run
-    ended at `end`: meta.json's `ended_at` (after the grace), never before the stop or the last
-    request (a generator silent before then is no excuse)."""
-    stop = max(starts.stop, last_tick)
-    return stop, max(stop, last_sent, -np.inf if ended is None else ended)
 
 
 def achieved_by_segment(
@@ -267,6 +263,5 @@ def achieved_by_segment(
     counted = segments.assign(achieved_requests=np.bincount(segment[segment >= 0], minlength=n)[:n])
     if offsets is None or starts is None:
         return counted
-    last_tick = float(segments[c.TS].iloc[-1])
-    stop, end = plan_bounds(starts, last_tick=last_tick, last_sent=float(ts.max()), ended=ended)
-    return counted.assign(planned_requests=expected_requests(segments, stop=stop, end=end, offsets=offsets))
+    expected = expected_requests(segments, starts, offsets, last_sent=float(ts.max()), ended=ended)
+    return counted.assign(planned_requests=expected)

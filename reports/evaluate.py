@@ -11,7 +11,7 @@ import pandas as pd
 from doorbuster.errors import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_NOGO, EXIT_OK
 from doorbuster.reports import columns as c
 from doorbuster.reports import transform as t
-from doorbuster.reports.attribution import expected_requests, plan_bounds
+from doorbuster.reports.attribution import expected_requests
 from doorbuster.reports.checks import budgets, headroom, integrity_results, load_checks, unoffered
 from doorbuster.reports.digest import Clock, Digest, digest_requests
 from doorbuster.reports.experiments import experiment_results
@@ -101,9 +101,9 @@ def _digest(run: RunData, slo: SLOFile) -> tuple[Digest, pd.DataFrame | None]:
         if digest.offsets is not None and run.iteration_starts is not None:
             # Counted by intended start: the plan wanted no start after its stop, and the run's end
             # cut what iterations begun in its last seconds would have sent later.
-            last_tick, ended = float(planned[c.TS].iloc[-1]), run_ended_ts(run.meta)
-            stop, end = plan_bounds(run.iteration_starts, last_tick=last_tick, last_sent=last_sent, ended=ended)
-            expected = expected_requests(segments, stop=stop, end=end, offsets=digest.offsets)
+            expected = expected_requests(
+                segments, run.iteration_starts, digest.offsets, last_sent=last_sent, ended=run_ended_ts(run.meta)
+            )
             segments = segments.assign(planned_requests=expected)
     return digest, segments
 
